@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Samsa",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "samsa", targets: ["samsa"]),
+        .executable(name: "SamsaCodegen", targets: ["SamsaCodegen"]),
+        .library(name: "SamsaBinary", targets: ["SamsaBinary"]),
+        .library(name: "SamsaRecords", targets: ["SamsaRecords"]),
+        .library(name: "SamsaProtocol", targets: ["SamsaProtocol"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // C helpers: hardware CRC32C, and run-time loading of the system compression libraries.
+        .target(name: "CSamsaCRC32C"),
+        .target(name: "CSamsaCompression", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+
+        .target(
+            name: "SamsaBinary",
+            dependencies: ["CSamsaCRC32C", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SamsaRecords",
+            dependencies: ["SamsaBinary", "CSamsaCompression", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SamsaProtocol",
+            dependencies: ["SamsaBinary", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "SamsaCodegen",
+            dependencies: [],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "samsa",
+            dependencies: [
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "SamsaBinaryTests", dependencies: ["SamsaBinary"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaRecordsTests", dependencies: ["SamsaRecords"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SamsaProtocolTests",
+            dependencies: ["SamsaProtocol", "SamsaRecords"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
