@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SamsaBinary", targets: ["SamsaBinary"]),
         .library(name: "SamsaRecords", targets: ["SamsaRecords"]),
         .library(name: "SamsaProtocol", targets: ["SamsaProtocol"]),
+        .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -40,6 +41,16 @@ let package = Package(
             dependencies: ["SamsaBinary", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SamsaStorage",
+            dependencies: [
+                "SamsaRecords",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "SamsaCodegen",
             dependencies: [],
@@ -48,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "samsa",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -58,6 +69,7 @@ let package = Package(
 
         .testTarget(name: "SamsaBinaryTests", dependencies: ["SamsaBinary"], swiftSettings: strictSettings),
         .testTarget(name: "SamsaRecordsTests", dependencies: ["SamsaRecords"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
             dependencies: ["SamsaProtocol", "SamsaRecords"],
