@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every Samsa test: installs what the tests need when it is missing, checks that the
+# generated protocol code matches Spec/, builds with warnings treated as failures, and runs
+# the Swift test suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ -x scripts/install-test-deps.sh ]; then
+  step "Installing test dependencies (only what is missing)"
+  scripts/install-test-deps.sh
+fi
+
+step "Building (debug, with tests)"
+build_log=$(mktemp)
+start=$(date +%s)
+if ! swift build --build-tests 2>&1 | tee "$build_log"; then
+  echo "Build failed." >&2
+  exit 1
+fi
+echo "Build took $(( $(date +%s) - start ))s."
+if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$build_log"; then
+  echo "The build printed warnings in Samsa's own code (listed above); fix them." >&2
+  exit 1
+fi
+
+step "Checking that Sources/SamsaProtocol/Generated matches Spec/"
+swift run --skip-build SamsaCodegen --check
+
+step "Running the Swift test suites"
+swift test --skip-build
