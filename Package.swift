@@ -68,7 +68,12 @@ let package = Package(
         ),
 
         .testTarget(name: "SamsaBinaryTests", dependencies: ["SamsaBinary"], swiftSettings: strictSettings),
-        .testTarget(name: "SamsaRecordsTests", dependencies: ["SamsaRecords"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SamsaRecordsTests",
+            dependencies: ["SamsaRecords"],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
