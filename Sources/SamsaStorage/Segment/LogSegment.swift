@@ -1,0 +1,301 @@
+import Logging
+import NIOCore
+import SamsaRecords
+
+/// One segment of a partition log: a `.log` file of record batches (the v2 bytes that travel on
+/// the wire) plus its offset, time and transaction indexes, all named by the segment's base
+/// offset in 20 digits (`00000000000000000042.log`).
+///
+/// The base offset is at most every offset in the segment. Not thread-safe: the owning
+/// ``PartitionLog`` serialises access (Kafka's `LogSegment` has the same contract).
+final class LogSegment {
+    let baseOffset: Int64
+    let directory: String
+    let logFile: any StorageFile
+    private let fileSystem: any FileSystem
+    private let indexIntervalBytes: Int
+    private let maxBatchBytes: Int
+    private(set) var offsetIndex: OffsetIndex
+    private(set) var timeIndex: TimeIndex
+    private(set) var transactionIndex: TransactionIndex
+    /// Bytes in the `.log` file.
+    private(set) var size: Int64
+    /// The offset after the last batch (the base offset when empty).
+    private(set) var nextOffset: Int64
+    /// The largest batch max timestamp in the segment, -1 when empty.
+    private(set) var maxTimestamp: Int64 = -1
+    private(set) var offsetOfMaxTimestamp: Int64
+    private var bytesSinceLastIndexEntry = 0
+    /// When this segment started, for `segment.ms`.
+    var rollStartTime: Int64
+
+    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
+        let digits = String(baseOffset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    /// The base offset a file name stands for, if it is `<20 digits><suffix>`.
+    static func baseOffset(fromFileName name: String, suffix: String) -> Int64? {
+        guard name.hasSuffix(suffix) else { return nil }
+        let digits = name.dropLast(suffix.count)
+        guard digits.count == 20, digits.allSatisfy(\.isASCII), let value = Int64(digits) else { return nil }
+        return value
+    }
+
+    private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig,
+                 logFile: any StorageFile, now: Int64) throws {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.baseOffset = baseOffset
+        self.logFile = logFile
+        self.indexIntervalBytes = config.indexIntervalBytes
+        self.maxBatchBytes = config.maxBatchBytes
+        self.size = try logFile.size()
+        self.nextOffset = baseOffset
+        self.offsetOfMaxTimestamp = baseOffset
+        self.rollStartTime = now
+        let open = { (suffix: String) in
+            try fileSystem.openFile(at: StoragePath.join(directory, Self.fileName(baseOffset, suffix)), create: true)
+        }
+        let indexFile = try open(".index")
+        let timeFile = try open(".timeindex")
+        let transactionFile = try open(".txnindex")
+        // A damaged index does not stop the segment from opening: start it empty and let the
+        // caller rebuild it by recovering the segment.
+        do {
+            offsetIndex = try OffsetIndex(file: indexFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries, logSize: size)
+            timeIndex = try TimeIndex(file: timeFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries)
+            transactionIndex = try TransactionIndex(file: transactionFile)
+            indexDamage = nil
+        } catch let error as StorageError {
+            indexDamage = error
+            try indexFile.truncate(to: 0)
+            try timeFile.truncate(to: 0)
+            try transactionFile.truncate(to: 0)
+            offsetIndex = try OffsetIndex(file: indexFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries, logSize: size)
+            timeIndex = try TimeIndex(file: timeFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries)
+            transactionIndex = try TransactionIndex(file: transactionFile)
+        }
+    }
+
+    /// Set when the indexes failed their sanity check on open; the segment then needs recovery.
+    private(set) var indexDamage: StorageError?
+
+    /// Creates an empty segment, replacing any files left with the same name.
+    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws -> LogSegment {
+        for suffix in [".log", ".index", ".timeindex", ".txnindex"] {
+            let path = StoragePath.join(directory, fileName(baseOffset, suffix))
+            if fileSystem.exists(at: path) { try fileSystem.removeFile(at: path) }
+        }
+        let logFile = try fileSystem.openFile(at: StoragePath.join(directory, fileName(baseOffset, ".log")), create: true)
+        return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
+                              logFile: logFile, now: now)
+    }
+
+    /// Opens an existing segment; ``loadEnd()`` or ``recover(logger:visit:)`` must follow.
+    static func open(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws -> LogSegment {
+        let logFile = try fileSystem.openFile(at: StoragePath.join(directory, fileName(baseOffset, ".log")), create: false)
+        return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
+                              logFile: logFile, now: now)
+    }
+
+    var scanner: SegmentScanner { SegmentScanner(file: logFile, baseOffset: baseOffset, maxBatchBytes: maxBatchBytes) }
+
+    /// Finds the segment's end from its indexes and the headers after them, without CRC checks.
+    /// Returns the damage found when the tail does not parse (the caller then recovers).
+    func loadEnd() throws -> SegmentScanner.Damage? {
+        let start = offsetIndex.lastEntry?.position ?? 0
+        if let (_, timestampOffset) = timeIndex.lastEntry.map({ ($0.timestamp, $0.offset) }), let last = timeIndex.lastEntry {
+            maxTimestamp = last.timestamp
+            offsetOfMaxTimestamp = timestampOffset
+        }
+        var firstTimestamp: Int64?
+        let result = try scanner.scan(from: start, verifyChecksums: false) { _, header, _ in
+            if firstTimestamp == nil { firstTimestamp = header.maxTimestamp }
+            nextOffset = header.nextOffset
+            if header.maxTimestamp > maxTimestamp {
+                maxTimestamp = header.maxTimestamp
+                offsetOfMaxTimestamp = header.baseOffset
+            }
+        }
+        if start == 0, let firstTimestamp, firstTimestamp >= 0 { rollStartTime = min(rollStartTime, firstTimestamp) }
+        if result.damage == nil, result.validEnd != size {
+            return SegmentScanner.Damage(position: result.validEnd, message: "log size changed during the scan")
+        }
+        return result.damage
+    }
+
+    /// Validates every batch (framing, offsets, CRC), rebuilds the offset and time indexes, and
+    /// truncates the file after the last valid batch. `visit` sees each valid batch (for the
+    /// transaction state). Transaction-index entries for markers at or after `transactionsFrom`
+    /// are dropped (the caller re-adds them); the others are kept. Returns the damage that caused
+    /// truncation, if any.
+    func recover(logger: Logger, transactionsFrom: Int64, visit: (RecordBatchHeader, ByteBuffer) throws -> Void) throws -> SegmentScanner.Damage? {
+        try offsetIndex.reset()
+        try timeIndex.reset()
+        try transactionIndex.truncate(from: transactionsFrom)
+        nextOffset = baseOffset
+        maxTimestamp = -1
+        offsetOfMaxTimestamp = baseOffset
+        bytesSinceLastIndexEntry = 0
+        let result = try scanner.scan(from: 0, verifyChecksums: true) { position, header, bytes in
+            try visit(header, bytes)
+            record(header, at: position)
+        }
+        if let damage = result.damage {
+            logger.warning("truncating damaged segment", metadata: [
+                "file": "\(logFile.path)", "position": "\(damage.position)", "reason": "\(damage.message)",
+                "bytesDropped": "\(size - result.validEnd)",
+            ])
+            try logFile.truncate(to: result.validEnd)
+        }
+        size = result.validEnd
+        try transactionIndex.truncate(from: nextOffset)
+        indexDamage = nil
+        return result.damage
+    }
+
+    /// Appends validated batches whose offsets were already assigned. `buffers` are written one
+    /// after the other; `batches` gives each batch's position relative to the first byte written
+    /// and its (patched) header.
+    func append(_ buffers: [ByteBuffer], batches: [(position: Int, header: RecordBatchHeader)]) throws {
+        precondition(batches.first.map { $0.header.baseOffset >= nextOffset } ?? true, "offsets must grow")
+        let total = buffers.reduce(0) { $0 + $1.readableBytes }
+        do {
+            try logFile.write(gathering: buffers, at: size)
+        } catch {
+            // Leave no partly written batch behind a later, shorter append.
+            try? logFile.truncate(to: size)
+            throw error
+        }
+        for (position, header) in batches { record(header, at: size + Int64(position)) }
+        size += Int64(total)
+    }
+
+    /// Updates the in-memory state and indexes for a batch stored at `position`.
+    private func record(_ header: RecordBatchHeader, at position: Int64) {
+        if header.maxTimestamp > maxTimestamp {
+            maxTimestamp = header.maxTimestamp
+            offsetOfMaxTimestamp = header.baseOffset
+        }
+        if bytesSinceLastIndexEntry > indexIntervalBytes {
+            offsetIndex.append(offset: header.lastOffset, position: position)
+            timeIndex.maybeAppend(timestamp: maxTimestamp, offset: offsetOfMaxTimestamp)
+            bytesSinceLastIndexEntry = 0
+        }
+        bytesSinceLastIndexEntry += header.totalSize
+        nextOffset = header.nextOffset
+    }
+
+    func appendAbortedTransaction(_ entry: AbortedTransaction) {
+        transactionIndex.append(entry)
+    }
+
+    /// The position and header of the first batch whose last offset is ≥ `offset`, from the
+    /// index entry below it; nil when the segment holds no such batch.
+    func translate(_ offset: Int64, from startPosition: Int64 = 0) throws -> (position: Int64, header: RecordBatchHeader)? {
+        var position = max(offsetIndex.lookup(offset).position, startPosition)
+        while position < size {
+            guard let header = try scanner.header(at: position) else { return nil }
+            if header.lastOffset >= offset { return (position, header) }
+            position += Int64(header.totalSize)
+        }
+        return nil
+    }
+
+    /// Up to `maxBytes` from the batch holding `offset`, not past `maxPosition`; with
+    /// `minOneBatch` at least the whole first batch even if larger than `maxBytes`.
+    func read(from offset: Int64, maxBytes: Int, maxPosition: Int64, minOneBatch: Bool) throws -> FileRange? {
+        guard let (position, header) = try translate(offset), position < maxPosition else { return nil }
+        let limit = minOneBatch ? max(maxBytes, header.totalSize) : maxBytes
+        let length = Int(min(Int64(limit), maxPosition - position))
+        guard length > 0 else { return nil }
+        return FileRange(file: logFile, position: position, length: length)
+    }
+
+    /// The first batch whose max timestamp is ≥ `timestamp`.
+    func find(timestamp: Int64) throws -> (position: Int64, header: RecordBatchHeader)? {
+        guard maxTimestamp >= timestamp else { return nil }
+        let startOffset = timeIndex.lookup(timestamp)
+        var position = offsetIndex.lookup(startOffset).position
+        while position < size {
+            guard let header = try scanner.header(at: position) else { return nil }
+            if header.maxTimestamp >= timestamp { return (position, header) }
+            position += Int64(header.totalSize)
+        }
+        return nil
+    }
+
+    /// Removes every batch whose last offset is ≥ `offset`; returns the bytes removed.
+    @discardableResult
+    func truncate(from offset: Int64) throws -> Int64 {
+        guard let (position, header) = try translate(offset) else { return 0 }
+        let removed = size - position
+        try logFile.truncate(to: position)
+        size = position
+        try offsetIndex.truncate(from: header.baseOffset)
+        try timeIndex.truncate(from: header.baseOffset)
+        try transactionIndex.truncate(from: offset)
+        // Recompute the end and max timestamp from what is left; the kept index entries stay valid.
+        nextOffset = baseOffset
+        maxTimestamp = -1
+        offsetOfMaxTimestamp = baseOffset
+        bytesSinceLastIndexEntry = 0
+        _ = try scanner.scan(from: 0, verifyChecksums: false) { _, header, _ in
+            if header.maxTimestamp > maxTimestamp {
+                maxTimestamp = header.maxTimestamp
+                offsetOfMaxTimestamp = header.baseOffset
+            }
+            nextOffset = header.nextOffset
+        }
+        return removed
+    }
+
+    /// Called when the segment stops being the active one: the time index gets its final entry.
+    func onBecomeInactive() throws {
+        if maxTimestamp >= 0 { timeIndex.maybeAppend(timestamp: maxTimestamp, offset: offsetOfMaxTimestamp) }
+        try writeIndexes()
+    }
+
+    func writeIndexes() throws {
+        try offsetIndex.writePending()
+        try timeIndex.writePending()
+        try transactionIndex.writePending()
+    }
+
+    /// Makes the log file durable (indexes only when `includingIndexes`).
+    func flush(includingIndexes: Bool) throws {
+        try logFile.sync()
+        if includingIndexes {
+            try offsetIndex.sync()
+            try timeIndex.sync()
+            try transactionIndex.sync()
+        }
+    }
+
+    /// The index files' handles, for a flush done outside the log's lock.
+    var indexFiles: [any StorageFile] {
+        [offsetIndex.file, timeIndex.file, transactionIndex.file]
+    }
+
+    var isFull: Bool { offsetIndex.isFull || timeIndex.isFull }
+
+    /// True when an append of `bytes` bytes with offsets up to `lastOffset` must go to a new segment.
+    func shouldRoll(bytes: Int, lastOffset: Int64, config: LogConfig, now: Int64) -> Bool {
+        guard size > 0 else { return false }
+        return size + Int64(bytes) > Int64(config.segmentBytes)
+            || now - rollStartTime > config.segmentMilliseconds
+            || isFull
+            || lastOffset - baseOffset > Int64(UInt32.max)
+    }
+
+    /// The paths of this segment's files.
+    var filePaths: [String] {
+        [".log", ".index", ".timeindex", ".txnindex"].map { StoragePath.join(directory, Self.fileName(baseOffset, $0)) }
+    }
+
+    /// Removes the segment's files; open handles (of readers) keep working until released.
+    func deleteFiles() throws {
+        for path in filePaths where fileSystem.exists(at: path) { try fileSystem.removeFile(at: path) }
+    }
+}
