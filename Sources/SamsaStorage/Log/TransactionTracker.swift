@@ -1,5 +1,4 @@
 import NIOCore
-import SamsaBinary
 import SamsaRecords
 
 /// The transactions still open in a partition (producer id → offset of its first transactional
@@ -38,24 +37,9 @@ struct TransactionTracker: Hashable, Sendable {
         ongoing = ongoing.filter { $0.value < offset }
     }
 
-    /// True when the control batch `bytes` holds an abort marker: its single record's key is
-    /// `version: int16, type: int16` with type 0 for abort and 1 for commit. Control batches
-    /// are never compressed.
+    /// True when the control batch `bytes` holds an abort marker (``ControlRecordType/abort``).
     static func isAbortMarker(_ bytes: ByteBuffer) -> Bool {
-        guard var records = bytes.getSlice(at: bytes.readerIndex + RecordBatchHeader.size,
-                                           length: bytes.readableBytes - RecordBatchHeader.size)
-        else { return false }
-        do {
-            _ = try records.readVarint()  // record length
-            _ = try records.readKafkaInt8()  // attributes
-            _ = try records.readVarlong()  // timestamp delta
-            _ = try records.readVarint()  // offset delta
-            let keyLength = try records.readVarint()
-            guard keyLength >= 4 else { return false }
-            _ = try records.readKafkaInt16()  // version
-            return try records.readKafkaInt16() == 0
-        } catch {
-            return false
-        }
+        guard let batch = try? RecordBatch(bytes), let marker = try? batch.controlRecord() else { return false }
+        return marker.type == .abort
     }
 }
