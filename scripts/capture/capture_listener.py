@@ -353,8 +353,11 @@ class Broker:
         with open(os.path.join(self.out_dir, file_name), "wb") as f:
             f.write(frame)
         self.index.append("%s\t%s\t%d\n" % (file_name, client_id, len(frame)))
-        with open(os.path.join(self.out_dir, "index.tsv"), "w") as f:
+        # Written whole and renamed, so stopping the listener never leaves a torn index.
+        index_path = os.path.join(self.out_dir, "index.tsv")
+        with open(index_path + ".tmp", "w") as f:
             f.write("file\tclient_id\tbytes\n" + "".join(self.index))
+        os.replace(index_path + ".tmp", index_path)
 
     # -- connection loop --
     async def serve_connection(self, reader, writer):
