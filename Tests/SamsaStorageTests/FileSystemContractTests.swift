@@ -1,0 +1,105 @@
+import NIOCore
+import Testing
+@testable import SamsaStorage
+
+/// One contract, run against every file system implementation.
+@Suite struct FileSystemContractTests {
+    enum Kind: String, CaseIterable, CustomTestStringConvertible {
+        case posix, inMemory, faulty
+        var testDescription: String { rawValue }
+    }
+
+    /// Runs `body` with a file system of `kind` and a root directory in it.
+    func withFileSystem(_ kind: Kind, _ body: (any FileSystem, String) throws -> Void) throws {
+        switch kind {
+        case .posix:
+            let directory = TemporaryDirectory()
+            defer { directory.cleanUp() }
+            try body(PosixFileSystem(), directory.path)
+        case .inMemory:
+            try body(InMemoryFileSystem(), "/root")
+        case .faulty:
+            try body(FaultyFileSystem(), "/root")
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func writeReadSizeTruncate(kind: Kind) throws {
+        try withFileSystem(kind) { fileSystem, root in
+            try fileSystem.createDirectory(at: root + "/a/b")
+            #expect(fileSystem.isDirectory(at: root + "/a/b"))
+            let file = try fileSystem.openFile(at: root + "/a/b/file", create: true)
+            #expect(try file.size() == 0)
+            try file.write(ByteBuffer(string: "hello world"), at: 0)
+            try file.write(gathering: [ByteBuffer(string: "HE"), ByteBuffer(string: "LLO")], at: 0)
+            #expect(try file.size() == 11)
+            #expect(String(buffer: try file.read(at: 0, count: 100)) == "HELLO world")
+            #expect(String(buffer: try file.read(at: 6, count: 3)) == "wor")
+            #expect(try file.read(at: 50, count: 3).readableBytes == 0)
+            try file.write(ByteBuffer(string: "!"), at: 20)
+            #expect(try file.size() == 21)
+            #expect(try file.read(at: 11, count: 9).readableBytesView.allSatisfy { $0 == 0 })
+            try file.truncate(to: 5)
+            try file.sync()
+            #expect(String(buffer: try file.read(at: 0, count: 100)) == "HELLO")
+        }
+    }
+
+    @Test(arguments: Kind.allCases)
+    func directoriesRenameAndRemove(kind: Kind) throws {
+        try withFileSystem(kind) { fileSystem, root in
+            try fileSystem.createDirectory(at: root + "/d")
+            _ = try fileSystem.openFile(at: root + "/d/x", create: true)
+            let y = try fileSystem.openFile(at: root + "/d/y", create: true)
+            try y.write(ByteBuffer(string: "new"), at: 0)
+            #expect(try fileSystem.contentsOfDirectory(at: root + "/d") == ["x", "y"])
+            // Rename replaces the destination atomically.
+            try fileSystem.rename(from: root + "/d/y", to: root + "/d/x")
+            #expect(try fileSystem.contentsOfDirectory(at: root + "/d") == ["x"])
+            #expect(String(buffer: try fileSystem.openFile(at: root + "/d/x", create: false).read(at: 0, count: 10)) == "new")
+            try fileSystem.syncDirectory(at: root + "/d")
+            // A removed file stays readable through an open handle.
+            let handle = try fileSystem.openFile(at: root + "/d/x", create: false)
+            try fileSystem.removeFile(at: root + "/d/x")
+            #expect(!fileSystem.exists(at: root + "/d/x"))
+            #expect(String(buffer: try handle.read(at: 0, count: 10)) == "new")
+            #expect(throws: StorageError.self) { _ = try fileSystem.openFile(at: root + "/d/missing", create: false) }
+            // Directories rename and remove with their contents.
+            _ = try fileSystem.openFile(at: root + "/d/z", create: true)
+            try fileSystem.rename(from: root + "/d", to: root + "/e")
+            #expect(try fileSystem.contentsOfDirectory(at: root + "/e") == ["z"])
+            try fileSystem.removeDirectory(at: root + "/e")
+            #expect(!fileSystem.exists(at: root + "/e"))
+        }
+    }
+
+    @Test func inMemoryCrashDropsUnsyncedData() throws {
+        let fileSystem = InMemoryFileSystem()
+        let file = try fileSystem.openFile(at: "/f", create: true)
+        try file.write(ByteBuffer(string: "durable"), at: 0)
+        try file.sync()
+        try file.write(ByteBuffer(string: "-lost"), at: 7)
+        #expect(fileSystem.unsyncedByteCount(at: "/f") == 5)
+        fileSystem.crash()
+        #expect(throws: StorageError.self) { _ = try file.size() }
+        let reopened = try fileSystem.openFile(at: "/f", create: false)
+        #expect(String(buffer: try reopened.read(at: 0, count: 100)) == "durable")
+    }
+
+    @Test func faultyFileSystemInjectsFaults() throws {
+        let fileSystem = FaultyFileSystem()
+        let file = try fileSystem.openFile(at: "/f", create: true)
+        fileSystem.failNextWrite()
+        #expect(throws: StorageError.self) { try file.write(ByteBuffer(string: "abc"), at: 0) }
+        #expect(try file.size() == 0)
+        fileSystem.tearNextWrite(after: 2)
+        #expect(throws: StorageError.self) { try file.write(ByteBuffer(string: "abcdef"), at: 0) }
+        #expect(String(buffer: try file.read(at: 0, count: 10)) == "ab")
+        try file.write(ByteBuffer(string: "abcdef"), at: 0)
+        fileSystem.failNextSync()
+        #expect(throws: StorageError.self) { try file.sync() }
+        fileSystem.crash()
+        let reopened = try fileSystem.openFile(at: "/f", create: false)
+        #expect(try reopened.size() == 0, "nothing was ever synced")
+    }
+}
