@@ -1,0 +1,139 @@
+import NIOCore
+import SamsaRecords
+import Testing
+@testable import SamsaStorage
+
+@Suite struct RecoveryTests {
+    let clock = ManualClock()
+    let directory = "/data/t-0"
+
+    func open(_ fileSystem: any FileSystem, cleanShutdown: Bool = false, config: LogConfig = smallConfig(segmentBytes: 1 << 20)) throws -> PartitionLog {
+        try PartitionLog.open(directory: directory, config: config, fileSystem: fileSystem, clock: clock, cleanShutdown: cleanShutdown)
+    }
+
+    var segmentPath: String { directory + "/" + LogSegment.fileName(0, ".log") }
+
+    @Test func tornLastBatchAtEveryBytePosition() throws {
+        // Three batches flushed, then a fourth cut at every possible byte.
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem)
+        for index in 0..<3 { try log.append(makeBatch(count: 2, valueSize: 20, seed: index)) }
+        let last = try log.append(makeBatch(count: 3, valueSize: 20, seed: 9))
+        try log.close()
+        let file = try fileSystem.openFile(at: segmentPath, create: false)
+        let full = try file.read(at: 0, count: Int(try file.size()))
+        let lastSize = full.readableBytes - Int(try batches(in: full).dropLast().reduce(0) { $0 + $1.header.totalSize })
+        let goodEnd = full.readableBytes - lastSize
+        for cut in goodEnd..<full.readableBytes {
+            let copy = InMemoryFileSystem()
+            try copy.createDirectory(at: directory)
+            let target = try copy.openFile(at: segmentPath, create: true)
+            try target.write(full.getSlice(at: 0, length: cut)!, at: 0)
+            let reopened = try open(copy)
+            #expect(reopened.logEndOffset == last.firstOffset, "cut at \(cut)")
+            #expect(try readAll(reopened).count == 3)
+            #expect(try target.size() == Int64(goodEnd), "torn bytes are truncated")
+            // The log keeps working after recovery.
+            #expect(try reopened.append(makeBatch()).firstOffset == last.firstOffset)
+        }
+    }
+
+    @Test func corruptBatchInTheMiddleTruncatesFromThere() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem, config: smallConfig(segmentBytes: 400))
+        for index in 0..<12 { try log.append(makeBatch(count: 2, valueSize: 40, seed: index)) }
+        let segments = log.segmentBaseOffsets
+        #expect(segments.count > 3)
+        log.abandon()
+        // Flip one byte inside the records of the second segment's first batch.
+        let path = directory + "/" + LogSegment.fileName(segments[1], ".log")
+        let file = try fileSystem.openFile(at: path, create: false)
+        var byte = try file.read(at: 70, count: 1)
+        let value = byte.readInteger(as: UInt8.self)!
+        try file.write(ByteBuffer(bytes: [value ^ 0xFF]), at: 70)
+        let reopened = try open(fileSystem, config: smallConfig(segmentBytes: 400))
+        #expect(reopened.logEndOffset == segments[1], "the corrupt batch and everything after it are gone")
+        #expect(reopened.truncatedByteCount > 0)
+        for batch in try readAll(reopened) { try batch.verifyChecksum() }
+        #expect(reopened.segmentBaseOffsets == [segments[0], segments[1]])
+    }
+
+    @Test func corruptIndexIsRebuiltEvenAfterCleanShutdown() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
+        for index in 0..<30 { try log.append(makeBatch(count: 2, seed: index)) }
+        try log.close()
+        let indexFile = try fileSystem.openFile(at: directory + "/" + LogSegment.fileName(0, ".index"), create: false)
+        #expect(try indexFile.size() > 16)
+        // Entries out of order: the sanity check fails and the index is rebuilt from the log.
+        try indexFile.write(ByteBuffer(bytes: [0, 0, 0, 9, 0, 0, 0, 200, 0, 0, 0, 1, 0, 0, 0, 100]), at: 0)
+        let reopened = try open(fileSystem, cleanShutdown: true, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
+        #expect(reopened.recoveredSegmentCount == 1)
+        #expect(reopened.logEndOffset == 60)
+        for offset in stride(from: Int64(0), to: 60, by: 5) {
+            let first = try batches(in: try reopened.read(from: offset, maxBytes: 1).readRecords()).first
+            #expect(first.map { $0.header.baseOffset <= offset && $0.header.lastOffset >= offset } == true)
+        }
+        // A truncated index file (not a multiple of the entry size) is rebuilt too.
+        try reopened.close()
+        try indexFile.truncate(to: 13)
+        #expect(try open(fileSystem, cleanShutdown: true).recoveredSegmentCount == 1)
+    }
+
+    @Test func cleanShutdownSkipsTheScan() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem)
+        for index in 0..<10 { try log.append(makeBatch(seed: index)) }
+        try log.close()
+        let clean = try open(fileSystem, cleanShutdown: true)
+        #expect(clean.recoveredSegmentCount == 0)
+        #expect(clean.logEndOffset == 30)
+        clean.abandon()
+        let unclean = try open(fileSystem)
+        #expect(unclean.recoveredSegmentCount == 1, "from the recovery point's segment on")
+        #expect(unclean.logEndOffset == 30)
+    }
+
+    @Test func crashKeepsExactlyTheFlushedBatches() throws {
+        let fileSystem = FaultyFileSystem()
+        let log = try open(fileSystem, config: smallConfig(segmentBytes: 700))
+        var flushed: [Int64] = []
+        for index in 0..<25 {
+            let info = try log.append(makeBatch(count: 2, valueSize: 30, seed: index), durability: index % 3 == 0 ? .flushed : .written)
+            if index % 3 == 0 { flushed.append(info.firstOffset) }
+        }
+        let durable = log.recoveryPoint
+        fileSystem.crash()
+        let reopened = try open(fileSystem, config: smallConfig(segmentBytes: 700))
+        let survivors = try readAll(reopened)
+        #expect(reopened.logEndOffset >= durable)
+        for offset in flushed { #expect(survivors.contains { $0.header.baseOffset == offset }) }
+        // Offsets are contiguous: nothing after a gap.
+        for (previous, next) in zip(survivors, survivors.dropFirst()) { #expect(previous.header.nextOffset == next.header.baseOffset) }
+    }
+
+    @Test func failedFsyncFailsTheLogUntilReopened() throws {
+        let fileSystem = FaultyFileSystem()
+        let log = try open(fileSystem)
+        try log.append(makeBatch(), durability: .flushed)
+        fileSystem.failNextSync()
+        #expect(throws: StorageError.self) { try log.append(makeBatch(), durability: .flushed) }
+        #expect(throws: StorageError.self) { try log.append(makeBatch()) }
+        fileSystem.crash()
+        let reopened = try open(fileSystem)
+        #expect(reopened.logEndOffset == 3, "only the acknowledged batch survives")
+    }
+
+    @Test func failedWriteAppendsNothing() throws {
+        let fileSystem = FaultyFileSystem()
+        let log = try open(fileSystem)
+        try log.append(makeBatch())
+        fileSystem.tearNextWrite(after: 20, pathContaining: ".log")
+        #expect(throws: StorageError.self) { try log.append(makeBatch()) }
+        #expect(log.logEndOffset == 3)
+        #expect(try log.append(makeBatch(seed: 5)).firstOffset == 3)
+        try log.close()
+        let reopened = try open(fileSystem)
+        #expect(try readAll(reopened).map(\.header.baseOffset) == [0, 3])
+    }
+}
