@@ -1,0 +1,130 @@
+import NIOCore
+import SamsaRecords
+import Testing
+@testable import SamsaStorage
+
+@Suite struct LogManagerTests {
+    let clock = ManualClock()
+
+    func manager(_ fileSystem: any FileSystem, config: LogConfig = smallConfig(segmentBytes: 500)) throws -> LogManager {
+        try LogManager(dataDirectory: "/samsa-data", fileSystem: fileSystem, clock: clock, configuration: { _ in config })
+    }
+
+    @Test func loadsEveryPartitionAndMarksCleanShutdown() throws {
+        let fileSystem = InMemoryFileSystem()
+        let first = try manager(fileSystem)
+        #expect(!first.hadCleanShutdown)
+        for partition in 0..<3 {
+            let log = try first.createLog(for: TopicPartition(topic: "orders", partition: Int32(partition)))
+            for index in 0...partition { try log.append(makeBatch(seed: index)) }
+        }
+        try first.close()
+        #expect(fileSystem.exists(at: "/samsa-data/.samsa-clean-shutdown"))
+        let second = try manager(fileSystem)
+        #expect(second.hadCleanShutdown)
+        #expect(!fileSystem.exists(at: "/samsa-data/.samsa-clean-shutdown"), "a crash from now on is not clean")
+        #expect(second.partitions.map(\.directoryName) == ["orders-0", "orders-1", "orders-2"])
+        #expect(second.log(for: TopicPartition(topic: "orders", partition: 2))?.logEndOffset == 9)
+        #expect(second.log(for: TopicPartition(topic: "orders", partition: 0))?.recoveredSegmentCount == 0)
+    }
+
+    @Test func retentionByTimeAndSizeDeletesWholeOldSegments() throws {
+        var config = smallConfig(segmentBytes: 500)
+        config.retentionMilliseconds = 60_000
+        let fileSystem = InMemoryFileSystem()
+        let manager = try manager(fileSystem, config: config)
+        let log = try manager.createLog(for: TopicPartition(topic: "t", partition: 0))
+        for index in 0..<10 { try log.append(makeBatch(count: 2, valueSize: 60, timestamp: clock.nowMilliseconds(), seed: index)) }
+        let oldSegments = log.segmentBaseOffsets
+        clock.advance(byMilliseconds: 30_000)
+        for index in 0..<10 { try log.append(makeBatch(count: 2, valueSize: 60, timestamp: clock.nowMilliseconds(), seed: index)) }
+        #expect(manager.applyRetention() == 0, "nothing is older than retention.ms yet")
+        clock.advance(byMilliseconds: 30_100)
+        let deleted = manager.applyRetention()
+        #expect(deleted >= oldSegments.count - 1)
+        #expect(log.logStartOffset >= 18)
+        #expect(try readAll(log).allSatisfy { $0.header.maxTimestamp >= clock.nowMilliseconds() - 60_000 - 1000 })
+
+        var sized = smallConfig(segmentBytes: 500)
+        sized.retentionBytes = 1200
+        let sizeLog = try manager.createLog(for: TopicPartition(topic: "s", partition: 0), config: sized)
+        for index in 0..<20 { try sizeLog.append(makeBatch(count: 2, valueSize: 60, seed: index)) }
+        #expect(try sizeLog.applyRetention() > 0)
+        #expect(sizeLog.size >= 1200 - 500 && sizeLog.size <= 1200 + 500)
+        #expect(try readAll(sizeLog).last?.header.nextOffset == sizeLog.logEndOffset)
+    }
+
+    @Test func compactionKeepsTheLatestValuePerKeyInOrder() throws {
+        var config = smallConfig(segmentBytes: 400)
+        config.cleanupPolicy = [.compact]
+        config.deleteRetentionMilliseconds = 10_000
+        let fileSystem = InMemoryFileSystem()
+        let manager = try manager(fileSystem, config: config)
+        let log = try manager.createLog(for: TopicPartition(topic: "state", partition: 0))
+        var latest: [String: (offset: Int64, value: String?)] = [:]
+        var random = SeededGenerator(seed: 3)
+        for round in 0..<40 {
+            let keys = (0..<3).map { _ in "k\(Int.random(in: 0..<6, using: &random))" }
+            let values: [String?] = keys.indices.map { index in round % 7 == 6 && index == 0 ? nil : "v\(round)-\(index)" }
+            let info = try log.append(makeBatch(count: 3, timestamp: clock.nowMilliseconds(), keys: keys, values: values,
+                                                compression: round % 2 == 0 ? .none : .gzip))
+            for (index, key) in keys.enumerated() { latest[key] = (info.firstOffset + Int64(index), values[index]) }
+        }
+        let endBefore = log.logEndOffset
+        let result = try #require(manager.compactLogs()[TopicPartition(topic: "state", partition: 0)])
+        #expect(result.removedRecordCount > 0 && result.bytesAfter < result.bytesBefore)
+        #expect(log.logEndOffset == endBefore)
+        // What remains: offsets strictly increasing, and in the compacted part one record per key.
+        let records = try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }
+        #expect(zip(records, records.dropFirst()).allSatisfy { $0.offset < $1.offset })
+        let activeBase = log.segmentBaseOffsets.last!
+        let compacted = records.filter { $0.offset < activeBase }
+        let compactedKeys = compacted.compactMap { $0.key.map { String(buffer: $0) } }
+        #expect(Set(compactedKeys).count == compactedKeys.count)
+        for record in compacted {
+            let key = String(buffer: record.key!)
+            let newest = try #require(latest[key]?.offset)
+            // Keys updated again in the active segment are compacted on a later pass.
+            #expect(newest == record.offset || newest >= activeBase, "only the latest record of \(key) is kept")
+        }
+        // Tombstones go once older than delete.retention.ms.
+        clock.advance(byMilliseconds: 10_001)
+        try log.compact()
+        let after = try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.filter { $0.offset < activeBase }
+        #expect(after.allSatisfy { $0.value != nil })
+        // The compacted log reopens after a crash with the same content.
+        let reopened = try PartitionLog.open(directory: "/samsa-data/state-0", config: config, fileSystem: fileSystem, clock: clock)
+        #expect(try readAll(reopened).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)
+            == (try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)))
+    }
+
+    @Test func topicDeletionIsAllOrNothing() throws {
+        let fileSystem = InMemoryFileSystem()
+        let manager = try manager(fileSystem)
+        for partition in 0..<3 {
+            try manager.createLog(for: TopicPartition(topic: "gone", partition: Int32(partition))).append(makeBatch())
+        }
+        try manager.createLog(for: TopicPartition(topic: "kept", partition: 0)).append(makeBatch())
+        try manager.deleteTopic("gone")
+        #expect(manager.partitions.map(\.directoryName) == ["kept-0"])
+        #expect(try fileSystem.contentsOfDirectory(at: "/samsa-data") == ["kept-0"])
+
+        // A crash after the marker and one removed partition: the next start finishes the job.
+        for partition in 0..<3 {
+            try manager.createLog(for: TopicPartition(topic: "half", partition: Int32(partition))).append(makeBatch())
+        }
+        try AtomicFile.write(ByteBuffer(string: "half"), to: "/samsa-data/.delete-half", fileSystem: fileSystem)
+        try fileSystem.removeDirectory(at: "/samsa-data/half-1")
+        let restarted = try self.manager(fileSystem)
+        #expect(restarted.partitions.map(\.directoryName) == ["kept-0"])
+        #expect(try fileSystem.contentsOfDirectory(at: "/samsa-data") == ["kept-0"])
+    }
+
+    @Test func topicPartitionDirectoryNames() {
+        #expect(TopicPartition(directoryName: "my-topic-12") == TopicPartition(topic: "my-topic", partition: 12))
+        #expect(TopicPartition(directoryName: "bad") == nil)
+        #expect(TopicPartition(directoryName: "a/b-1") == nil)
+        #expect(TopicPartition(directoryName: "t-x") == nil)
+        #expect(TopicPartition(directoryName: "t--1") == TopicPartition(topic: "t-", partition: 1))
+    }
+}
