@@ -7,7 +7,16 @@ struct Samsa: ParsableCommand {
         commandName: "samsa",
         abstract: "Samsa: a Kafka-compatible event streaming platform.",
         version: SamsaVersion.current,
-        subcommands: []
+        subcommands: [BenchCommand.self]
+    )
+}
+
+/// `samsa bench`: measurements of Samsa's own building blocks.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the throughput of Samsa's building blocks.",
+        subcommands: [BenchRecordsCommand.self]
     )
 }
 
