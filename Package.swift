@@ -74,7 +74,13 @@ let package = Package(
             resources: [.copy("Vectors")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage"], swiftSettings: strictSettings),
+        // The child process of SamsaStorage's kill -9 test; the test runs it from the build directory.
+        .executableTarget(
+            name: "SamsaStorageCrashHelper",
+            dependencies: ["SamsaStorage", "SamsaRecords", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
             dependencies: ["SamsaProtocol", "SamsaRecords"],
