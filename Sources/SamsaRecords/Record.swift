@@ -3,9 +3,12 @@ import SamsaBinary
 
 /// One header of a record: a UTF-8 key (never null) and a nullable value.
 public struct RecordHeader: Hashable, Sendable {
+    /// The header's name.
     public var key: String
+    /// The header's value, or nil for null.
     public var value: ByteBuffer?
 
+    /// Creates a header.
     public init(key: String, value: ByteBuffer?) {
         self.key = key
         self.value = value
@@ -22,14 +25,20 @@ public struct RecordHeader: Hashable, Sendable {
 /// HeadersCount varint | per header: KeyLength varint | Key | ValueLength varint (−1 = null) | Value
 /// ```
 public struct Record: Hashable, Sendable {
+    /// The record's offset minus the batch's base offset.
     public var offsetDelta: Int32
+    /// The record's timestamp minus the batch's base timestamp.
     public var timestampDelta: Int64
     /// Unused by Kafka so far; kept as read.
     public var attributes: Int8
+    /// The key, or nil for a null key (not the same as an empty one).
     public var key: ByteBuffer?
+    /// The value, or nil for a null value (a tombstone in compacted topics).
     public var value: ByteBuffer?
+    /// Application headers, in order; keys may repeat.
     public var headers: [RecordHeader]
 
+    /// Creates a record from its fields.
     public init(
         offsetDelta: Int32, timestampDelta: Int64, attributes: Int8 = 0,
         key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []
@@ -169,7 +178,10 @@ public struct BatchRecord: Hashable, Sendable {
         self.record = record
     }
 
+    /// The record's key.
     public var key: ByteBuffer? { record.key }
+    /// The record's value.
     public var value: ByteBuffer? { record.value }
+    /// The record's headers.
     public var headers: [RecordHeader] { record.headers }
 }

@@ -22,20 +22,31 @@ import SamsaBinary
 /// 61   …   records
 /// ```
 public struct RecordBatchHeader: Hashable, Sendable {
+    /// The offset of the first record; producers send 0 and the broker assigns it.
     public var baseOffset: Int64
     /// The number of bytes after the length field: the batch's total size minus 12.
     public var batchLength: Int32
+    /// The leader epoch the broker stamped on append (outside the CRC).
     public var partitionLeaderEpoch: Int32
+    /// The format version; always 2 for a decoded header.
     public var magic: Int8
     /// The stored CRC-32C of bytes [21, end of batch).
     public var crc: UInt32
+    /// Codec, timestamp type and the transactional, control and delete-horizon flags.
     public var attributes: RecordBatchAttributes
+    /// The last record's offset minus `baseOffset` (record count − 1 for producer batches).
     public var lastOffsetDelta: Int32
+    /// The first record's timestamp (−1 for an empty batch; the delete horizon after compaction).
     public var baseTimestamp: Int64
+    /// The largest record timestamp, or the broker's time for LogAppendTime batches.
     public var maxTimestamp: Int64
+    /// The idempotent or transactional producer's id, or −1.
     public var producerId: Int64
+    /// The producer's epoch, or −1.
     public var producerEpoch: Int16
+    /// The sequence number of the first record, or −1; wraps from Int32.max to 0.
     public var baseSequence: Int32
+    /// The number of records, counted before compression.
     public var recordCount: Int32
 
     /// The size of the header in bytes.
