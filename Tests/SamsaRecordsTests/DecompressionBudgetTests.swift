@@ -14,7 +14,7 @@ import Darwin
 @Suite("Decompression budget", .serialized)
 struct DecompressionBudgetTests {
     static let expansion = 1 << 30  // what each bomb would expand to: 1 GiB
-    static let budget = 16 << 20
+    static let budget = 32 << 20
 
     /// A compressed input of each codec that decodes to `expansion` zero bytes, built from
     /// repeated members, frames or blocks so making it stays cheap.
