@@ -51,9 +51,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(name: "SamsaCodegenCore", swiftSettings: strictSettings),
         .executableTarget(
             name: "SamsaCodegen",
-            dependencies: [],
+            dependencies: ["SamsaCodegenCore"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -81,6 +82,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
             dependencies: ["SamsaProtocol", "SamsaRecords"],

@@ -1,0 +1,46 @@
+// A tiny indenting text builder for generated Swift.
+
+struct CodeWriter {
+    private(set) var lines: [String] = []
+    private var depth = 0
+
+    mutating func line(_ text: String = "") {
+        lines.append(text.isEmpty ? "" : String(repeating: "    ", count: depth) + text)
+    }
+
+    /// Writes `header {`, the body one level deeper, then `}`.
+    mutating func block(_ header: String, _ body: (inout CodeWriter) -> Void) {
+        line(header + " {")
+        depth += 1
+        body(&self)
+        depth -= 1
+        line("}")
+    }
+
+    /// Appends lines produced elsewhere, indented to the current depth.
+    mutating func append(_ other: [String]) {
+        for text in other { line(text) }
+    }
+
+    /// Writes doc comment lines.
+    mutating func doc(_ doc: [String]) {
+        for text in doc { line(text.isEmpty ? "///" : "/// " + text) }
+    }
+
+    var text: String { lines.joined(separator: "\n") + "\n" }
+}
+
+/// Conditions on the `version` parameter of generated code.
+enum VersionCondition {
+    /// The test for `range`, or nil when every version of `hull` is in `range`.
+    static func test(_ range: VersionRange, within hull: VersionRange) -> String? {
+        if range.contains(hull) { return nil }
+        let needsLower = range.lower > hull.lower
+        let needsUpper = range.upper < hull.upper
+        if needsLower && needsUpper && range.lower == range.upper { return "version == \(range.lower)" }
+        var parts: [String] = []
+        if needsLower { parts.append("version >= \(range.lower)") }
+        if needsUpper { parts.append("version <= \(range.upper)") }
+        return parts.joined(separator: " && ")
+    }
+}
