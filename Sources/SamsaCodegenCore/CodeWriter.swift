@@ -17,6 +17,23 @@ struct CodeWriter {
         line("}")
     }
 
+    /// Writes `switch subject {`, the cases at the same depth (Swift's usual layout), then `}`.
+    mutating func switchBlock(_ subject: String, _ body: (inout CodeWriter) -> Void) {
+        line("switch \(subject) {")
+        body(&self)
+        line("}")
+    }
+
+    /// Removes the `}` that closed the last block and writes `lines` inside that block again.
+    mutating func extendLastBlock(with other: [String]) {
+        precondition(lines.last?.hasSuffix("}") == true, "no block to extend")
+        lines.removeLast()
+        depth += 1
+        append(other)
+        depth -= 1
+        line("}")
+    }
+
     /// Appends lines produced elsewhere, indented to the current depth.
     mutating func append(_ other: [String]) {
         for text in other { line(text) }

@@ -128,6 +128,8 @@ struct BodyBuilder {
     let flexible: VersionRange
     var writer = CodeWriter()
     var usesFlexible = false
+    /// The condition of the block written last, if the last thing written was a guarded block.
+    var lastCondition: String?
 
     init(hull: VersionRange, flexible: VersionRange) {
         self.hull = hull
@@ -149,13 +151,19 @@ struct BodyBuilder {
         return "flexible"
     }
 
-    /// Emits `lines`, inside `if condition` when there is one.
+    /// Emits `lines`, inside `if condition` when there is one; consecutive fields with the
+    /// same condition share one `if`.
     mutating func guarded(_ condition: String?, _ lines: [String]) {
         if let condition {
-            writer.block("if \(condition)") { writer in writer.append(lines) }
+            if condition == lastCondition {
+                writer.extendLastBlock(with: lines)
+            } else {
+                writer.block("if \(condition)") { writer in writer.append(lines) }
+            }
         } else {
             writer.append(lines)
         }
+        lastCondition = condition
     }
 
     enum Nullability { case notOptional, nullable, notNull }

@@ -105,7 +105,7 @@ struct RandomEmitter {
                 writer.line("/// A random \(kind) of `apiKey` at `version`, or nil for an unknown key.")
                 let returnType = "(any Kafka\(suffix)Message)?"
                 writer.block("static func \(kind)(apiKey: Int16, version: Int16, using random: inout TestRandom) -> \(returnType)") { writer in
-                    writer.block("switch apiKey") { writer in
+                    writer.switchBlock("apiKey") { writer in
                         for api in apis {
                             writer.line("case \(api.key): return \(api.name)\(suffix).random(version: version, using: &random)")
                         }

@@ -25,7 +25,7 @@ enum TableEmitter {
             writer.line()
             writer.line("/// Kafka's name of the API, such as `Produce`, or `Unknown(N)` for a key not in the spec.")
             writer.block("public var name: String") { writer in
-                writer.block("switch rawValue") { writer in
+                writer.switchBlock("rawValue") { writer in
                     for api in apis {
                         writer.line("case \(api.key): return \(Naming.stringLiteral(api.name))")
                     }
@@ -71,7 +71,7 @@ enum TableEmitter {
             writer.line()
             writer.line("/// Kafka's UPPER_SNAKE_CASE name, such as `UNKNOWN_TOPIC_OR_PARTITION`.")
             writer.block("public var name: String") { writer in
-                writer.block("switch rawValue") { writer in
+                writer.switchBlock("rawValue") { writer in
                     for code in codes {
                         writer.line("case \(code.code): return \(Naming.stringLiteral(code.name))")
                     }
@@ -81,7 +81,7 @@ enum TableEmitter {
             writer.line()
             writer.line("/// Kafka's description of the error.")
             writer.block("public var message: String") { writer in
-                writer.block("switch rawValue") { writer in
+                writer.switchBlock("rawValue") { writer in
                     for code in codes {
                         writer.line("case \(code.code): return \(Naming.stringLiteral(code.message))")
                     }
@@ -95,7 +95,7 @@ enum TableEmitter {
                 if retriable.isEmpty {
                     writer.line("false")
                 } else {
-                    writer.block("switch rawValue") { writer in
+                    writer.switchBlock("rawValue") { writer in
                         var start = 0
                         while start < retriable.count {
                             let chunk = retriable[start..<min(start + 12, retriable.count)]
@@ -150,7 +150,7 @@ enum TableEmitter {
         writer.block("public enum ApiMessageTable") { writer in
             writer.line("/// The descriptor of `apiKey`, or nil for a key not in the spec.")
             writer.block("public static func descriptor(for apiKey: ApiKey) -> ApiMessageDescriptor?") { writer in
-                writer.block("switch apiKey.rawValue") { writer in
+                writer.switchBlock("apiKey.rawValue") { writer in
                     for api in apis {
                         writer.line("case \(api.key): return ApiMessageDescriptor(request: \(api.name)Request.self)")
                     }

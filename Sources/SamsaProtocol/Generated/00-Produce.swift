@@ -331,8 +331,6 @@ public struct ProduceResponse: KafkaResponseMessage {
             }
             if version >= 8 {
                 self.recordErrors = try buffer.readKafkaStructArray(BatchIndexAndErrorMessage.self, version: version, compact: flexible, minimumElementSize: 6, context: "recordErrors") ?? []
-            }
-            if version >= 8 {
                 self.errorMessage = try buffer.readKafkaNullableString(compact: flexible)
             }
             if flexible {
@@ -364,8 +362,6 @@ public struct ProduceResponse: KafkaResponseMessage {
             }
             if version >= 8 {
                 buffer.writeKafkaStructArray(self.recordErrors, version: version, compact: flexible)
-            }
-            if version >= 8 {
                 buffer.writeKafkaNullableString(self.errorMessage, compact: flexible)
             }
             if flexible {

@@ -90,8 +90,6 @@ public struct FetchRequest: KafkaRequestMessage {
             }
             if version >= 7 {
                 self.sessionId = try buffer.readKafkaInt32()
-            }
-            if version >= 7 {
                 self.sessionEpoch = try buffer.readKafkaInt32()
             }
             self.topics = try buffer.readKafkaStructArray(FetchTopic.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "topics") ?? []
@@ -138,8 +136,6 @@ public struct FetchRequest: KafkaRequestMessage {
         }
         if version >= 7 {
             buffer.writeKafkaInt32(self.sessionId)
-        }
-        if version >= 7 {
             buffer.writeKafkaInt32(self.sessionEpoch)
         }
         buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible)
@@ -443,8 +439,6 @@ public struct FetchResponse: KafkaResponseMessage {
             }
             if version >= 7 {
                 self.errorCode = try buffer.readKafkaInt16()
-            }
-            if version >= 7 {
                 self.sessionId = try buffer.readKafkaInt32()
             }
             self.responses = try buffer.readKafkaStructArray(FetchableTopicResponse.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "responses") ?? []
@@ -474,8 +468,6 @@ public struct FetchResponse: KafkaResponseMessage {
         }
         if version >= 7 {
             buffer.writeKafkaInt16(self.errorCode)
-        }
-        if version >= 7 {
             buffer.writeKafkaInt32(self.sessionId)
         }
         buffer.writeKafkaStructArray(self.responses, version: version, compact: flexible)

@@ -293,8 +293,6 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             }
             if version >= 1 {
                 self.timestamp = try buffer.readKafkaInt64()
-            }
-            if version >= 1 {
                 self.offset = try buffer.readKafkaInt64()
             }
             if version >= 4 {
@@ -315,8 +313,6 @@ public struct ListOffsetsResponse: KafkaResponseMessage {
             }
             if version >= 1 {
                 buffer.writeKafkaInt64(self.timestamp)
-            }
-            if version >= 1 {
                 buffer.writeKafkaInt64(self.offset)
             }
             if version >= 4 {

@@ -53,8 +53,6 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
             self.groupId = try buffer.readKafkaString(compact: flexible)
             if version >= 1 {
                 self.generationIdOrMemberEpoch = try buffer.readKafkaInt32()
-            }
-            if version >= 1 {
                 self.memberId = try buffer.readKafkaString(compact: flexible)
             }
             if version >= 7 {
@@ -78,8 +76,6 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
         buffer.writeKafkaString(self.groupId, compact: flexible)
         if version >= 1 {
             buffer.writeKafkaInt32(self.generationIdOrMemberEpoch)
-        }
-        if version >= 1 {
             buffer.writeKafkaString(self.memberId, compact: flexible)
         }
         if version >= 7 {

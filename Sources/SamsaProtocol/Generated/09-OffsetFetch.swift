@@ -44,8 +44,6 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             let flexible: Bool = version >= 6
             if version <= 7 {
                 self.groupId = try buffer.readKafkaString(compact: flexible)
-            }
-            if version <= 7 {
                 if version >= 2 {
                     self.topics = try buffer.readKafkaStructArray(OffsetFetchRequestTopic.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "topics")
                 } else {
@@ -71,8 +69,6 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
         let flexible: Bool = version >= 6
         if version <= 7 {
             buffer.writeKafkaString(self.groupId, compact: flexible)
-        }
-        if version <= 7 {
             if version >= 2 {
                 buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible)
             } else {
@@ -150,8 +146,6 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             self.groupId = try buffer.readKafkaString(compact: true)
             if version >= 9 {
                 self.memberId = try buffer.readKafkaNullableString(compact: true)
-            }
-            if version >= 9 {
                 self.memberEpoch = try buffer.readKafkaInt32()
             }
             self.topics = try buffer.readKafkaStructArray(OffsetFetchRequestTopics.self, version: version, compact: true, minimumElementSize: 3, context: "topics")
@@ -163,8 +157,6 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
             buffer.writeKafkaString(self.groupId, compact: true)
             if version >= 9 {
                 buffer.writeKafkaNullableString(self.memberId, compact: true)
-            }
-            if version >= 9 {
                 buffer.writeKafkaInt32(self.memberEpoch)
             }
             buffer.writeKafkaStructArray(self.topics, version: version, compact: true)

@@ -129,11 +129,7 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
             }
             if version <= 3 {
                 self.nodeId = try buffer.readKafkaInt32()
-            }
-            if version <= 3 {
                 self.host = try buffer.readKafkaString(compact: flexible)
-            }
-            if version <= 3 {
                 self.port = try buffer.readKafkaInt32()
             }
             if version >= 4 {
@@ -161,11 +157,7 @@ public struct FindCoordinatorResponse: KafkaResponseMessage {
         }
         if version <= 3 {
             buffer.writeKafkaInt32(self.nodeId)
-        }
-        if version <= 3 {
             buffer.writeKafkaString(self.host, compact: flexible)
-        }
-        if version <= 3 {
             buffer.writeKafkaInt32(self.port)
         }
         if version >= 4 {

@@ -54,8 +54,6 @@ public struct SyncGroupRequest: KafkaRequestMessage {
             }
             if version >= 5 {
                 self.protocolType = try buffer.readKafkaNullableString(compact: true)
-            }
-            if version >= 5 {
                 self.protocolName = try buffer.readKafkaNullableString(compact: true)
             }
             self.assignments = try buffer.readKafkaStructArray(SyncGroupRequestAssignment.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "assignments") ?? []
@@ -78,8 +76,6 @@ public struct SyncGroupRequest: KafkaRequestMessage {
         }
         if version >= 5 {
             buffer.writeKafkaNullableString(self.protocolType, compact: true)
-        }
-        if version >= 5 {
             buffer.writeKafkaNullableString(self.protocolName, compact: true)
         }
         buffer.writeKafkaStructArray(self.assignments, version: version, compact: flexible)
@@ -167,8 +163,6 @@ public struct SyncGroupResponse: KafkaResponseMessage {
             self.errorCode = try buffer.readKafkaInt16()
             if version >= 5 {
                 self.protocolType = try buffer.readKafkaNullableString(compact: true)
-            }
-            if version >= 5 {
                 self.protocolName = try buffer.readKafkaNullableString(compact: true)
             }
             self.assignment = try buffer.readKafkaBytes(compact: flexible)
@@ -189,8 +183,6 @@ public struct SyncGroupResponse: KafkaResponseMessage {
         buffer.writeKafkaInt16(self.errorCode)
         if version >= 5 {
             buffer.writeKafkaNullableString(self.protocolType, compact: true)
-        }
-        if version >= 5 {
             buffer.writeKafkaNullableString(self.protocolName, compact: true)
         }
         buffer.writeKafkaBytes(self.assignment, compact: flexible)

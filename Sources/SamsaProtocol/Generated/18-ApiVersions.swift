@@ -41,8 +41,6 @@ public struct ApiVersionsRequest: KafkaRequestMessage {
             let flexible: Bool = version >= 3
             if version >= 3 {
                 self.clientSoftwareName = try buffer.readKafkaString(compact: true)
-            }
-            if version >= 3 {
                 self.clientSoftwareVersion = try buffer.readKafkaString(compact: true)
             }
             if flexible {
@@ -58,8 +56,6 @@ public struct ApiVersionsRequest: KafkaRequestMessage {
         let flexible: Bool = version >= 3
         if version >= 3 {
             buffer.writeKafkaString(self.clientSoftwareName, compact: true)
-        }
-        if version >= 3 {
             buffer.writeKafkaString(self.clientSoftwareVersion, compact: true)
         }
         if flexible {

@@ -282,11 +282,7 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             }
             if version >= 5 {
                 self.numPartitions = try buffer.readKafkaInt32()
-            }
-            if version >= 5 {
                 self.replicationFactor = try buffer.readKafkaInt16()
-            }
-            if version >= 5 {
                 self.configs = try buffer.readKafkaStructArray(CreatableTopicConfigs.self, version: version, compact: true, minimumElementSize: 6, context: "configs")
             }
             if flexible {
@@ -317,11 +313,7 @@ public struct CreateTopicsResponse: KafkaResponseMessage {
             }
             if version >= 5 {
                 buffer.writeKafkaInt32(self.numPartitions)
-            }
-            if version >= 5 {
                 buffer.writeKafkaInt16(self.replicationFactor)
-            }
-            if version >= 5 {
                 buffer.writeKafkaStructArray(self.configs, version: version, compact: true)
             }
             if flexible {

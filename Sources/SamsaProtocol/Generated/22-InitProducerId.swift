@@ -49,8 +49,6 @@ public struct InitProducerIdRequest: KafkaRequestMessage {
             self.transactionTimeoutMs = try buffer.readKafkaInt32()
             if version >= 3 {
                 self.producerId = try buffer.readKafkaInt64()
-            }
-            if version >= 3 {
                 self.producerEpoch = try buffer.readKafkaInt16()
             }
             if flexible {
@@ -68,8 +66,6 @@ public struct InitProducerIdRequest: KafkaRequestMessage {
         buffer.writeKafkaInt32(self.transactionTimeoutMs)
         if version >= 3 {
             buffer.writeKafkaInt64(self.producerId)
-        }
-        if version >= 3 {
             buffer.writeKafkaInt16(self.producerEpoch)
         }
         if flexible {

@@ -51,14 +51,8 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
             }
             if version <= 3 {
                 self.v3AndBelowTransactionalId = try buffer.readKafkaString(compact: flexible)
-            }
-            if version <= 3 {
                 self.v3AndBelowProducerId = try buffer.readKafkaInt64()
-            }
-            if version <= 3 {
                 self.v3AndBelowProducerEpoch = try buffer.readKafkaInt16()
-            }
-            if version <= 3 {
                 self.v3AndBelowTopics = try buffer.readKafkaStructArray(AddPartitionsToTxnTopic.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "v3AndBelowTopics") ?? []
             }
             if flexible {
@@ -77,14 +71,8 @@ public struct AddPartitionsToTxnRequest: KafkaRequestMessage {
         }
         if version <= 3 {
             buffer.writeKafkaString(self.v3AndBelowTransactionalId, compact: flexible)
-        }
-        if version <= 3 {
             buffer.writeKafkaInt64(self.v3AndBelowProducerId)
-        }
-        if version <= 3 {
             buffer.writeKafkaInt16(self.v3AndBelowProducerEpoch)
-        }
-        if version <= 3 {
             buffer.writeKafkaStructArray(self.v3AndBelowTopics, version: version, compact: flexible)
         }
         if flexible {
@@ -207,8 +195,6 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
             self.throttleTimeMs = try buffer.readKafkaInt32()
             if version >= 4 {
                 self.errorCode = try buffer.readKafkaInt16()
-            }
-            if version >= 4 {
                 self.resultsByTransaction = try buffer.readKafkaStructArray(AddPartitionsToTxnResult.self, version: version, compact: true, minimumElementSize: 3, context: "resultsByTransaction") ?? []
             }
             if version <= 3 {
@@ -228,8 +214,6 @@ public struct AddPartitionsToTxnResponse: KafkaResponseMessage {
         buffer.writeKafkaInt32(self.throttleTimeMs)
         if version >= 4 {
             buffer.writeKafkaInt16(self.errorCode)
-        }
-        if version >= 4 {
             buffer.writeKafkaStructArray(self.resultsByTransaction, version: version, compact: true)
         }
         if version <= 3 {

@@ -106,8 +106,6 @@ public struct EndTxnResponse: KafkaResponseMessage {
             self.errorCode = try buffer.readKafkaInt16()
             if version >= 5 {
                 self.producerId = try buffer.readKafkaInt64()
-            }
-            if version >= 5 {
                 self.producerEpoch = try buffer.readKafkaInt16()
             }
             if flexible {
@@ -125,8 +123,6 @@ public struct EndTxnResponse: KafkaResponseMessage {
         buffer.writeKafkaInt16(self.errorCode)
         if version >= 5 {
             buffer.writeKafkaInt64(self.producerId)
-        }
-        if version >= 5 {
             buffer.writeKafkaInt16(self.producerEpoch)
         }
         if flexible {

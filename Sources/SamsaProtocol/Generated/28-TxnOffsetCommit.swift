@@ -57,11 +57,7 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
             self.producerEpoch = try buffer.readKafkaInt16()
             if version >= 3 {
                 self.generationId = try buffer.readKafkaInt32()
-            }
-            if version >= 3 {
                 self.memberId = try buffer.readKafkaString(compact: true)
-            }
-            if version >= 3 {
                 self.groupInstanceId = try buffer.readKafkaNullableString(compact: true)
             }
             self.topics = try buffer.readKafkaStructArray(TxnOffsetCommitRequestTopic.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "topics") ?? []
@@ -82,11 +78,7 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
         buffer.writeKafkaInt16(self.producerEpoch)
         if version >= 3 {
             buffer.writeKafkaInt32(self.generationId)
-        }
-        if version >= 3 {
             buffer.writeKafkaString(self.memberId, compact: true)
-        }
-        if version >= 3 {
             buffer.writeKafkaNullableString(self.groupInstanceId, compact: true)
         }
         buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible)

@@ -262,8 +262,6 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             }
             if version >= 3 {
                 self.configType = try buffer.readKafkaInt8()
-            }
-            if version >= 3 {
                 self.documentation = try buffer.readKafkaNullableString(compact: flexible)
             }
             if flexible {
@@ -289,8 +287,6 @@ public struct DescribeConfigsResponse: KafkaResponseMessage {
             }
             if version >= 3 {
                 buffer.writeKafkaInt8(self.configType)
-            }
-            if version >= 3 {
                 buffer.writeKafkaNullableString(self.documentation, compact: flexible)
             }
             if flexible {

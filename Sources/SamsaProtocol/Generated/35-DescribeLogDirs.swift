@@ -175,8 +175,6 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             self.topics = try buffer.readKafkaStructArray(DescribeLogDirsTopic.self, version: version, compact: flexible, minimumElementSize: flexible ? 3 : 6, context: "topics") ?? []
             if version >= 4 {
                 self.totalBytes = try buffer.readKafkaInt64()
-            }
-            if version >= 4 {
                 self.usableBytes = try buffer.readKafkaInt64()
             }
             if flexible {
@@ -192,8 +190,6 @@ public struct DescribeLogDirsResponse: KafkaResponseMessage {
             buffer.writeKafkaStructArray(self.topics, version: version, compact: flexible)
             if version >= 4 {
                 buffer.writeKafkaInt64(self.totalBytes)
-            }
-            if version >= 4 {
                 buffer.writeKafkaInt64(self.usableBytes)
             }
             if flexible {
