@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the throughput of Samsa's building blocks.",
-        subcommands: [BenchRecordsCommand.self]
+        subcommands: [BenchRecordsCommand.self, BenchStorageCommand.self]
     )
 }
 
