@@ -137,3 +137,18 @@ import Testing
         #expect(try readAll(reopened).map(\.header.baseOffset) == [0, 3])
     }
 }
+
+extension RecoveryTests {
+    @Test func missingIndexIsRebuilt() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
+        for index in 0..<20 { try log.append(makeBatch(count: 2, seed: index)) }
+        try log.close()
+        let indexPath = directory + "/" + LogSegment.fileName(0, ".index")
+        try fileSystem.removeFile(at: indexPath)
+        let reopened = try open(fileSystem, cleanShutdown: true, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
+        #expect(reopened.recoveredSegmentCount == 1)
+        try reopened.close()
+        #expect(try fileSystem.openFile(at: indexPath, create: false).size() > 0)
+    }
+}

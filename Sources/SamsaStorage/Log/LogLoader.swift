@@ -35,6 +35,11 @@ enum LogLoader {
         let baseOffsets = try cleanUpFiles(in: directory, fileSystem: fileSystem, logger: logger)
         let now = clock.nowMilliseconds()
         var segments: [LogSegment] = []
+        // A segment whose offset or time index is missing (a crash during compaction's swap)
+        // gets its indexes rebuilt by recovery.
+        let missingIndexes = Set(baseOffsets.filter { baseOffset in
+            [".index", ".timeindex"].contains { !fileSystem.exists(at: StoragePath.join(directory, LogSegment.fileName(baseOffset, $0))) }
+        })
         for baseOffset in baseOffsets {
             segments.append(try LogSegment.open(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config, now: now))
         }
@@ -54,6 +59,9 @@ enum LogLoader {
         while index < segments.count {
             let segment = segments[index]
             var damage = segment.indexDamage.map { SegmentScanner.Damage(position: 0, message: "\($0)") }
+            if damage == nil, segment.size > 0, missingIndexes.contains(segment.baseOffset) {
+                damage = SegmentScanner.Damage(position: 0, message: "index file missing")
+            }
             if let damage {
                 logger.warning("rebuilding damaged index", metadata: ["file": "\(segment.logFile.path)", "reason": "\(damage.message)"])
             }
