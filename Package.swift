@@ -15,11 +15,13 @@ let package = Package(
         .library(name: "SamsaRecords", targets: ["SamsaRecords"]),
         .library(name: "SamsaProtocol", targets: ["SamsaProtocol"]),
         .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
+        .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // C helpers: hardware CRC32C, and run-time loading of the system compression libraries.
@@ -51,6 +53,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "SamsaBroker",
+            dependencies: [
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "SamsaCodegenCore", swiftSettings: strictSettings),
         .executableTarget(
             name: "SamsaCodegen",
@@ -60,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "samsa",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -73,6 +87,16 @@ let package = Package(
             name: "SamsaRecordsTests",
             dependencies: ["SamsaRecords"],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SamsaBrokerTests",
+            dependencies: [
+                "SamsaBroker",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // The child process of SamsaStorage's kill -9 test; the test runs it from the build directory.

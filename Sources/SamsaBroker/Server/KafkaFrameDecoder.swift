@@ -1,0 +1,52 @@
+import NIOCore
+
+/// Splits the inbound byte stream into Kafka request frames: an int32 size followed by that
+/// many bytes. Emits each frame's body (without the size) as a `ByteBuffer`.
+///
+/// A negative size, or one above `maxFrameBytes`, is an error: the connection is closed before
+/// any memory is reserved for the frame (Kafka's `InvalidReceiveException`).
+struct KafkaFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = ByteBuffer
+
+    /// The largest frame accepted, in bytes (Kafka's `socket.request.max.bytes`).
+    let maxFrameBytes: Int
+
+    init(maxFrameBytes: Int) {
+        precondition(maxFrameBytes > 0, "maxFrameBytes must be positive")
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else {
+            return .needMoreData
+        }
+        guard size >= 0, Int(size) <= maxFrameBytes else {
+            throw FrameSizeError(size: Int(size), maxFrameBytes: maxFrameBytes)
+        }
+        guard buffer.readableBytes >= 4 + Int(size) else {
+            return .needMoreData
+        }
+        buffer.moveReaderIndex(forwardBy: 4)
+        let frame = buffer.readSlice(length: Int(size))!
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // A partial frame at end of stream is dropped: the peer went away mid-request.
+        while try decode(context: context, buffer: &buffer) == .continue {}
+        return .needMoreData
+    }
+}
+
+/// A frame whose size field is negative or over the limit.
+struct FrameSizeError: Error, CustomStringConvertible {
+    let size: Int
+    let maxFrameBytes: Int
+
+    var description: String {
+        size < 0
+            ? "invalid frame size \(size)"
+            : "frame of \(size) bytes exceeds the limit of \(maxFrameBytes) bytes (socket.request.max.bytes)"
+    }
+}

@@ -1,0 +1,147 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// The TCP listener: accepts connections, frames requests and runs one request loop per
+/// connection. Runs as a ServiceLifecycle `Service`; on graceful shutdown it stops accepting,
+/// lets every connection finish the request it is handling, and returns once all are closed.
+public final class KafkaServer: Service, Sendable {
+    /// Listener settings.
+    public struct Configuration: Sendable {
+        /// The address to bind, e.g. "127.0.0.1".
+        public var host: String
+        /// The port to bind; 0 picks a free port (see `boundAddress`).
+        public var port: Int
+        /// The largest request frame accepted (Kafka's `socket.request.max.bytes`, default 100 MiB).
+        public var maxFrameBytes: Int
+
+        public init(host: String = "127.0.0.1", port: Int = 9092, maxFrameBytes: Int = 100 * 1024 * 1024) {
+            self.host = host
+            self.port = port
+            self.maxFrameBytes = maxFrameBytes
+        }
+    }
+
+    private let configuration: Configuration
+    private let processor: any RequestProcessor
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let state = NIOLockedValueBox(State())
+    private let bound: EventLoopPromise<SocketAddress>
+
+    private struct State {
+        var nextConnectionID: UInt64 = 1
+    }
+
+    public init(
+        configuration: Configuration,
+        processor: any RequestProcessor,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.processor = processor
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.bound = eventLoopGroup.next().makePromise(of: SocketAddress.self)
+    }
+
+    deinit {
+        bound.fail(CancellationError())
+    }
+
+    /// The address the server listens on, once it is bound (useful with port 0).
+    public var boundAddress: SocketAddress {
+        get async throws { try await bound.futureResult.get() }
+    }
+
+    public func run() async throws {
+        let maxFrameBytes = configuration.maxFrameBytes
+        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>
+        do {
+            serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.allowRemoteHalfClosure, value: true)
+                .bind(host: configuration.host, port: configuration.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes))
+                        )
+                        return try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            bound.fail(error)
+            throw error
+        }
+        let address = serverChannel.channel.localAddress!
+        bound.succeed(address)
+        logger.info("listening", metadata: ["address": "\(address)"])
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await serverChannel.executeThenClose { connections in
+                    for try await connection in connections {
+                        let connectionID = state.withLockedValue { state in
+                            defer { state.nextConnectionID += 1 }
+                            return state.nextConnectionID
+                        }
+                        group.addTask {
+                            await self.serve(connection, connectionID: connectionID)
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Stop accepting; the accept loop ends and the task group waits for connections.
+            serverChannel.channel.close(promise: nil)
+        }
+        logger.info("stopped listening", metadata: ["address": "\(address)"])
+    }
+
+    /// The request loop of one connection.
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, IOData>, connectionID: UInt64) async {
+        let channel = connection.channel
+        let context = ConnectionContext(
+            connectionID: connectionID,
+            remoteAddress: channel.remoteAddress,
+            allocator: channel.allocator
+        )
+        var logger = self.logger
+        logger[metadataKey: "connection"] = "\(connectionID)"
+        if let remote = channel.remoteAddress {
+            logger[metadataKey: "peer"] = "\(remote)"
+        }
+        logger.debug("connection opened")
+        do {
+            try await withGracefulShutdownHandler {
+                try await connection.executeThenClose { inbound, outbound in
+                    for try await frame in inbound {
+                        let response: ResponseFrame?
+                        do throws(RequestRejection) {
+                            response = try await processor.process(frame, connection: context)
+                        } catch {
+                            logger.warning("closing connection: \(error.reason)")
+                            return
+                        }
+                        if let response {
+                            try await outbound.write(contentsOf: response.wireParts(allocator: context.allocator))
+                        }
+                    }
+                }
+            } onGracefulShutdown: {
+                // Ends the inbound stream after the request in progress; its response still goes out.
+                channel.close(mode: .input, promise: nil)
+            }
+        } catch let error as FrameSizeError {
+            logger.warning("closing connection: \(error)")
+        } catch {
+            logger.debug("connection closed: \(error)")
+        }
+        logger.debug("connection closed")
+    }
+}
