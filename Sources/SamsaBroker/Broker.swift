@@ -1,0 +1,132 @@
+import Logging
+import NIOCore
+import SamsaProtocol
+import SamsaStorage
+import ServiceLifecycle
+
+/// A Kafka-compatible broker: decodes each request, hands it to the handler of its API, and
+/// encodes the answer. Also a ServiceLifecycle `Service` whose `run` does the periodic log
+/// maintenance and, on shutdown, flushes and closes every log.
+///
+/// Run it next to a ``KafkaServer`` that uses it as its processor, with the server listed
+/// after the broker in the `ServiceGroup`: services stop in reverse order, so the server stops
+/// accepting and finishes its requests before the logs close.
+public final class Broker: RequestProcessor, Service {
+    public let core: BrokerCore
+    let router: RequestRouter
+
+    /// Opens the data directory (replaying the topic metadata and loading every log) and sets
+    /// up the handlers.
+    public init(
+        configuration: BrokerConfiguration,
+        fileSystem: any FileSystem = PosixFileSystem(),
+        clock: any StorageClock = SystemClock(),
+        logger: Logger = Logger(label: "samsa.broker")
+    ) throws {
+        let topics = try TopicRegistry(
+            dataDirectory: configuration.dataDirectory, fileSystem: fileSystem, clock: clock, logger: logger
+        )
+        let defaults = configuration.logDefaults
+        let logs = try LogManager(
+            dataDirectory: configuration.dataDirectory, fileSystem: fileSystem, clock: clock, logger: logger,
+            configuration: { name in
+                TopicConfigs.logConfig(overrides: topics.image.topic(named: name)?.configs ?? [:], defaults: defaults)
+            }
+        )
+        core = BrokerCore(
+            configuration: configuration, topics: topics, logs: logs,
+            blocking: BlockingWork(threadCount: configuration.blockingThreadCount), clock: clock, logger: logger
+        )
+        try core.reconcileLogs()
+        router = Self.makeRouter(core)
+    }
+
+    /// The handlers of every implemented API. ApiVersions is added last so it lists them all.
+    static func makeRouter(_ core: BrokerCore) -> RequestRouter {
+        var router = RequestRouter()
+        router.register(MetadataHandler(core: core))
+        var advertised = router.advertisedVersions
+        advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
+        router.register(ApiVersionsHandler(advertised: advertised))
+        return router
+    }
+
+    /// Tells the broker which port the server is bound to (for Metadata when listening on 0).
+    public func serverBound(to address: SocketAddress) {
+        if let port = address.port {
+            core.boundPort.value = port
+        }
+    }
+
+    public func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
+        var buffer = frame
+        let request: KafkaRequest
+        do throws(RequestFrameError) {
+            request = try KafkaRequest.decode(from: &buffer)
+        } catch {
+            if case .unsupportedVersion(let header) = error, header.apiKey == .apiVersions {
+                return ApiVersionsHandler.unsupportedVersionResponse(correlationId: header.correlationId, context: connection)
+            }
+            throw RequestRejection(error.description)
+        }
+        let header = request.header
+        guard let route = router.route(for: header.apiKey), route.versions.contains(header.apiVersion) else {
+            if header.apiKey == .apiVersions {
+                return ApiVersionsHandler.unsupportedVersionResponse(correlationId: header.correlationId, context: connection)
+            }
+            throw RequestRejection(
+                "unsupported request \(header.apiKey) v\(header.apiVersion) from client \"\(header.clientId ?? "")\""
+            )
+        }
+        let context = RequestContext(header: header, connection: connection)
+        do {
+            return try await route.respond(request.body, context)
+        } catch {
+            core.logger.error("failed to answer \(header.apiKey) v\(header.apiVersion): \(error)")
+            throw RequestRejection("internal error answering \(header.apiKey)")
+        }
+    }
+
+    public func run() async throws {
+        let interval = core.configuration.maintenanceInterval
+        while !Task.isShuttingDownGracefully {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break
+            }
+            await runMaintenance()
+        }
+        try await close()
+    }
+
+    /// Retention, compaction, interval flushes and checkpoints, on the blocking pool.
+    func runMaintenance() async {
+        let logs = core.logs
+        let logger = core.logger
+        do {
+            try await core.blocking.run {
+                let deleted = logs.applyRetention()
+                if deleted > 0 {
+                    logger.info("retention deleted \(deleted) segment(s)")
+                }
+                _ = logs.compactLogs()
+                logs.flushDirtyLogs()
+                logs.checkpointLogs()
+            }
+        } catch {
+            logger.error("log maintenance failed: \(error)")
+        }
+    }
+
+    /// Flushes and closes every log and the metadata log, leaving the clean-shutdown marker.
+    public func close() async throws {
+        let core = self.core
+        try await core.blocking.run {
+            try core.logs.close()
+            try core.topics.close()
+        }
+        try await core.blocking.shutdown()
+        core.logger.info("logs flushed and closed")
+    }
+}

@@ -1,0 +1,39 @@
+import Logging
+import SamsaStorage
+
+/// The state a broker's handlers share: configuration, topics, logs and the blocking-work
+/// pool. Handlers hold this (not the `Broker`), so nothing refers back to the router.
+public final class BrokerCore: Sendable {
+    public let configuration: BrokerConfiguration
+    public let topics: TopicRegistry
+    public let logs: LogManager
+    public let blocking: BlockingWork
+    public let clock: any StorageClock
+    public let logger: Logger
+    /// The port actually listened on, known once the server is bound (port 0 in tests).
+    let boundPort: PortBox
+
+    init(
+        configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
+        clock: any StorageClock, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.topics = topics
+        self.logs = logs
+        self.blocking = blocking
+        self.clock = clock
+        self.logger = logger
+        self.boundPort = PortBox(configuration.listenPort)
+    }
+
+    /// The host and port clients are told to connect to.
+    public var advertisedEndpoint: (host: String, port: Int32) {
+        (configuration.effectiveAdvertisedHost, Int32(configuration.advertisedPort ?? boundPort.value))
+    }
+
+    /// The log configuration of `topic`: broker defaults overridden by the topic's configs.
+    public func logConfig(for topic: String) -> LogConfig {
+        let overrides = topics.image.topic(named: topic)?.configs ?? [:]
+        return TopicConfigs.logConfig(overrides: overrides, defaults: configuration.logDefaults)
+    }
+}

@@ -1,0 +1,139 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SamsaBinary
+import SamsaRecords
+import SamsaStorage
+
+/// The durable record of which topics exist: names, ids, partition counts and config
+/// overrides, plus the cluster id.
+///
+/// Every change is one record appended (and fsynced) to a small metadata log in
+/// `<data dir>/__cluster_metadata/` before it takes effect; at start the log is replayed. It
+/// is the same segmented log as any partition, so it shares its recovery. Record keys are
+/// `topic:<name>` with the topic as JSON (a null value deletes it) and `cluster-id`.
+///
+/// Readers get the current ``MetadataImage`` without waiting for writers; changes are
+/// serialised by a separate lock and block on disk, so call them from ``BlockingWork``.
+public final class TopicRegistry: Sendable {
+    /// The metadata log's directory name inside the data directory. It has no `-<partition>`
+    /// suffix, so the log manager never mistakes it for a topic partition.
+    public static let directoryName = "__cluster_metadata"
+
+    private let log: PartitionLog
+    private let clock: any StorageClock
+    private let current: NIOLockedValueBox<MetadataImage>
+    private let changeLock = NIOLock()
+
+    /// Opens (or creates) the metadata log under `dataDirectory` and replays it.
+    public init(dataDirectory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger) throws {
+        var config = LogConfig()
+        config.flushPolicy = .groupCommit
+        config.retentionMilliseconds = nil
+        config.segmentBytes = 16 * 1024 * 1024
+        try fileSystem.createDirectory(at: dataDirectory)
+        let directory = StoragePath.join(dataDirectory, Self.directoryName)
+        log = try PartitionLog.open(directory: directory, config: config, fileSystem: fileSystem, clock: clock, logger: logger)
+        self.clock = clock
+        var image = MetadataImage(clusterID: "")
+        try Self.replay(log, into: &image)
+        current = NIOLockedValueBox(image)
+        if image.clusterID.isEmpty {
+            var generator = SystemRandomNumberGenerator()
+            let clusterID = KafkaUUID.random(using: &generator).base64
+            try append(key: "cluster-id", value: Array(clusterID.utf8))
+            current.withLockedValue { $0.clusterID = clusterID }
+        }
+    }
+
+    /// The current view of all topics.
+    public var image: MetadataImage { current.withLockedValue { $0 } }
+
+    /// Records `topic` (a new topic, or new partitions or configs of an existing one).
+    public func put(_ topic: TopicMetadata) throws {
+        let value = try JSONEncoder().encode(topic)
+        try changeLock.withLock {
+            try append(key: "topic:\(topic.name)", value: Array(value))
+            current.withLockedValue { $0.put(topic) }
+        }
+    }
+
+    /// Records that `name` no longer exists.
+    public func remove(named name: String) throws {
+        try changeLock.withLock {
+            try append(key: "topic:\(name)", value: nil)
+            current.withLockedValue { $0.remove(named: name) }
+        }
+    }
+
+    /// Makes `change` to the topic called `name` under the change lock, so concurrent changes
+    /// to one topic (two CreatePartitions, say) apply one after the other. Returns the result of
+    /// `change`, which gets the current topic (nil if none) and returns the new one, or nil to
+    /// change nothing.
+    public func update(named name: String, _ change: (TopicMetadata?) throws -> TopicMetadata?) throws -> TopicMetadata? {
+        try changeLock.withLock {
+            let existing = current.withLockedValue { $0.topic(named: name) }
+            guard let updated = try change(existing) else { return existing }
+            let value = try JSONEncoder().encode(updated)
+            try append(key: "topic:\(updated.name)", value: Array(value))
+            current.withLockedValue { $0.put(updated) }
+            return updated
+        }
+    }
+
+    /// Flushes and closes the metadata log.
+    public func close() throws {
+        try log.close()
+    }
+
+    private func append(key: String, value: [UInt8]?) throws {
+        var builder = RecordBatchBuilder()
+        builder.append(
+            key: ByteBuffer(string: key),
+            value: value.map { ByteBuffer(bytes: $0) },
+            timestamp: clock.nowMilliseconds()
+        )
+        let batch = try builder.build()
+        _ = try log.append(batch, durability: .flushed)
+    }
+
+    private static func replay(_ log: PartitionLog, into image: inout MetadataImage) throws {
+        var offset = log.logStartOffset
+        let end = log.logEndOffset
+        let decoder = JSONDecoder()
+        while offset < end {
+            let data = try log.read(from: offset, maxBytes: 4 * 1024 * 1024, isolation: .logEnd)
+            let bytes = try data.readRecords()
+            var scanner = RecordBatchScanner(bytes, allowsTrailingPartialBatch: true, verifiesChecksums: true)
+            var progressed = false
+            while let batch = try scanner.nextBatch() {
+                for record in try batch.decodeRecords(maxDecompressedBytes: 64 * 1024 * 1024) where record.offset >= offset {
+                    apply(record, to: &image, decoder: decoder)
+                }
+                offset = batch.header.lastOffset + 1
+                progressed = true
+            }
+            if !progressed { break }
+        }
+    }
+
+    private static func apply(_ record: BatchRecord, to image: inout MetadataImage, decoder: JSONDecoder) {
+        guard let keyBuffer = record.key else { return }
+        let key = String(buffer: keyBuffer)
+        if key == "cluster-id", let value = record.value {
+            image.clusterID = String(buffer: value)
+        } else if key.hasPrefix("topic:") {
+            let name = String(key.dropFirst("topic:".count))
+            if let value = record.value, let topic = try? decoder.decode(TopicMetadata.self, from: Data(value.readableBytesView)) {
+                image.put(topic)
+            } else {
+                image.remove(named: name)
+            }
+        }
+    }
+}
