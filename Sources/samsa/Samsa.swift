@@ -2,12 +2,12 @@ import ArgumentParser
 
 /// The `samsa` command: one executable for the broker and the tools.
 @main
-struct Samsa: ParsableCommand {
+struct Samsa: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "samsa",
         abstract: "Samsa: a Kafka-compatible event streaming platform.",
         version: SamsaVersion.current,
-        subcommands: [BenchCommand.self]
+        subcommands: [ServeCommand.self, BenchCommand.self]
     )
 }
 
