@@ -24,7 +24,7 @@ extension CompressionCodec {
 
     /// Decompresses `input`, producing at most `maxDecompressedBytes` bytes.
     ///
-    /// Accepts what every Kafka client writes (see docs/COMPRESSION.md): concatenated gzip members,
+    /// Accepts what every Kafka client writes (see docs/ARCHITECTURE.md, "Record batches and compression"): concatenated gzip members,
     /// raw or xerial-framed snappy, lz4 frames with either header-checksum form, zstd frames with
     /// or without a content size. Output that would exceed the budget stops decoding with
     /// ``CompressionError/isOverBudget``; memory use stays within about twice the budget however

@@ -1,6 +1,6 @@
 import CSamsaCompression
 
-/// A compression library opened at run time with dlopen (see docs/COMPRESSION.md).
+/// A compression library opened at run time with dlopen (see docs/ARCHITECTURE.md, "Record batches and compression").
 ///
 /// Samsa links none of them, so building needs no -dev packages: libz.so.1, libzstd.so.1 and
 /// liblz4.so.1 are part of every Debian system, and a machine that lacks one still runs with
