@@ -11,31 +11,20 @@ extension ByteBuffer {
     /// Reads an unsigned LEB128 value of at most 5 bytes (Kafka's UNSIGNED_VARINT).
     @inlinable
     public mutating func readUnsignedVarint() throws(WireFormatError) -> UInt32 {
-        var result: UInt32 = 0
-        var shift: UInt32 = 0
-        var index = readerIndex
-        let end = writerIndex
-        while true {
-            guard index < end else {
-                throw .truncated(needed: index - readerIndex + 1, available: readableBytes)
-            }
-            let byte = getInteger(at: index, as: UInt8.self)!
-            index += 1
-            if shift == 28 && byte > 0x0F {
-                throw .varintTooLong
-            }
-            result |= UInt32(byte & 0x7F) << shift
-            if byte & 0x80 == 0 {
-                moveReaderIndex(to: index)
-                return result
-            }
-            shift += 7
-        }
+        UInt32(truncatingIfNeeded: try readLEB128(lastShift: 28, lastByteMax: 0x0F))
     }
 
     /// Reads an unsigned LEB128 value of at most 10 bytes.
     @inlinable
     public mutating func readUnsignedVarlong() throws(WireFormatError) -> UInt64 {
+        try readLEB128(lastShift: 63, lastByteMax: 0x01)
+    }
+
+    /// Reads LEB128 whose last allowed byte starts at bit `lastShift` and may hold at most
+    /// `lastByteMax` (which also rules out a continuation bit there). The reader moves only on
+    /// success.
+    @inlinable
+    mutating func readLEB128(lastShift: UInt64, lastByteMax: UInt8) throws(WireFormatError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var index = readerIndex
@@ -46,7 +35,7 @@ extension ByteBuffer {
             }
             let byte = getInteger(at: index, as: UInt8.self)!
             index += 1
-            if shift == 63 && byte > 0x01 {
+            if shift == lastShift && byte > lastByteMax {
                 throw .varintTooLong
             }
             result |= UInt64(byte & 0x7F) << shift
