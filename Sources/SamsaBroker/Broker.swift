@@ -45,6 +45,15 @@ public final class Broker: RequestProcessor, Service {
     static func makeRouter(_ core: BrokerCore) -> RequestRouter {
         var router = RequestRouter()
         router.register(MetadataHandler(core: core))
+        router.register(CreateTopicsHandler(core: core))
+        router.register(DeleteTopicsHandler(core: core))
+        router.register(DeleteRecordsHandler(core: core))
+        router.register(DescribeConfigsHandler(core: core))
+        router.register(AlterConfigsHandler(core: core))
+        router.register(DescribeLogDirsHandler(core: core))
+        router.register(CreatePartitionsHandler(core: core))
+        router.register(IncrementalAlterConfigsHandler(core: core))
+        router.register(DescribeClusterHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))

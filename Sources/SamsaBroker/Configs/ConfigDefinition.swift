@@ -1,0 +1,97 @@
+/// A config's type as DescribeConfigs (v3+) reports it, with Kafka's ids.
+public enum ConfigType: Int8, Sendable {
+    case unknown = 0
+    case boolean = 1
+    case string = 2
+    case int = 3
+    case short = 4
+    case long = 5
+    case double = 6
+    case list = 7
+    case `class` = 8
+    case password = 9
+}
+
+/// Where a config's value comes from, with Kafka's ids (DescribeConfigs v1+, CreateTopics v5+).
+public enum ConfigSource: Int8, Sendable {
+    case unknown = 0
+    /// Set on the topic (Kafka's `DYNAMIC_TOPIC_CONFIG`).
+    case topicConfig = 1
+    case dynamicBrokerConfig = 2
+    case dynamicDefaultBrokerConfig = 3
+    /// Set in the broker's own configuration (flags or config file).
+    case staticBrokerConfig = 4
+    /// Kafka's default, unchanged.
+    case defaultConfig = 5
+    case dynamicBrokerLoggerConfig = 6
+}
+
+/// The config resource types of DescribeConfigs and the AlterConfigs APIs (Kafka's
+/// `ConfigResource.Type`).
+public enum ConfigResourceType: Int8, Sendable {
+    case unknown = 0
+    case topic = 2
+    case broker = 4
+    case brokerLogger = 8
+    case clientMetrics = 16
+    case group = 32
+
+    /// Kafka's name of the type, as its error messages spell it.
+    public static func name(of rawValue: Int8) -> String {
+        switch ConfigResourceType(rawValue: rawValue) ?? .unknown {
+        case .unknown: "UNKNOWN"
+        case .topic: "TOPIC"
+        case .broker: "BROKER"
+        case .brokerLogger: "BROKER_LOGGER"
+        case .clientMetrics: "CLIENT_METRICS"
+        case .group: "GROUP"
+        }
+    }
+}
+
+/// One topic config: its Kafka name, type, Kafka's default, the broker config that supplies
+/// the default (`retention.ms` ← `log.retention.ms`), and the values it accepts.
+public struct ConfigDefinition: Sendable {
+    public var name: String
+    public var type: ConfigType
+    /// Kafka's default as a string; nil for a null default.
+    public var defaultValue: String?
+    /// The broker config whose value is the topic's default, if any.
+    public var brokerSynonym: String?
+    /// The values it accepts.
+    public var rule: ConfigRule
+
+    public init(_ name: String, _ type: ConfigType, _ defaultValue: String?, broker: String?, _ rule: ConfigRule) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.brokerSynonym = broker
+        self.rule = rule
+    }
+
+    /// Why `value` is not acceptable, in Kafka's words, or nil if it is.
+    public func problem(with value: String) -> String? {
+        guard let reason = rule.problem(with: value, type: type) else { return nil }
+        return "Invalid value \(value) for configuration \(name): \(reason)"
+    }
+}
+
+/// A config as DescribeConfigs and CreateTopics report it.
+public struct ConfigEntry: Sendable, Equatable {
+    /// A value the config takes from one source, most specific first.
+    public struct Synonym: Sendable, Equatable {
+        public var name: String
+        public var value: String?
+        public var source: ConfigSource
+    }
+
+    public var name: String
+    /// nil for sensitive configs and null values.
+    public var value: String?
+    public var source: ConfigSource
+    public var type: ConfigType
+    public var isReadOnly: Bool
+    public var isSensitive: Bool
+    /// Every source that sets the config, the one in force first.
+    public var synonyms: [Synonym]
+}

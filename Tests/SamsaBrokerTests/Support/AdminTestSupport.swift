@@ -1,0 +1,187 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOCore
+import NIOPosix
+import SamsaProtocol
+import ServiceLifecycle
+import Testing
+
+@testable import SamsaBroker
+
+/// A framed Kafka client over one real socket: encodes requests with `KafkaRequest.encode`
+/// and decodes the responses with `KafkaResponse.decode`, checking correlation ids.
+final class AdminTestClient {
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private var correlationID: Int32 = 0
+
+    struct ConnectionClosed: Error {}
+
+    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Sends `request` at `version` and returns the decoded response body.
+    func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
+        correlationID += 1
+        var body = ByteBuffer()
+        KafkaRequest.encode(request, version: version, correlationId: correlationID, clientId: "admin-tests", into: &body)
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeBuffer(&body)
+        try await outbound.write(frame)
+        guard var response = try await inbound.next() else { throw ConnectionClosed() }
+        let (header, decoded) = try KafkaResponse.decode(Request.Response.self, version: version, from: &response)
+        #expect(header.correlationId == correlationID)
+        #expect(response.readableBytes == 0, "trailing bytes after \(Request.Response.self) v\(version)")
+        return decoded
+    }
+
+    /// Sends `request` and expects the broker to close the connection instead of answering.
+    func sendExpectingClose<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Bool {
+        var body = ByteBuffer()
+        KafkaRequest.encode(request, version: version, correlationId: 99, clientId: "admin-tests", into: &body)
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeBuffer(&body)
+        try await outbound.write(frame)
+        return try await inbound.next() == nil
+    }
+}
+
+/// Runs in-process brokers on port 0 over temporary data directories for the admin API tests.
+enum AdminTestBroker {
+    /// A fresh temporary directory, removed by `cleanUp`.
+    static func makeDataDirectory() -> String {
+        let base = FileManager.default.temporaryDirectory.path
+        return "\(base)/samsa-admin-tests-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    static func cleanUp(_ directory: String) {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Starts a broker and its server on `dataDirectory`, connects one client, runs `body`,
+    /// then shuts both down gracefully (closing the logs), so another broker can open the
+    /// same directory afterwards.
+    static func run<Result>(
+        dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
+        _ body: (AdminTestClient, Broker) async throws -> Result
+    ) async throws -> Result {
+        var configuration = BrokerConfiguration()
+        configuration.listenPort = 0
+        configuration.dataDirectory = dataDirectory
+        configuration.blockingThreadCount = 4
+        configure(&configuration)
+        let logger = Logger(label: "admin-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+        let broker = try Broker(configuration: configuration, logger: logger)
+        let server = KafkaServer(
+            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
+            processor: broker, logger: logger)
+        let group = ServiceGroup(services: [broker, server], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                let address = try await server.boundAddress
+                broker.serverBound(to: address)
+                let result = try await connect(to: address) { client in try await body(client, broker) }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// `run` on a fresh data directory that is removed afterwards.
+    static func withFreshBroker<Result>(
+        configure: (inout BrokerConfiguration) -> Void = { _ in },
+        _ body: (AdminTestClient, Broker) async throws -> Result
+    ) async throws -> Result {
+        let directory = makeDataDirectory()
+        defer { cleanUp(directory) }
+        return try await run(dataDirectory: directory, configure: configure, body)
+    }
+
+    private static func connect<Result>(
+        to address: SocketAddress, _ body: (AdminTestClient) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(to: address) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 64 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(AdminTestClient(inbound: inbound.makeAsyncIterator(), outbound: outbound))
+        }
+    }
+}
+
+/// Request builders that keep the tests short.
+enum AdminRequests {
+    static func createTopic(
+        _ name: String, partitions: Int32 = 1, replicationFactor: Int16 = -1, configs: [String: String?] = [:],
+        assignments: [[Int32]] = []
+    ) -> CreateTopicsRequest.CreatableTopic {
+        var topic = CreateTopicsRequest.CreatableTopic()
+        topic.name = name
+        topic.numPartitions = partitions
+        topic.replicationFactor = replicationFactor
+        topic.configs = configs.sorted { $0.key < $1.key }.map { name, value in
+            var config = CreateTopicsRequest.CreatableTopicConfig()
+            config.name = name
+            config.value = value
+            return config
+        }
+        topic.assignments = assignments.enumerated().map { index, brokers in
+            var assignment = CreateTopicsRequest.CreatableReplicaAssignment()
+            assignment.partitionIndex = Int32(index)
+            assignment.brokerIds = brokers
+            return assignment
+        }
+        return topic
+    }
+
+    static func createTopics(_ topics: [CreateTopicsRequest.CreatableTopic], validateOnly: Bool = false) -> CreateTopicsRequest {
+        var request = CreateTopicsRequest()
+        request.topics = topics
+        request.timeoutMs = 30_000
+        request.validateOnly = validateOnly
+        return request
+    }
+
+    static func describeConfigs(
+        type: ConfigResourceType, name: String, keys: [String]? = nil, synonyms: Bool = false
+    ) -> DescribeConfigsRequest {
+        var resource = DescribeConfigsRequest.DescribeConfigsResource()
+        resource.resourceType = type.rawValue
+        resource.resourceName = name
+        resource.configurationKeys = keys
+        var request = DescribeConfigsRequest()
+        request.resources = [resource]
+        request.includeSynonyms = synonyms
+        request.includeDocumentation = true
+        return request
+    }
+
+    static func metadata(_ names: [String]?) -> MetadataRequest {
+        var request = MetadataRequest()
+        request.topics = names?.map { name in
+            var topic = MetadataRequest.MetadataRequestTopic()
+            topic.name = name
+            return topic
+        }
+        request.allowAutoTopicCreation = false
+        return request
+    }
+}
