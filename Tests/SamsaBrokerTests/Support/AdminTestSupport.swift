@@ -81,7 +81,7 @@ enum AdminTestBroker {
         let logger = Logger(label: "admin-tests", factory: { _ in SwiftLogNoOpLogHandler() })
         let broker = try Broker(configuration: configuration, logger: logger)
         let server = KafkaServer(
-            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(host: configuration.listenHost, port: configuration.listenPort, maxFrameBytes: configuration.maxFrameBytes),
             processor: broker, logger: logger)
         let group = ServiceGroup(services: [broker, server], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
