@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "SamsaRecords", targets: ["SamsaRecords"]),
         .library(name: "SamsaProtocol", targets: ["SamsaProtocol"]),
         .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
+        .library(name: "SamsaCoordination", targets: ["SamsaCoordination"]),
         .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
     ],
     dependencies: [
@@ -54,9 +55,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "SamsaCoordination",
+            dependencies: ["SamsaProtocol", "SamsaBinary", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "SamsaBroker",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaCoordination",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -84,6 +90,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SamsaBinaryTests", dependencies: ["SamsaBinary"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaCoordinationTests", dependencies: ["SamsaCoordination"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaRecordsTests",
             dependencies: ["SamsaRecords"],

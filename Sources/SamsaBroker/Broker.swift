@@ -13,6 +13,8 @@ import ServiceLifecycle
 /// accepting and finishes its requests before the logs close.
 public final class Broker: RequestProcessor, Service {
     public let core: BrokerCore
+    /// The consumer groups and their committed offsets.
+    public let groups: GroupCoordinator
     let router: RequestRouter
 
     /// Opens the data directory (replaying the topic metadata and loading every log) and sets
@@ -38,11 +40,12 @@ public final class Broker: RequestProcessor, Service {
             blocking: BlockingWork(threadCount: configuration.blockingThreadCount), clock: clock, logger: logger
         )
         try core.reconcileLogs()
-        router = Self.makeRouter(core)
+        groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
+        router = Self.makeRouter(core, groups: groups)
     }
 
     /// The handlers of every implemented API. ApiVersions is added last so it lists them all.
-    static func makeRouter(_ core: BrokerCore) -> RequestRouter {
+    static func makeRouter(_ core: BrokerCore, groups: GroupCoordinator) -> RequestRouter {
         var router = RequestRouter()
         router.register(MetadataHandler(core: core))
         router.register(CreateTopicsHandler(core: core))
@@ -54,6 +57,17 @@ public final class Broker: RequestProcessor, Service {
         router.register(CreatePartitionsHandler(core: core))
         router.register(IncrementalAlterConfigsHandler(core: core))
         router.register(DescribeClusterHandler(core: core))
+        router.register(FindCoordinatorHandler(core: core, groups: groups))
+        router.register(JoinGroupHandler(groups: groups))
+        router.register(SyncGroupHandler(groups: groups))
+        router.register(HeartbeatHandler(groups: groups))
+        router.register(LeaveGroupHandler(groups: groups))
+        router.register(OffsetCommitHandler(core: core, groups: groups, configuration: core.configuration.groups))
+        router.register(OffsetFetchHandler(core: core, groups: groups))
+        router.register(OffsetDeleteHandler(core: core, groups: groups))
+        router.register(ListGroupsHandler(groups: groups))
+        router.register(DescribeGroupsHandler(groups: groups))
+        router.register(DeleteGroupsHandler(groups: groups))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))
@@ -130,6 +144,7 @@ public final class Broker: RequestProcessor, Service {
 
     /// Flushes and closes every log and the metadata log, leaving the clean-shutdown marker.
     public func close() async throws {
+        await groups.shutdown()
         let core = self.core
         try await core.blocking.run {
             try core.logs.close()

@@ -25,6 +25,8 @@ public struct BrokerConfiguration: Sendable {
     public var maintenanceInterval: Duration = .seconds(30)
     /// Threads for blocking disk work (appends waiting on group commit hold one each).
     public var blockingThreadCount: Int = 16
+    /// The group coordinator's settings (`group.*`, `offsets.*`).
+    public var groups = GroupCoordinatorConfiguration()
 
     public init() {}
 

@@ -1,0 +1,57 @@
+import NIOCore
+import SamsaCoordination
+import SamsaProtocol
+
+/// What ListGroups shows of a group.
+public struct GroupListing: Sendable, Hashable {
+    public var groupId: String
+    public var protocolType: String
+    public var state: ClassicGroupState
+    /// "classic" for the groups this coordinator runs.
+    public var type: String
+}
+
+extension GroupCoordinator {
+    /// Every live group, optionally only those in `states` and of `types` (empty: all).
+    public func listGroups(states: Set<ClassicGroupState>, types: Set<String>) -> [GroupListing] {
+        groups.values
+            .filter { $0.state != .dead && (states.isEmpty || states.contains($0.state)) }
+            .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state, type: "classic") }
+            .filter { types.isEmpty || types.contains($0.type) }
+            .sorted { $0.groupId < $1.groupId }
+    }
+
+    /// The group called `groupId`, or nil if there is none.
+    public func group(_ groupId: String) -> ClassicGroup? {
+        groups[groupId]
+    }
+
+    /// DeleteGroups: removes empty groups and their offsets, with one error per group.
+    public func deleteGroups(_ ids: [String]) async -> [ErrorCode] {
+        var results: [ErrorCode] = []
+        for id in ids {
+            results.append(await deleteGroup(id))
+        }
+        return results
+    }
+
+    private func deleteGroup(_ id: String) async -> ErrorCode {
+        guard !isShutDown else { return .notCoordinator }
+        guard !id.isEmpty else { return .invalidGroupId }
+        guard var group = groups[id], group.state != .dead else { return .groupIdNotFound }
+        guard group.state == .empty else { return .nonEmptyGroup }
+        perform(group.markDead(now: now), groupId: id)
+        groups[id] = nil
+        var records = (offsets.removeValue(forKey: id) ?? [:]).keys.sorted().map {
+            OffsetsTopicRecord.offset(group: id, topic: $0.topic, partition: $0.partition, nil)
+        }
+        records.append(.group(group: id, nil))
+        do {
+            _ = try await store(records, groupId: id)
+        } catch {
+            logger.error("could not delete group", metadata: ["group": "\(id)", "error": "\(error)"])
+            return .coordinatorNotAvailable
+        }
+        return .noError
+    }
+}

@@ -1,0 +1,133 @@
+import SamsaCoordination
+import SamsaProtocol
+import SamsaStorage
+
+extension GroupCoordinator {
+    /// Commits `entries` for a group once the generation and member checks pass; the answer
+    /// (one error for all of them) comes once the records are durable.
+    ///
+    /// A commit with generation -1 for an unknown group creates a group that only holds
+    /// offsets, as Kafka does for standalone consumers and admin tools. `apiVersion` picks
+    /// the error for an unknown group with a generation: GROUP_ID_NOT_FOUND from v9,
+    /// ILLEGAL_GENERATION before.
+    public func commitOffsets(
+        groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+        entries: [TopicPartition: CommittedOffset], apiVersion: Int16
+    ) async -> ErrorCode {
+        guard !isShutDown else { return .notCoordinator }
+        guard await ensureOffsetsTopic() else { return .coordinatorNotAvailable }
+        let now = self.now
+        if groups[groupId] == nil {
+            guard generationId < 0 else { return apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration }
+            groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
+        }
+        let error = groups[groupId]!.validateOffsetCommit(
+            memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now
+        )
+        scheduleTimer()
+        guard error == .noError else { return error }
+        guard !entries.isEmpty else { return .noError }
+        let ordered = entries.sorted { $0.key < $1.key }
+        let records = ordered.map { OffsetsTopicRecord.offset(group: groupId, topic: $0.key.topic, partition: $0.key.partition, $0.value) }
+        let firstOffset: Int64
+        do {
+            firstOffset = try await store(records, groupId: groupId)
+        } catch {
+            logger.error("could not store offsets", metadata: ["group": "\(groupId)", "error": "\(error)"])
+            return .coordinatorNotAvailable
+        }
+        // The group may have been deleted while the write was under way; its tombstones follow
+        // these records in the log, so nothing is applied.
+        guard let group = groups[groupId], group.state != .dead else { return .noError }
+        for (index, (partition, committed)) in ordered.enumerated() {
+            let recordOffset = firstOffset + Int64(index)
+            if let existing = offsets[groupId]?[partition], existing.recordOffset > recordOffset { continue }
+            offsets[groupId, default: [:]][partition] = StoredOffset(committed: committed, recordOffset: recordOffset)
+        }
+        return .noError
+    }
+
+    /// The committed offsets of a group: of `partitions`, or every partition it has committed
+    /// when nil. Partitions without a commit are absent.
+    public func fetchOffsets(groupId: String, partitions: [TopicPartition]?) -> [TopicPartition: CommittedOffset] {
+        let stored = offsets[groupId] ?? [:]
+        guard let partitions else { return stored.mapValues(\.committed) }
+        var result: [TopicPartition: CommittedOffset] = [:]
+        for partition in partitions {
+            if let entry = stored[partition] { result[partition] = entry.committed }
+        }
+        return result
+    }
+
+    /// OffsetDelete: removes committed offsets of partitions the group does not consume. A
+    /// group-level error, and one per partition (GROUP_SUBSCRIBED_TO_TOPIC for the topics its
+    /// members subscribe to).
+    public func deleteOffsets(groupId: String, partitions: [TopicPartition]) async -> (ErrorCode, [TopicPartition: ErrorCode]) {
+        guard !isShutDown else { return (.notCoordinator, [:]) }
+        guard !groupId.isEmpty else { return (.invalidGroupId, [:]) }
+        guard let group = groups[groupId], group.state != .dead else { return (.groupIdNotFound, [:]) }
+        var subscribed = Set<String>()
+        if group.state != .empty {
+            guard group.protocolType == "consumer" else { return (.nonEmptyGroup, [:]) }
+            for member in group.orderedMembers {
+                let metadata = group.protocolName.map { member.metadata(for: $0) } ?? member.protocols.first?.metadata
+                subscribed.formUnion(metadata.flatMap(ConsumerProtocolSubscription.topics) ?? [])
+            }
+        }
+        var errors: [TopicPartition: ErrorCode] = [:]
+        var removed: [TopicPartition] = []
+        for partition in partitions {
+            if subscribed.contains(partition.topic) {
+                errors[partition] = .groupSubscribedToTopic
+            } else {
+                errors[partition] = .noError
+                if offsets[groupId]?.removeValue(forKey: partition) != nil {
+                    removed.append(partition)
+                }
+            }
+        }
+        guard !removed.isEmpty else { return (.noError, errors) }
+        let records = removed.sorted().map { OffsetsTopicRecord.offset(group: groupId, topic: $0.topic, partition: $0.partition, nil) }
+        do {
+            _ = try await store(records, groupId: groupId)
+        } catch {
+            logger.error("could not delete offsets", metadata: ["group": "\(groupId)", "error": "\(error)"])
+            return (.coordinatorNotAvailable, [:])
+        }
+        return (.noError, errors)
+    }
+
+    /// Removes expired offsets (`offsets.retention.minutes`), and empty groups left with no
+    /// offsets, writing their tombstones.
+    func expireOffsets(now: Int64) {
+        let retention = configuration.offsetsRetentionMs
+        for id in groups.keys.sorted() {
+            guard var group = groups[id] else { continue }
+            var tombstones: [OffsetsTopicRecord] = []
+            for (partition, stored) in (offsets[id] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let expired = OffsetRetention.isExpired(
+                    stored.committed, groupIsEmpty: group.state == .empty, usesGroupManagement: group.protocolType != nil,
+                    emptySince: group.currentStateTimestamp, retentionMs: retention, now: now
+                )
+                if expired {
+                    offsets[id]?[partition] = nil
+                    tombstones.append(.offset(group: id, topic: partition.topic, partition: partition.partition, nil))
+                }
+            }
+            if offsets[id]?.isEmpty == true { offsets[id] = nil }
+            if group.state == .empty, offsets[id] == nil, group.pendingMembers.isEmpty {
+                perform(group.markDead(now: now), groupId: id)
+                groups[id] = nil
+                tombstones.append(.group(group: id, nil))
+            }
+            guard !tombstones.isEmpty else { continue }
+            logger.info("expired offsets", metadata: ["group": "\(id)", "records": "\(tombstones.count)"])
+            let logger = self.logger
+            submit(tombstones, groupId: id) { result in
+                if case .failure(let error) = result {
+                    logger.error("could not write offset tombstones", metadata: ["group": "\(id)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+}

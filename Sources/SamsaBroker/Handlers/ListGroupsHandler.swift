@@ -1,0 +1,38 @@
+import SamsaCoordination
+import SamsaProtocol
+
+/// ListGroups (key 16), versions 0-5.
+///
+/// Lists every group this broker coordinates (all of them). v4 filters by state (names
+/// compared case-insensitively, as Kafka does), v5 by type; every group here is "classic".
+/// A filter naming only unknown states or types matches nothing.
+struct ListGroupsHandler: RequestHandler {
+    typealias Request = ListGroupsRequest
+
+    let groups: GroupCoordinator
+
+    func handle(_ request: ListGroupsRequest, context: RequestContext) async throws -> ListGroupsResponse? {
+        let version = context.apiVersion
+        let stateNames = version >= 4 ? request.statesFilter : []
+        let typeNames = version >= 5 ? request.typesFilter.map { $0.lowercased() } : []
+        let states = Set(stateNames.compactMap(ClassicGroupState.init(filterName:)))
+        var response = ListGroupsResponse()
+        response.errorCode = ErrorCode.noError.rawValue
+        if !stateNames.isEmpty && states.isEmpty {
+            return response
+        }
+        let listed = await groups.listGroups(states: states, types: Set(typeNames))
+        if !typeNames.isEmpty && listed.isEmpty {
+            return response
+        }
+        response.groups = listed.map { group in
+            var entry = ListGroupsResponse.ListedGroup()
+            entry.groupId = group.groupId
+            entry.protocolType = group.protocolType
+            entry.groupState = group.state.rawValue
+            entry.groupType = group.type
+            return entry
+        }
+        return response
+    }
+}

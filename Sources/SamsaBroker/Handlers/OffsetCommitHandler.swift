@@ -1,0 +1,71 @@
+import SamsaCoordination
+import SamsaProtocol
+import SamsaStorage
+
+/// OffsetCommit (key 8), versions 2-10.
+///
+/// Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for v10,
+/// which names topics by id), metadata over `offset.metadata.max.bytes` gets
+/// OFFSET_METADATA_TOO_LARGE; the rest are checked against the group (generation, member,
+/// static fencing; generation -1 commits from outside group management are allowed while the
+/// group is empty) and answered once durable in `__consumer_offsets`. v2-4's retention time
+/// sets an explicit expiry. v9's KIP-848 member epochs are treated as classic generations,
+/// since consumer-protocol groups are not implemented.
+struct OffsetCommitHandler: RequestHandler {
+    typealias Request = OffsetCommitRequest
+
+    let core: BrokerCore
+    let groups: GroupCoordinator
+    let configuration: GroupCoordinatorConfiguration
+
+    func handle(_ request: OffsetCommitRequest, context: RequestContext) async throws -> OffsetCommitResponse? {
+        let version = context.apiVersion
+        let now = core.clock.nowMilliseconds()
+        let image = core.topics.image
+        let expire: Int64? = version <= 4 && request.retentionTimeMs >= 0 ? now + request.retentionTimeMs : nil
+        var errors: [[ErrorCode?]] = []
+        var names: [String?] = []
+        var entries: [TopicPartition: CommittedOffset] = [:]
+        for topic in request.topics {
+            let metadata = version >= 10 ? image.topic(id: topic.topicId) : image.topic(named: topic.name)
+            names.append(metadata?.name)
+            var topicErrors: [ErrorCode?] = []
+            for partition in topic.partitions {
+                guard let metadata, partition.partitionIndex >= 0, partition.partitionIndex < metadata.partitionCount else {
+                    topicErrors.append(version >= 10 && metadata == nil ? .unknownTopicId : .unknownTopicOrPartition)
+                    continue
+                }
+                let text = partition.committedMetadata ?? ""
+                guard text.utf8.count <= configuration.offsetMetadataMaxBytes else {
+                    topicErrors.append(.offsetMetadataTooLarge)
+                    continue
+                }
+                topicErrors.append(nil)
+                entries[TopicPartition(topic: metadata.name, partition: partition.partitionIndex)] = CommittedOffset(
+                    offset: partition.committedOffset, leaderEpoch: version >= 6 ? partition.committedLeaderEpoch : -1,
+                    metadata: text, commitTimestamp: now, expireTimestamp: expire
+                )
+            }
+            errors.append(topicErrors)
+        }
+        let groupError = await groups.commitOffsets(
+            groupId: request.groupId, memberId: request.memberId,
+            groupInstanceId: version >= 7 ? request.groupInstanceId : nil,
+            generationId: request.generationIdOrMemberEpoch, entries: entries, apiVersion: version
+        )
+        var response = OffsetCommitResponse()
+        for (topicIndex, topic) in request.topics.enumerated() {
+            var entry = OffsetCommitResponse.OffsetCommitResponseTopic()
+            entry.name = names[topicIndex] ?? topic.name
+            entry.topicId = topic.topicId
+            entry.partitions = topic.partitions.enumerated().map { index, partition in
+                var result = OffsetCommitResponse.OffsetCommitResponsePartition()
+                result.partitionIndex = partition.partitionIndex
+                result.errorCode = (errors[topicIndex][index] ?? groupError).rawValue
+                return result
+            }
+            response.topics.append(entry)
+        }
+        return response
+    }
+}

@@ -1,0 +1,39 @@
+import SamsaProtocol
+import SamsaStorage
+
+/// OffsetDelete (key 47), version 0.
+///
+/// Deletes a group's committed offsets for partitions it does not consume: an empty group's
+/// any, a consumer group's only those of topics no member subscribes to (the others get
+/// GROUP_SUBSCRIBED_TO_TOPIC). Unknown topics get UNKNOWN_TOPIC_OR_PARTITION.
+struct OffsetDeleteHandler: RequestHandler {
+    typealias Request = OffsetDeleteRequest
+
+    let core: BrokerCore
+    let groups: GroupCoordinator
+
+    func handle(_ request: OffsetDeleteRequest, context: RequestContext) async throws -> OffsetDeleteResponse? {
+        let image = core.topics.image
+        var partitions: [TopicPartition] = []
+        for topic in request.topics where image.topic(named: topic.name) != nil {
+            partitions += topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.partitionIndex) }
+        }
+        let (groupError, errors) = await groups.deleteOffsets(groupId: request.groupId, partitions: partitions)
+        var response = OffsetDeleteResponse()
+        response.errorCode = groupError.rawValue
+        guard groupError == .noError else { return response }
+        response.topics = request.topics.map { topic in
+            var entry = OffsetDeleteResponse.OffsetDeleteResponseTopic()
+            entry.name = topic.name
+            entry.partitions = topic.partitions.map { partition in
+                var result = OffsetDeleteResponse.OffsetDeleteResponsePartition()
+                result.partitionIndex = partition.partitionIndex
+                let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
+                result.errorCode = (errors[key] ?? .unknownTopicOrPartition).rawValue
+                return result
+            }
+            return entry
+        }
+        return response
+    }
+}
