@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SamsaCoordination
+import SamsaProtocol
+import ServiceLifecycle
+
+@testable import SamsaBroker
+
+/// Runs `body` with a fresh temporary directory, removed afterwards.
+func withGroupTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+    let path = NSTemporaryDirectory() + "samsa-groups-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// Group settings for fast tests: no initial delay, sessions as short as 50 ms.
+func fastGroupSettings(_ configuration: inout BrokerConfiguration) {
+    configuration.groups.classic = ClassicGroupSettings(initialRebalanceDelayMs: 0, minSessionTimeoutMs: 50)
+}
+
+/// Runs a real broker and server on a free port over `dataDirectory` while `body` runs, then
+/// shuts both down gracefully.
+func withGroupTestBroker<Result: Sendable>(
+    dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = fastGroupSettings,
+    _ body: (Broker, SocketAddress) async throws -> Result
+) async throws -> Result {
+    var configuration = BrokerConfiguration()
+    configuration.dataDirectory = dataDirectory
+    configuration.listenPort = 0
+    configuration.blockingThreadCount = 8
+    configure(&configuration)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let broker = try Broker(configuration: configuration, logger: logger)
+    let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: 0), processor: broker, logger: logger)
+    let group = ServiceGroup(services: [broker, server], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let address = try await server.boundAddress
+        broker.serverBound(to: address)
+        let result: Result
+        do {
+            result = try await body(broker, address)
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
+    }
+}
+
+/// Creates a topic on `broker`.
+func createGroupTestTopic(_ broker: Broker, _ name: String, partitions: Int32) async throws {
+    let core = broker.core
+    _ = try await core.blocking.run { try core.createTopic(name: name, partitionCount: partitions) }
+}
+
+/// Hands each received frame to an `AsyncStream`.
+private final class GroupTestFrameCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let continuation: AsyncStream<ByteBuffer>.Continuation
+
+    init(_ continuation: AsyncStream<ByteBuffer>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+}
+
+struct GroupTestConnectionClosed: Error {}
+
+/// A framed Kafka connection over a real socket: one request at a time.
+actor GroupTestClient {
+    private let channel: any Channel
+    private var frames: AsyncStream<ByteBuffer>.AsyncIterator
+    private var nextCorrelationId: Int32 = 1
+
+    private init(channel: any Channel, frames: AsyncStream<ByteBuffer>.AsyncIterator) {
+        self.channel = channel
+        self.frames = frames
+    }
+
+    static func connect(to address: SocketAddress) async throws -> GroupTestClient {
+        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 64 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(GroupTestFrameCollector(continuation))
+                }
+            }
+            .connect(to: address).get()
+        return GroupTestClient(channel: channel, frames: stream.makeAsyncIterator())
+    }
+
+    /// Sends `request` at `version` and decodes its response.
+    func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
+        let correlationId = nextCorrelationId
+        nextCorrelationId += 1
+        var body = channel.allocator.buffer(capacity: 256)
+        KafkaRequest.encode(request, version: version, correlationId: correlationId, clientId: "group-test", into: &body)
+        var frame = channel.allocator.buffer(capacity: body.readableBytes + 4)
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeBuffer(&body)
+        try await channel.writeAndFlush(frame)
+        var iterator = frames
+        let received = await iterator.next(isolation: self)
+        frames = iterator
+        guard var response = received else { throw GroupTestConnectionClosed() }
+        let (header, decoded) = try KafkaResponse.decode(Request.Response.self, version: version, from: &response)
+        precondition(header.correlationId == correlationId, "response out of order")
+        return decoded
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
