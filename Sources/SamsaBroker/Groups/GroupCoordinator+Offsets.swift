@@ -30,6 +30,11 @@ extension GroupCoordinator {
         let ordered = entries.sorted { $0.key < $1.key }
         let records = ordered.map { OffsetsTopicRecord.offset(group: groupId, topic: $0.key.topic, partition: $0.key.partition, $0.value) }
         let firstOffset: Int64
+        commitsInFlight[groupId, default: 0] += 1
+        defer {
+            commitsInFlight[groupId]! -= 1
+            if commitsInFlight[groupId] == 0 { commitsInFlight[groupId] = nil }
+        }
         do {
             firstOffset = try await store(records, groupId: groupId)
         } catch {
@@ -115,7 +120,7 @@ extension GroupCoordinator {
                 }
             }
             if offsets[id]?.isEmpty == true { offsets[id] = nil }
-            if group.state == .empty, offsets[id] == nil, group.pendingMembers.isEmpty {
+            if group.state == .empty, offsets[id] == nil, group.pendingMembers.isEmpty, commitsInFlight[id] == nil {
                 perform(group.markDead(now: now), groupId: id)
                 groups[id] = nil
                 tombstones.append(.group(group: id, nil))

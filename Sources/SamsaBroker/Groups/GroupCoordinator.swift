@@ -46,6 +46,8 @@ public actor GroupCoordinator {
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: Int64?
     var nextRetentionCheck: Int64
+    /// Offset commits being written, by group: such a group is not removed as empty.
+    var commitsInFlight: [String: Int] = [:]
     var isShutDown = false
 
     /// Creates the coordinator, replaying `__consumer_offsets` if it exists. Blocks on disk:

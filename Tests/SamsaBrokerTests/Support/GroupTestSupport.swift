@@ -107,6 +107,7 @@ actor GroupTestClient {
     }
 
     /// Sends `request` at `version` and decodes its response.
+    @discardableResult
     func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
         let correlationId = nextCorrelationId
         nextCorrelationId += 1
