@@ -37,7 +37,9 @@ public final class Broker: RequestProcessor, Service {
         )
         core = BrokerCore(
             configuration: configuration, topics: topics, logs: logs,
-            blocking: BlockingWork(threadCount: configuration.blockingThreadCount), clock: clock, logger: logger
+            blocking: BlockingWork(threadCount: configuration.blockingThreadCount),
+            producerIds: try ProducerIdManager(dataDirectory: configuration.dataDirectory, fileSystem: fileSystem),
+            clock: clock, logger: logger
         )
         try core.reconcileLogs()
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
@@ -68,6 +70,8 @@ public final class Broker: RequestProcessor, Service {
         router.register(ListGroupsHandler(groups: groups))
         router.register(DescribeGroupsHandler(groups: groups))
         router.register(DeleteGroupsHandler(groups: groups))
+        router.register(ProduceHandler(core: core))
+        router.register(InitProducerIdHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))
@@ -104,6 +108,8 @@ public final class Broker: RequestProcessor, Service {
         let context = RequestContext(header: header, connection: connection)
         do {
             return try await route.respond(request.body, context)
+        } catch let rejection as RequestRejection {
+            throw rejection
         } catch {
             core.logger.error("failed to answer \(header.apiKey) v\(header.apiVersion): \(error)")
             throw RequestRejection("internal error answering \(header.apiKey)")
@@ -126,6 +132,7 @@ public final class Broker: RequestProcessor, Service {
     /// Retention, compaction, interval flushes and checkpoints, on the blocking pool.
     func runMaintenance() async {
         let logs = core.logs
+        let producerStates = core.producerStates
         let logger = core.logger
         do {
             try await core.blocking.run {
@@ -134,6 +141,7 @@ public final class Broker: RequestProcessor, Service {
                     logger.info("retention deleted \(deleted) segment(s)")
                 }
                 _ = logs.compactLogs()
+                producerStates.removeExpired(currentLog: { logs.log(for: $0) })
                 logs.flushDirtyLogs()
                 logs.checkpointLogs()
             }

@@ -27,6 +27,15 @@ public struct BrokerConfiguration: Sendable {
     public var blockingThreadCount: Int = 16
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     public var groups = GroupCoordinatorConfiguration()
+    /// `producer.id.expiration.ms`: a producer's sequence state on a partition is forgotten
+    /// this long after its last append there.
+    public var producerIdExpirationMilliseconds: Int64 = 86_400_000
+    /// After a restart, a partition's producer state is rebuilt from the batches of this many
+    /// milliseconds (by timestamp) at the end of its log; longer than any producer's
+    /// `delivery.timeout.ms`, so retried duplicates are still recognised.
+    public var producerStateRecoveryWindowMilliseconds: Int64 = 15 * 60_000
+    /// `transaction.max.timeout.ms`: the longest transaction timeout InitProducerId accepts.
+    public var transactionMaxTimeoutMilliseconds: Int64 = 900_000
 
     public init() {}
 

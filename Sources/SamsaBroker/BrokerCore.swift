@@ -8,6 +8,10 @@ public final class BrokerCore: Sendable {
     public let topics: TopicRegistry
     public let logs: LogManager
     public let blocking: BlockingWork
+    /// Producer ids for InitProducerId, never reused across restarts.
+    public let producerIds: ProducerIdManager
+    /// Idempotent producers' sequence state per partition.
+    public let producerStates: ProducerStateManager
     public let clock: any StorageClock
     public let logger: Logger
     /// The port actually listened on, known once the server is bound (port 0 in tests).
@@ -15,12 +19,17 @@ public final class BrokerCore: Sendable {
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
-        clock: any StorageClock, logger: Logger
+        producerIds: ProducerIdManager, clock: any StorageClock, logger: Logger
     ) {
         self.configuration = configuration
         self.topics = topics
         self.logs = logs
         self.blocking = blocking
+        self.producerIds = producerIds
+        self.producerStates = ProducerStateManager(
+            clock: clock, logger: logger,
+            expirationMilliseconds: configuration.producerIdExpirationMilliseconds,
+            recoveryWindowMilliseconds: configuration.producerStateRecoveryWindowMilliseconds)
         self.clock = clock
         self.logger = logger
         self.boundPort = PortBox(configuration.listenPort)
