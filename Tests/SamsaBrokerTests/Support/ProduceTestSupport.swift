@@ -1,0 +1,214 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SamsaBinary
+import SamsaProtocol
+import SamsaRecords
+import ServiceLifecycle
+
+@testable import SamsaBroker
+
+/// Runs `body` with a fresh temporary directory, removed afterwards.
+func withProduceTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+    let path = NSTemporaryDirectory() + "samsa-produce-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// Runs a real broker and server on a free port over `dataDirectory` while `body` runs, then
+/// shuts both down gracefully (which flushes and closes the logs).
+func withProduceTestBroker<Result: Sendable>(
+    dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
+    _ body: (Broker, SocketAddress) async throws -> Result
+) async throws -> Result {
+    var configuration = BrokerConfiguration()
+    configuration.dataDirectory = dataDirectory
+    configuration.listenPort = 0
+    configuration.blockingThreadCount = 8
+    configure(&configuration)
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    let broker = try Broker(configuration: configuration, logger: logger)
+    let server = KafkaServer(
+        configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
+        processor: broker, logger: logger)
+    let group = ServiceGroup(services: [broker, server], logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        let address = try await server.boundAddress
+        broker.serverBound(to: address)
+        let result: Result
+        do {
+            result = try await body(broker, address)
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
+    }
+}
+
+/// A framed Kafka connection over a real socket, used from one task.
+final class ProduceTestConnection {
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private var nextCorrelationId: Int32 = 1
+
+    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
+        self.inbound = inbound
+        self.outbound = outbound
+    }
+
+    /// Connects to `address` for the duration of `body`.
+    static func with<Result: Sendable>(_ address: SocketAddress, _ body: (ProduceTestConnection) async throws -> Result) async throws -> Result {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(to: address) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 64 << 20)))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await body(ProduceTestConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound))
+        }
+    }
+
+    /// Sends `request` without waiting; returns its correlation id.
+    @discardableResult
+    func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Int32 {
+        let correlationId = nextCorrelationId
+        nextCorrelationId += 1
+        var body = ByteBuffer()
+        KafkaRequest.encode(request, version: version, correlationId: correlationId, clientId: "produce-test", into: &body)
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeImmutableBuffer(body)
+        try await outbound.write(frame)
+        return correlationId
+    }
+
+    /// Reads the next response, which must answer `correlationId`.
+    func receive<Response: KafkaResponseMessage>(_: Response.Type, version: Int16, correlationId: Int32) async throws -> Response {
+        guard var frame = try await inbound.next() else { throw ProduceTestError.connectionClosed }
+        let (header, body) = try KafkaResponse.decode(Response.self, version: version, from: &frame)
+        guard header.correlationId == correlationId else { throw ProduceTestError.wrongCorrelationId(header.correlationId) }
+        return body
+    }
+
+    /// Sends `request` and waits for its response.
+    func request<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
+        let id = try await send(request, version: version)
+        return try await receive(Request.Response.self, version: version, correlationId: id)
+    }
+
+    /// True once the broker has closed the connection (nothing more to read).
+    func isClosedByPeer() async throws -> Bool {
+        do {
+            return try await inbound.next() == nil
+        } catch {
+            return true
+        }
+    }
+}
+
+enum ProduceTestError: Error {
+    case connectionClosed
+    case wrongCorrelationId(Int32)
+}
+
+/// Builders for produce requests and batches.
+enum ProduceFixtures {
+    /// A batch of `count` records with values "<prefix>-i" (and keys unless `keyless`).
+    static func batch(
+        count: Int = 3, prefix: String = "value", keyless: Bool = false, producerId: Int64 = -1, epoch: Int16 = -1,
+        sequence: Int32 = -1, compression: CompressionCodec = .none, valueSize: Int? = nil
+    ) throws -> ByteBuffer {
+        var builder = RecordBatchBuilder(compression: compression)
+        builder.producerId = producerId
+        builder.producerEpoch = epoch
+        builder.baseSequence = sequence
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for index in 0..<count {
+            let value: ByteBuffer
+            if let valueSize {
+                value = ByteBuffer(repeating: UInt8(truncatingIfNeeded: index), count: valueSize)
+            } else {
+                value = ByteBuffer(string: "\(prefix)-\(index)")
+            }
+            builder.append(key: keyless ? nil : ByteBuffer(string: "key-\(index)"), value: value, timestamp: now)
+        }
+        return try builder.build()
+    }
+
+    /// `batch` with its header field at `offset` overwritten and, unless `keepCRC`, its CRC fixed.
+    static func patched(_ batch: ByteBuffer, at offset: Int, int16 value: Int16, keepCRC: Bool = false) -> ByteBuffer {
+        var copy = ByteBuffer(buffer: batch)
+        copy.setInteger(value, at: copy.readerIndex + offset)
+        if !keepCRC { fixCRC(&copy) }
+        return copy
+    }
+
+    static func fixCRC(_ batch: inout ByteBuffer) {
+        let crc = RecordBatch.computeChecksum(batch, at: batch.readerIndex)!
+        batch.setInteger(crc, at: batch.readerIndex + 17)
+    }
+
+    /// A produce request with one batch per (topic, partition).
+    static func request(acks: Int16 = 1, _ entries: [(topic: String, partition: Int32, records: ByteBuffer?)]) -> ProduceRequest {
+        var request = ProduceRequest()
+        request.acks = acks
+        request.timeoutMs = 30_000
+        var topics: [String: Int] = [:]
+        for entry in entries {
+            var partition = ProduceRequest.PartitionProduceData()
+            partition.index = entry.partition
+            partition.records = entry.records
+            if let index = topics[entry.topic] {
+                request.topicData[index].partitionData.append(partition)
+            } else {
+                var topic = ProduceRequest.TopicProduceData()
+                topic.name = entry.topic
+                topic.partitionData = [partition]
+                topics[entry.topic] = request.topicData.count
+                request.topicData.append(topic)
+            }
+        }
+        return request
+    }
+
+    /// Creates `name` through the broker core.
+    static func createTopic(_ broker: Broker, _ name: String, partitions: Int32 = 1, configs: [String: String] = [:]) async throws {
+        let core = broker.core
+        let result = try await core.blocking.run { try core.createTopic(name: name, partitionCount: partitions, configs: configs) }
+        precondition(result.errorCode == .noError, "could not create \(name): \(result.errorMessage ?? "")")
+    }
+
+    /// Every record value stored in `topic`'s partition, as strings, in offset order.
+    static func storedValues(_ broker: Broker, _ topic: String, partition: Int32 = 0) async throws -> [String] {
+        let core = broker.core
+        return try await core.blocking.run {
+            guard let log = core.logs.log(for: .init(topic: topic, partition: partition)) else { return [] }
+            var values: [String] = []
+            var offset = log.logStartOffset
+            while offset < log.logEndOffset {
+                let bytes = try log.read(from: offset, maxBytes: 1 << 20, isolation: .logEnd).readRecords()
+                var scanner = RecordBatchScanner(bytes, allowsTrailingPartialBatch: true, verifiesChecksums: true)
+                var progressed = false
+                while let batch = try scanner.nextBatch() {
+                    for record in try batch.decodeRecords(maxDecompressedBytes: 1 << 26) where record.offset >= offset {
+                        values.append(record.value.map { String(buffer: $0) } ?? "<null>")
+                    }
+                    offset = batch.header.nextOffset
+                    progressed = true
+                }
+                if !progressed { break }
+            }
+            return values
+        }
+    }
+}
