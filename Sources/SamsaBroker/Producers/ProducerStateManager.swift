@@ -54,7 +54,8 @@ public final class ProducerStateManager: Sendable {
         return table
     }
 
-    /// Drops expired producers, and the states of logs that are gone (deleted topics).
+    /// Drops expired producers, producers whose batches are all below the log start, and the
+    /// states of logs that are gone (deleted topics).
     /// `currentLog` answers the log a partition has now.
     func removeExpired(currentLog: (TopicPartition) -> PartitionLog?) {
         let now = clock.nowMilliseconds()
@@ -64,7 +65,12 @@ public final class ProducerStateManager: Sendable {
             return Array(states.values)
         }
         for state in all {
-            state.ifLoaded { $0.removeExpired(now: now, expiration: expiration) }
+            let logStart = state.log.logStartOffset
+            state.ifLoaded { table in
+                table.removeExpired(now: now, expiration: expiration)
+                // Retention or DeleteRecords removed these producers' batches, as Kafka forgets them.
+                table.removeBefore(offset: logStart)
+            }
         }
     }
 }
