@@ -72,6 +72,8 @@ public final class Broker: RequestProcessor, Service {
         router.register(DeleteGroupsHandler(groups: groups))
         router.register(ProduceHandler(core: core))
         router.register(InitProducerIdHandler(core: core))
+        router.register(ConsumerGroupHeartbeatHandler(groups: groups))
+        router.register(ConsumerGroupDescribeHandler(core: core, groups: groups))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))

@@ -6,17 +6,24 @@ import SamsaProtocol
 public struct GroupListing: Sendable, Hashable {
     public var groupId: String
     public var protocolType: String
-    public var state: ClassicGroupState
-    /// "classic" for the groups this coordinator runs.
+    /// The state's name (``ClassicGroupState`` or ``ConsumerGroupState``).
+    public var state: String
+    /// "classic" or "consumer" (KIP-848).
     public var type: String
 }
 
 extension GroupCoordinator {
-    /// Every live group, optionally only those in `states` and of `types` (empty: all).
-    public func listGroups(states: Set<ClassicGroupState>, types: Set<String>) -> [GroupListing] {
-        groups.values
-            .filter { $0.state != .dead && (states.isEmpty || states.contains($0.state)) }
-            .map { GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state, type: "classic") }
+    /// Every live group, optionally only those in `states` (lowercased names) and of `types`
+    /// (empty: all).
+    public func listGroups(states: Set<String>, types: Set<String>) -> [GroupListing] {
+        let classic = groups.values.filter { $0.state != .dead }.map {
+            GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state.rawValue, type: "classic")
+        }
+        let consumer = consumerGroups.values.filter { $0.state != .dead }.map {
+            GroupListing(groupId: $0.groupId, protocolType: "consumer", state: $0.state.rawValue, type: "consumer")
+        }
+        return (classic + consumer)
+            .filter { states.isEmpty || states.contains($0.state.lowercased()) }
             .filter { types.isEmpty || types.contains($0.type) }
             .sorted { $0.groupId < $1.groupId }
     }
@@ -38,10 +45,16 @@ extension GroupCoordinator {
     private func deleteGroup(_ id: String) async -> ErrorCode {
         guard !isShutDown else { return .notCoordinator }
         guard !id.isEmpty else { return .invalidGroupId }
-        guard var group = groups[id], group.state != .dead else { return .groupIdNotFound }
-        guard group.state == .empty else { return .nonEmptyGroup }
-        perform(group.markDead(now: now), groupId: id)
-        groups[id] = nil
+        if var consumer = consumerGroups[id] {
+            guard consumer.state == .empty else { return .nonEmptyGroup }
+            consumer.markDead(now: now)
+            consumerGroups[id] = nil
+        } else {
+            guard var group = groups[id], group.state != .dead else { return .groupIdNotFound }
+            guard group.state == .empty else { return .nonEmptyGroup }
+            perform(group.markDead(now: now), groupId: id)
+            groups[id] = nil
+        }
         var records = (offsets.removeValue(forKey: id) ?? [:]).keys.sorted().map {
             OffsetsTopicRecord.offset(group: id, topic: $0.topic, partition: $0.partition, nil)
         }

@@ -12,6 +12,13 @@ extension GroupCoordinator {
             return ClassicJoinResult(errorCode: .coordinatorNotAvailable, memberId: request.memberId)
         }
         let now = self.now
+        if let consumer = consumerGroups[groupId] {
+            // No online migration: an empty consumer group becomes a classic one.
+            guard consumer.members.isEmpty else {
+                return ClassicJoinResult(errorCode: .inconsistentGroupProtocol, memberId: request.memberId)
+            }
+            consumerGroups[groupId] = nil
+        }
         if groups[groupId] == nil {
             guard request.memberId.isEmpty else {
                 return ClassicJoinResult(errorCode: .unknownMemberId, memberId: request.memberId)

@@ -17,15 +17,21 @@ extension GroupCoordinator {
         guard !isShutDown else { return .notCoordinator }
         guard await ensureOffsetsTopic() else { return .coordinatorNotAvailable }
         let now = self.now
-        if groups[groupId] == nil {
-            guard generationId < 0 else { return apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration }
-            groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
+        if let consumer = consumerGroups[groupId] {
+            // KIP-848 groups: the generation is the member epoch.
+            let error = consumer.validateOffsetCommit(memberId: memberId, memberEpoch: generationId, apiVersion: apiVersion)
+            guard error == .noError else { return error }
+        } else {
+            if groups[groupId] == nil {
+                guard generationId < 0 else { return apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration }
+                groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
+            }
+            let error = groups[groupId]!.validateOffsetCommit(
+                memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now
+            )
+            scheduleTimer()
+            guard error == .noError else { return error }
         }
-        let error = groups[groupId]!.validateOffsetCommit(
-            memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now
-        )
-        scheduleTimer()
-        guard error == .noError else { return error }
         guard !entries.isEmpty else { return .noError }
         let ordered = entries.sorted { $0.key < $1.key }
         let records = ordered.map { OffsetsTopicRecord.offset(group: groupId, topic: $0.key.topic, partition: $0.key.partition, $0.value) }
@@ -43,7 +49,8 @@ extension GroupCoordinator {
         }
         // The group may have been deleted while the write was under way; its tombstones follow
         // these records in the log, so nothing is applied.
-        guard let group = groups[groupId], group.state != .dead else { return .noError }
+        let alive = groups[groupId].map { $0.state != .dead } ?? consumerGroups[groupId].map { $0.state != .dead } ?? false
+        guard alive else { return .noError }
         for (index, (partition, committed)) in ordered.enumerated() {
             let recordOffset = firstOffset + Int64(index)
             if let existing = offsets[groupId]?[partition], existing.recordOffset > recordOffset { continue }
@@ -70,14 +77,19 @@ extension GroupCoordinator {
     public func deleteOffsets(groupId: String, partitions: [TopicPartition]) async -> (ErrorCode, [TopicPartition: ErrorCode]) {
         guard !isShutDown else { return (.notCoordinator, [:]) }
         guard !groupId.isEmpty else { return (.invalidGroupId, [:]) }
-        guard let group = groups[groupId], group.state != .dead else { return (.groupIdNotFound, [:]) }
         var subscribed = Set<String>()
-        if group.state != .empty {
-            guard group.protocolType == "consumer" else { return (.nonEmptyGroup, [:]) }
-            for member in group.orderedMembers {
-                let metadata = group.protocolName.map { member.metadata(for: $0) } ?? member.protocols.first?.metadata
-                subscribed.formUnion(metadata.flatMap(ConsumerProtocolSubscription.topics) ?? [])
+        if let consumerTopics = consumerGroupSubscribedTopics(groupId) {
+            subscribed = consumerTopics
+        } else if let group = groups[groupId], group.state != .dead {
+            if group.state != .empty {
+                guard group.protocolType == "consumer" else { return (.nonEmptyGroup, [:]) }
+                for member in group.orderedMembers {
+                    let metadata = group.protocolName.map { member.metadata(for: $0) } ?? member.protocols.first?.metadata
+                    subscribed.formUnion(metadata.flatMap(ConsumerProtocolSubscription.topics) ?? [])
+                }
             }
+        } else {
+            return (.groupIdNotFound, [:])
         }
         var errors: [TopicPartition: ErrorCode] = [:]
         var removed: [TopicPartition] = []
@@ -106,6 +118,7 @@ extension GroupCoordinator {
     /// offsets, writing their tombstones.
     func expireOffsets(now: Int64) {
         let retention = configuration.offsetsRetentionMs
+        expireConsumerGroupOffsets(now: now, retentionMs: retention)
         for id in groups.keys.sorted() {
             guard var group = groups[id] else { continue }
             var tombstones: [OffsetsTopicRecord] = []

@@ -6,7 +6,8 @@ import SamsaProtocol
 import SamsaStorage
 
 /// The broker's group coordinator: owns every consumer group of this broker (it coordinates
-/// them all, being the only node), carries out what the ``ClassicGroup`` state machines ask
+/// them all, being the only node): classic groups and KIP-848 consumer groups
+/// (``ConsumerGroup``, see `GroupCoordinator+Consumer.swift`); carries out what the ``ClassicGroup`` state machines ask
 /// (answer a waiting JoinGroup or SyncGroup, persist the group), drives their timeouts, and
 /// keeps committed offsets.
 ///
@@ -35,6 +36,8 @@ public actor GroupCoordinator {
     let configuration: GroupCoordinatorConfiguration
     var logger: Logger { core.logger }
     var groups: [String: ClassicGroup] = [:]
+    /// KIP-848 consumer groups; a group id is in at most one of `groups` and this.
+    var consumerGroups: [String: ConsumerGroup] = [:]
     var offsets: [String: [TopicPartition: StoredOffset]] = [:]
     private var joinWaiters: [MemberKey: CheckedContinuation<ClassicJoinResult, Never>] = [:]
     private var syncWaiters: [MemberKey: CheckedContinuation<ClassicSyncResult, Never>] = [:]
@@ -233,6 +236,9 @@ public actor GroupCoordinator {
         for group in groups.values {
             if let deadline = group.nextDeadline, deadline < next { next = deadline }
         }
+        for group in consumerGroups.values {
+            if let deadline = group.nextDeadline, deadline < next { next = deadline }
+        }
         if let current = timerDeadline, current <= next, timerTask != nil { return }
         timerTask?.cancel()
         timerDeadline = next
@@ -263,6 +269,7 @@ public actor GroupCoordinator {
             groups[id] = group
             perform(actions, groupId: id)
         }
+        expireConsumerGroups(now: now)
         if now >= nextRetentionCheck {
             nextRetentionCheck = now + configuration.offsetsRetentionCheckIntervalMs
             expireOffsets(now: now)

@@ -7,6 +7,10 @@ public struct GroupCoordinatorConfiguration: Sendable {
     /// gathers consumers started together into one first generation, without making a lone
     /// consumer on a development broker wait seconds for its partitions.
     public var classic = ClassicGroupSettings()
+    /// `group.consumer.session.timeout.ms`, `group.consumer.heartbeat.interval.ms` (1 s here,
+    /// 5 s in Kafka: see ``ConsumerGroupSettings``), `group.consumer.max.size`,
+    /// `group.consumer.assignors` of KIP-848 consumer groups.
+    public var consumer = ConsumerGroupSettings()
     /// `offsets.topic.num.partitions` for a new `__consumer_offsets` (Kafka: 50). One broker
     /// needs no spread across brokers, but groups hash onto partitions as in Kafka, so offset
     /// commits of different groups go to different logs and fsync in parallel; 10 partitions

@@ -4,8 +4,9 @@ import SamsaProtocol
 /// ListGroups (key 16), versions 0-5.
 ///
 /// Lists every group this broker coordinates (all of them). v4 filters by state (names
-/// compared case-insensitively, as Kafka does), v5 by type; every group here is "classic".
-/// A filter naming only unknown states or types matches nothing.
+/// compared case-insensitively, as Kafka does), v5 by type: "classic", or "consumer" for
+/// KIP-848 groups (states Empty, Assigning, Reconciling, Stable). A filter naming only
+/// unknown states or types matches nothing.
 struct ListGroupsHandler: RequestHandler {
     typealias Request = ListGroupsRequest
 
@@ -15,7 +16,8 @@ struct ListGroupsHandler: RequestHandler {
         let version = context.apiVersion
         let stateNames = version >= 4 ? request.statesFilter : []
         let typeNames = version >= 5 ? request.typesFilter.map { $0.lowercased() } : []
-        let states = Set(stateNames.compactMap(ClassicGroupState.init(filterName:)))
+        let known = Set(ClassicGroupState.allCases.map { $0.rawValue.lowercased() } + ConsumerGroupState.allCases.map { $0.rawValue.lowercased() })
+        let states = Set(stateNames.map { $0.lowercased() }).intersection(known)
         var response = ListGroupsResponse()
         response.errorCode = ErrorCode.noError.rawValue
         if !stateNames.isEmpty && states.isEmpty {
@@ -29,7 +31,7 @@ struct ListGroupsHandler: RequestHandler {
             var entry = ListGroupsResponse.ListedGroup()
             entry.groupId = group.groupId
             entry.protocolType = group.protocolType
-            entry.groupState = group.state.rawValue
+            entry.groupState = group.state
             entry.groupType = group.type
             return entry
         }

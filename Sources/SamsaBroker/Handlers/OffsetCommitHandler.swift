@@ -9,8 +9,8 @@ import SamsaStorage
 /// OFFSET_METADATA_TOO_LARGE; the rest are checked against the group (generation, member,
 /// static fencing; generation -1 commits from outside group management are allowed while the
 /// group is empty) and answered once durable in `__consumer_offsets`. v2-4's retention time
-/// sets an explicit expiry. v9's KIP-848 member epochs are treated as classic generations,
-/// since consumer-protocol groups are not implemented.
+/// sets an explicit expiry. For KIP-848 consumer groups the generation is the member epoch
+/// (see ``ConsumerGroup/validateOffsetCommit(memberId:memberEpoch:apiVersion:)``).
 struct OffsetCommitHandler: RequestHandler {
     typealias Request = OffsetCommitRequest
 
