@@ -7,8 +7,8 @@ import SamsaProtocol
 /// As Kafka: a Stable group shows its chosen protocol and each member's metadata and
 /// assignment; in other states members are listed without them. An unknown group is "Dead"
 /// with no error up to v5, GROUP_ID_NOT_FOUND from v6; so is a KIP-848 consumer group, as in
-/// Kafka ("is not a classic group"; ConsumerGroupDescribe describes those). Authorized operations (v3+), when
-/// asked for, are all group operations (no ACLs here).
+/// Kafka ("is not a classic group"; ConsumerGroupDescribe describes those). Authorized
+/// operations (v3+), when asked for, are all group operations (no ACLs here).
 struct DescribeGroupsHandler: RequestHandler {
     typealias Request = DescribeGroupsRequest
 
