@@ -139,7 +139,7 @@ import Testing
         try await withGroupTestDirectory { directory in
             let configure: (inout BrokerConfiguration) -> Void = { configuration in
                 fastGroupSettings(&configuration)
-                configuration.groups.consumer.sessionTimeoutMs = 300
+                configuration.groups.consumer.sessionTimeoutMs = 1500
             }
             try await withGroupTestBroker(dataDirectory: directory, configure: configure) { broker, address in
                 try await createGroupTestTopic(broker, "events", partitions: 4)
@@ -155,7 +155,7 @@ import Testing
                 }
                 #expect(split)
                 // b stops heartbeating: a gets everything once b's session has expired.
-                let deadline = ContinuousClock.now + .seconds(5)
+                let deadline = ContinuousClock.now + .seconds(15)
                 while await a.partitions.count < 4, ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(100))
                     try await a.heartbeat()

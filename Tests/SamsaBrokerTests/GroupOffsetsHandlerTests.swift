@@ -161,7 +161,7 @@ struct GroupOffsetsHandlerTests {
         try await withGroupTestDirectory { directory in
             let (memberId, generation) = try await withGroupTestBroker(dataDirectory: directory) { broker, address in
                 try await createGroupTestTopic(broker, "t", partitions: 2)
-                let member = try await GroupTestMember.connect(to: address, groupId: "g", topic: "t", sessionTimeoutMs: 400)
+                let member = try await GroupTestMember.connect(to: address, groupId: "g", topic: "t", sessionTimeoutMs: 3000)
                 try await member.rebalance(partitionCount: 2)
                 _ = try await member.commit(offset: 42, metadata: "before restart")
                 let client = try await GroupTestClient.connect(to: address)
@@ -189,7 +189,7 @@ struct GroupOffsetsHandlerTests {
                 heartbeat.generationId = generation
                 #expect(try await client.send(heartbeat, version: 2).errorCode == 0)
                 // The member is gone for good: its session runs out and the group empties.
-                try await Task.sleep(for: .milliseconds(700))
+                #expect(try await groupTestEventually { await broker.groups.group("g")?.state == .empty })
                 let emptied = try #require(await broker.groups.group("g"))
                 #expect(emptied.state == .empty)
                 #expect(emptied.generationId == generation + 1)
@@ -203,14 +203,14 @@ struct GroupOffsetsHandlerTests {
         try await withGroupTestDirectory { directory in
             try await withGroupTestBroker(dataDirectory: directory, configure: { configuration in
                 fastGroupSettings(&configuration)
-                configuration.groups.offsetsRetentionMs = 200
+                configuration.groups.offsetsRetentionMs = 1500
                 configuration.groups.offsetsRetentionCheckIntervalMs = 50
             }) { broker, address in
                 try await createGroupTestTopic(broker, "t", partitions: 1)
                 let client = try await GroupTestClient.connect(to: address)
                 try await client.send(groupTestCommit("g", topic: "t", [0: 3]), version: 2)
                 #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == 3)
-                try await Task.sleep(for: .milliseconds(400))
+                #expect(try await groupTestEventually { await broker.groups.group("g") == nil })
                 #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == -1)
                 #expect(await broker.groups.group("g") == nil)
                 await client.close()
