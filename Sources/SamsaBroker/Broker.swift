@@ -45,6 +45,9 @@ public final class Broker: RequestProcessor, Service {
     static func makeRouter(_ core: BrokerCore) -> RequestRouter {
         var router = RequestRouter()
         router.register(MetadataHandler(core: core))
+        router.register(FetchHandler(core: core))
+        router.register(ListOffsetsHandler(core: core))
+        router.register(OffsetForLeaderEpochHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))
