@@ -74,6 +74,9 @@ public final class Broker: RequestProcessor, Service {
         router.register(InitProducerIdHandler(core: core))
         router.register(ConsumerGroupHeartbeatHandler(groups: groups))
         router.register(ConsumerGroupDescribeHandler(core: core, groups: groups))
+        router.register(FetchHandler(core: core))
+        router.register(ListOffsetsHandler(core: core))
+        router.register(OffsetForLeaderEpochHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))

@@ -14,6 +14,9 @@ public final class BrokerCore: Sendable {
     public let producerStates: ProducerStateManager
     public let clock: any StorageClock
     public let logger: Logger
+    /// Wakes long-poll fetches: call `appendNotifier.notifyAppended(partition)` after every
+    /// successful append to a partition log.
+    public let appendNotifier: AppendNotifier
     /// The port actually listened on, known once the server is bound (port 0 in tests).
     let boundPort: PortBox
 
@@ -32,6 +35,7 @@ public final class BrokerCore: Sendable {
             recoveryWindowMilliseconds: configuration.producerStateRecoveryWindowMilliseconds)
         self.clock = clock
         self.logger = logger
+        self.appendNotifier = AppendNotifier()
         self.boundPort = PortBox(configuration.listenPort)
     }
 

@@ -29,7 +29,10 @@ struct ProduceAppender: Sendable {
         var response = ProduceResponse.PartitionProduceResponse()
         response.index = item.partition.partition
         do {
-            return try appendChecked(item, into: response)
+            let outcome = try appendChecked(item, into: response)
+            // Long-poll fetches waiting on this partition re-read now.
+            core.appendNotifier.notifyAppended(item.partition)
+            return outcome
         } catch let failure as PartitionFailure {
             response.fail(failure)
         } catch let error as StorageError where error.isInvalidInput {

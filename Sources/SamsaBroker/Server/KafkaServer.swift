@@ -59,7 +59,7 @@ public final class KafkaServer: Service, Sendable {
 
     public func run() async throws {
         let maxFrameBytes = configuration.maxFrameBytes
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>
+        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ResponseFrame>, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -71,7 +71,8 @@ public final class KafkaServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes))
                         )
-                        return try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandler(ResponseFrameEncoder())
+                        return try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
@@ -104,7 +105,7 @@ public final class KafkaServer: Service, Sendable {
     }
 
     /// The request loop of one connection.
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, IOData>, connectionID: UInt64) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, connectionID: UInt64) async {
         let channel = connection.channel
         let context = ConnectionContext(
             connectionID: connectionID,
@@ -129,7 +130,7 @@ public final class KafkaServer: Service, Sendable {
                             return
                         }
                         if let response {
-                            try await outbound.write(contentsOf: response.wireParts(allocator: context.allocator))
+                            try await outbound.write(response)
                         }
                     }
                 }

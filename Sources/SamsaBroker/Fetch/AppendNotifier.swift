@@ -1,0 +1,150 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SamsaStorage
+
+/// The purgatory of long-poll fetches: a fetch that found less than its MinBytes waits here
+/// until one of its partitions gets new data or its wait expires (Kafka's `DelayedFetch`).
+///
+/// Whoever appends to a partition log (Produce, transaction markers) calls
+/// ``notifyAppended(_:)`` after the append succeeded; waiting fetches on that partition wake and
+/// read again. Nothing polls.
+///
+/// Lost wake-ups are impossible: every notification gets a sequence number, a fetch takes a
+/// ``Snapshot`` before it reads, and ``wait(for:after:timeout:)`` returns at once if one of its
+/// partitions was appended to after that snapshot.
+public final class AppendNotifier: Sendable {
+    /// A point in the sequence of notifications, taken before a read.
+    public struct Snapshot: Sendable, Hashable {
+        let sequence: UInt64
+    }
+
+    /// Why a wait ended.
+    public enum WakeReason: Sendable, Hashable {
+        /// One of the partitions was appended to.
+        case appended
+        /// The timeout passed.
+        case timedOut
+        /// The task was cancelled (graceful shutdown) or the purgatory was full.
+        case abandoned
+    }
+
+    private struct Waiter {
+        var partitions: [TopicPartition]
+        var continuation: CheckedContinuation<WakeReason, Never>
+        var timeout: Scheduled<Void>?
+    }
+
+    private struct State {
+        var sequence: UInt64 = 0
+        /// The sequence number of the last append to each partition that ever had one.
+        var lastAppend: [TopicPartition: UInt64] = [:]
+        var waiters: [UInt64: Waiter] = [:]
+        var waitersByPartition: [TopicPartition: Set<UInt64>] = [:]
+        var nextWaiterID: UInt64 = 1
+        /// Waiters whose continuation is not registered yet, and whether they were cancelled meanwhile.
+        var registering: [UInt64: Bool] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let eventLoops: any EventLoopGroup
+    /// The most fetches that may wait at once; further ones are answered without waiting.
+    public let maxWaiters: Int
+
+    /// - Parameters:
+    ///   - eventLoops: where wait timeouts are scheduled.
+    ///   - maxWaiters: the bound on waiting fetches (one per connection at most in practice).
+    public init(eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxWaiters: Int = 10_000) {
+        self.eventLoops = eventLoops
+        self.maxWaiters = maxWaiters
+    }
+
+    /// Records that `partition` got new records and wakes the fetches waiting on it.
+    /// Call after every successful append (produce, transaction markers).
+    public func notifyAppended(_ partition: TopicPartition) {
+        let woken = state.withLockedValue { state -> [Waiter] in
+            state.sequence += 1
+            state.lastAppend[partition] = state.sequence
+            guard let ids = state.waitersByPartition[partition] else { return [] }
+            return ids.compactMap { Self.remove($0, from: &state) }
+        }
+        for waiter in woken {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(returning: .appended)
+        }
+    }
+
+    /// Forgets `topic`'s partitions (after the topic was deleted).
+    public func forget(topic: String) {
+        state.withLockedValue { state in
+            state.lastAppend = state.lastAppend.filter { $0.key.topic != topic }
+        }
+    }
+
+    /// The current point in the notification sequence; take it before reading.
+    public func snapshot() -> Snapshot {
+        Snapshot(sequence: state.withLockedValue { $0.sequence })
+    }
+
+    /// How many fetches are waiting now.
+    public var waiterCount: Int { state.withLockedValue { $0.waiters.count } }
+
+    /// Waits until one of `partitions` is appended to after `snapshot`, or `timeout` passes.
+    /// Returns at once if such an append already happened. Cancelling the task ends the wait.
+    public func wait(for partitions: [TopicPartition], after snapshot: Snapshot, timeout: TimeAmount) async -> WakeReason {
+        let id = state.withLockedValue { state -> UInt64 in
+            defer { state.nextWaiterID += 1 }
+            state.registering[state.nextWaiterID] = false
+            return state.nextWaiterID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason, Never>) in
+                let immediate = state.withLockedValue { state -> WakeReason? in
+                    if state.registering.removeValue(forKey: id) == true { return .abandoned }
+                    if partitions.contains(where: { (state.lastAppend[$0] ?? 0) > snapshot.sequence }) { return .appended }
+                    if state.waiters.count >= maxWaiters { return .abandoned }
+                    state.waiters[id] = Waiter(partitions: partitions, continuation: continuation)
+                    for partition in partitions { state.waitersByPartition[partition, default: []].insert(id) }
+                    return nil
+                }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                    return
+                }
+                let timer = eventLoops.next().scheduleTask(in: timeout) { [self] in
+                    self.resume(id, with: .timedOut)
+                }
+                // The waiter may already be gone (woken, cancelled); then the timer is not needed.
+                let stillWaiting = state.withLockedValue { state -> Bool in
+                    guard state.waiters[id] != nil else { return false }
+                    state.waiters[id]?.timeout = timer
+                    return true
+                }
+                if !stillWaiting { timer.cancel() }
+            }
+        } onCancel: {
+            self.resume(id, with: .abandoned)
+        }
+    }
+
+    private func resume(_ id: UInt64, with reason: WakeReason) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            if let waiter = Self.remove(id, from: &state) { return waiter }
+            // Cancelled before the continuation was registered: make the registration give up.
+            if reason == .abandoned, state.registering[id] != nil { state.registering[id] = true }
+            return nil
+        }
+        guard let waiter else { return }
+        waiter.timeout?.cancel()
+        waiter.continuation.resume(returning: reason)
+    }
+
+    private static func remove(_ id: UInt64, from state: inout State) -> Waiter? {
+        guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
+        for partition in waiter.partitions {
+            state.waitersByPartition[partition]?.remove(id)
+            if state.waitersByPartition[partition]?.isEmpty == true { state.waitersByPartition[partition] = nil }
+        }
+        return waiter
+    }
+}

@@ -1,0 +1,102 @@
+import NIOCore
+import SamsaProtocol
+import SamsaStorage
+import ServiceLifecycle
+
+/// Fetch (key 1), versions 4-18.
+///
+/// Topics are named up to v12 and identified by id from v13 (an unknown id is UNKNOWN_TOPIC_ID
+/// on each of its partitions). Each partition returns whole batches from the one holding the
+/// fetch offset, within PartitionMaxBytes and the response's MaxBytes, except that the first
+/// batch found is returned whole whatever the limits (KIP-74); see ``FetchReader``.
+/// read_committed (IsolationLevel 1) reads up to the last stable offset and lists the aborted
+/// transactions; read_uncommitted reads up to the high watermark. The record bytes go out with
+/// `sendfile` from the segment files (``FetchResponseWriter``); a file system without
+/// descriptors (tests) gets one read per partition instead.
+///
+/// Long polling: when less than MinBytes was found, no partition has an error and MaxWaitMs is
+/// positive, the fetch waits in the ``AppendNotifier`` until an append to one of its partitions
+/// or the wait ends (capped at ``maxWait``), then reads again and answers.
+///
+/// Differences from Kafka: no fetch sessions are kept. Every full fetch (SessionEpoch 0 or -1)
+/// is answered with SessionId 0, meaning "no session", so clients send full fetches each time;
+/// an incremental fetch (any other epoch) names a session we do not have and gets
+/// FETCH_SESSION_ID_NOT_FOUND, as Kafka answers for an unknown or evicted session. No
+/// preferred read replica (-1), no throttling.
+struct FetchHandler: RequestHandler {
+    typealias Request = FetchRequest
+
+    let core: BrokerCore
+
+    /// The longest a fetch waits for MinBytes, whatever its MaxWaitMs.
+    static let maxWait = TimeAmount.seconds(30)
+    /// The most record bytes in one response (Kafka's broker `fetch.max.bytes` default); the
+    /// first batch may still exceed it (KIP-74).
+    static let maxResponseBytes = 55 * 1024 * 1024
+
+    func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
+        let pass = try await fetch(request, context: context)
+        var response = pass.response
+        // Callers of `handle` get the bytes inline (the wire path uses `respond`).
+        for (topicIndex, topicFiles) in pass.files.enumerated() {
+            for (partitionIndex, file) in topicFiles.enumerated() {
+                guard let file else { continue }
+                response.responses[topicIndex].partitions[partitionIndex].records = try await core.blocking.run { try file.read() }
+            }
+        }
+        return response
+    }
+
+    func respond(to request: FetchRequest, context: RequestContext) async throws -> ResponseFrame? {
+        var pass = try await fetch(request, context: context)
+        // Record bytes of a file without a descriptor are read here, one read per partition.
+        for (topicIndex, topicFiles) in pass.files.enumerated() {
+            for (partitionIndex, file) in topicFiles.enumerated() {
+                guard let file, file.file.fileDescriptor == nil else { continue }
+                pass.response.responses[topicIndex].partitions[partitionIndex].records = try await core.blocking.run { try file.read() }
+                pass.files[topicIndex][partitionIndex] = nil
+            }
+        }
+        return try FetchResponseWriter.frame(
+            pass.response, files: pass.files, version: context.apiVersion, correlationId: context.correlationId,
+            allocator: context.allocator
+        )
+    }
+
+    /// Reads the partitions, waiting for MinBytes as the request allows, and returns the last read.
+    private func fetch(_ request: FetchRequest, context: RequestContext) async throws -> FetchPass {
+        let version = context.apiVersion
+        if version >= 7, request.sessionEpoch != 0, request.sessionEpoch != -1 {
+            // An incremental fetch: we never create sessions, so its session cannot exist.
+            var response = FetchResponse()
+            response.errorCode = ErrorCode.fetchSessionIdNotFound.rawValue
+            response.sessionId = 0
+            return FetchPass(response: response, files: [], byteCount: 0, hasError: true, partitions: [])
+        }
+        let requestedMax = version >= 3 ? Int(max(0, request.maxBytes)) : Int(Int32.max)
+        let reader = FetchReader(
+            core: core, request: request, version: version, responseMaxBytes: min(requestedMax, Self.maxResponseBytes)
+        )
+        let notifier = core.appendNotifier
+        let minBytes = Int(request.minBytes)
+        let waitLimit = min(TimeAmount.milliseconds(Int64(max(0, request.maxWaitMs))), Self.maxWait)
+        let deadline = NIODeadline.now() + waitLimit
+
+        var snapshot = notifier.snapshot()
+        var pass = try await core.blocking.run { reader.read() }
+        while pass.byteCount < minBytes, !pass.hasError, !pass.partitions.isEmpty, !Task.isShuttingDownGracefully {
+            let left = deadline - NIODeadline.now()
+            guard left > .zero else { break }
+            let partitions = pass.partitions
+            let since = snapshot
+            // Graceful shutdown cancels the wait, so the server is not held up by idle consumers.
+            let reason = await cancelWhenGracefulShutdown {
+                await notifier.wait(for: partitions, after: since, timeout: left)
+            }
+            snapshot = notifier.snapshot()
+            pass = try await core.blocking.run { reader.read() }
+            if reason != .appended { break }
+        }
+        return pass
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SamsaProtocol
+import SamsaRecords
+import SamsaStorage
+import ServiceLifecycle
+import Testing
+
+@testable import SamsaBroker
+
+/// A broker and its server running in-process on a free port, over a temporary data directory.
+struct FetchTestBroker: Sendable {
+    let broker: Broker
+    let address: SocketAddress
+
+    var core: BrokerCore { broker.core }
+
+    /// Runs `body` against a fresh broker, then shuts it down and removes its data.
+    static func with<Result: Sendable>(
+        configure: (inout BrokerConfiguration) -> Void = { _ in },
+        _ body: (FetchTestBroker) async throws -> Result
+    ) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samsa-fetch-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = BrokerConfiguration()
+        configuration.listenPort = 0
+        configuration.dataDirectory = directory
+        configuration.autoCreateTopics = false
+        configure(&configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let broker = try Broker(configuration: configuration, logger: logger)
+        let server = KafkaServer(
+            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
+            processor: broker, logger: logger
+        )
+        let group = ServiceGroup(services: [broker, server], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let address = try await server.boundAddress
+            broker.serverBound(to: address)
+            do {
+                let result = try await body(FetchTestBroker(broker: broker, address: address))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Creates a topic and returns its metadata.
+    @discardableResult
+    func createTopic(_ name: String, partitions: Int32 = 1, configs: [String: String] = [:]) async throws -> TopicMetadata {
+        let core = self.core
+        let result = try await core.blocking.run { try core.createTopic(name: name, partitionCount: partitions, configs: configs) }
+        return try #require(result.topic, "create \(name): \(result.errorCode) \(result.errorMessage ?? "")")
+    }
+
+    /// Appends `batch` (record batches) to a partition as the produce path will: leader epoch 0,
+    /// then a notification to waiting fetches.
+    @discardableResult
+    func append(_ batch: ByteBuffer, topic: String, partition: Int32 = 0) async throws -> LogAppendInfo {
+        let core = self.core
+        let key = TopicPartition(topic: topic, partition: partition)
+        let log = try #require(core.logs.log(for: key))
+        let info = try await core.blocking.run { try log.append(batch, leaderEpoch: 0) }
+        core.appendNotifier.notifyAppended(key)
+        return info
+    }
+
+    /// Sends one request on a new connection and decodes its response.
+    func send<Request: KafkaRequestMessage>(
+        _ request: Request, version: Int16
+    ) async throws -> Request.Response where Request.Response: KafkaResponseMessage {
+        try await FetchTestClient.connect(to: address) { client in
+            try await client.send(request, version: version)
+        }
+    }
+}
+
+/// A framed Kafka client for tests: sends encoded requests and decodes their responses.
+struct FetchTestClient {
+    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    private var correlationID: Int32 = 1
+
+    static func connect<Result: Sendable>(
+        to address: SocketAddress, _ body: (inout FetchTestClient) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(to: address) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 256 << 20))
+                    )
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var client = FetchTestClient(inbound: inbound.makeAsyncIterator(), outbound: outbound)
+            return try await body(&client)
+        }
+    }
+
+    /// The raw bytes of the next response frame (after its size prefix) to `request`.
+    mutating func sendRaw<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> ByteBuffer {
+        correlationID += 1
+        var body = ByteBuffer()
+        KafkaRequest.encode(request, version: version, correlationId: correlationID, clientId: "fetch-test", into: &body)
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeBuffer(&body)
+        try await outbound.write(frame)
+        return try #require(try await inbound.next(), "connection closed")
+    }
+
+    mutating func send<Request: KafkaRequestMessage>(
+        _ request: Request, version: Int16
+    ) async throws -> Request.Response where Request.Response: KafkaResponseMessage {
+        var frame = try await sendRaw(request, version: version)
+        let (header, body) = try KafkaResponse.decode(Request.Response.self, version: version, from: &frame)
+        #expect(header.correlationId == correlationID)
+        #expect(frame.readableBytes == 0, "bytes left after the response")
+        return body
+    }
+}
+
+/// Record batches for tests.
+enum TestBatches {
+    /// One uncompressed batch of `count` records with values "value-<offset hint>" and the
+    /// given timestamps (default: 1000 + i).
+    static func batch(count: Int, first: Int = 0, timestamps: [Int64]? = nil, valueBytes: Int = 0,
+                      compression: CompressionCodec = .none) -> ByteBuffer {
+        var builder = RecordBatchBuilder(compression: compression)
+        for index in 0..<count {
+            let text = "value-\(first + index)" + String(repeating: "x", count: valueBytes)
+            builder.append(key: nil, value: ByteBuffer(string: text), timestamp: timestamps?[index] ?? Int64(1000 + first + index))
+        }
+        return try! builder.build()
+    }
+
+    /// The (offset, value) of every record in `records` (possibly ending in a cut-off batch).
+    static func decode(_ records: ByteBuffer?) throws -> [(offset: Int64, value: String)] {
+        guard let records else { return [] }
+        var scanner = RecordBatchScanner(records, allowsTrailingPartialBatch: true)
+        var result: [(offset: Int64, value: String)] = []
+        while let batch = try scanner.nextBatch() {
+            for record in try batch.decodeRecords(maxDecompressedBytes: 64 << 20) {
+                result.append((record.offset, record.value.map { String(buffer: $0) } ?? ""))
+            }
+        }
+        return result
+    }
+
+    /// The base offsets of the whole batches in `records`.
+    static func baseOffsets(_ records: ByteBuffer?) throws -> [Int64] {
+        guard let records else { return [] }
+        var scanner = RecordBatchScanner(records, allowsTrailingPartialBatch: true)
+        var result: [Int64] = []
+        while let (_, header) = try scanner.next() { result.append(header.baseOffset) }
+        return result
+    }
+}
