@@ -68,7 +68,8 @@ def produce_confluent(bootstrap: str, topic: str, records: list[Rec], partition:
 
     def on_delivery(index):
         def callback(error, message):
-            reports[index] = (error, message.partition() if message else None, message.offset() if message else None)
+            # A Message has a length (its value's), so an empty or null value makes it falsy: test for None.
+            reports[index] = (error, message.partition() if message is not None else None, message.offset() if message is not None else None)
 
         return callback
 
@@ -285,31 +286,35 @@ def _kcat_header_args(headers) -> list[str]:
 
 
 def produce_kcat(bootstrap: str, topic: str, records: list[Rec], partition: int | None = None, extra: tuple = ()) -> None:
-    """One kcat run per record (a file is one message, so values may hold any byte). kcat prints
+    """One kcat run per record. A value comes from a file (a file is one message, so it may hold
+    any byte); a null value from an empty stdin line with -Z (kcat skips empty files). kcat prints
     no offsets; a zero exit status means every message was delivered."""
     with tempfile.TemporaryDirectory() as directory:
         for index, rec in enumerate(records):
-            path = os.path.join(directory, f"value-{index}")
-            with open(path, "wb") as file:
-                file.write(rec.value or b"")
             args = ["-P", "-t", topic, *extra]
             target = rec.partition if rec.partition is not None else partition
             if target is not None:
                 args += ["-p", str(target)]
+            args += _kcat_header_args(rec.headers)
+            if rec.value is None:
+                # `key<TAB>` with -Z: an empty key and an empty value both become NULL.
+                assert rec.key is None or (rec.key and b"\t" not in rec.key and b"\n" not in rec.key)
+                kcat(bootstrap, *args, "-K", "\t", "-Z", input=(rec.key or b"") + b"\t\n")
+                continue
+            assert rec.value, "kcat cannot send an empty value (it skips empty files)"
+            path = os.path.join(directory, f"value-{index}")
+            with open(path, "wb") as file:
+                file.write(rec.value)
             if rec.key is not None:
                 args += ["-k", rec.key]
-            if rec.value is None:
-                args.append("-Z")  # an empty message becomes a NULL value
-            else:
-                assert rec.value, "kcat sends an empty file as an empty value only without -Z; use a non-empty value"
-            args += _kcat_header_args(rec.headers)
             kcat(bootstrap, *args, path)
 
 
 # Lengths first, so keys and values may hold any byte; headers last, closed by a marker that
 # no test header contains (kcat renders headers as `k=v,k2=v2` with no lengths).
-KCAT_HEADERS_END = b"\x1e\x1dEND\x1d\x1e\n"
-KCAT_FORMAT = "%p %o %K %S %T\\n%k%s\\n%h\\x1e\\x1dEND\\x1d\\x1e\\n"
+KCAT_HEADERS_END = b"\x1e\x1f~END~\n"
+# (kcat reads up to three hex digits after \\x, so the marker continues with a non-hex character.)
+KCAT_FORMAT = "%p %o %K %S %T\\n%k%s\\n%h\\x1e\\x1f~END~\\n"
 
 
 def kcat_safe_headers(headers) -> bool:

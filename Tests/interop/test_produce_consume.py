@@ -21,24 +21,32 @@ COMMON = [
     Rec(b"plain-key", b"plain value", (("h1", b"v1"),)),
     Rec(None, b"null key"),
     Rec(b"tombstone", None),
-    Rec(None, None),
     Rec(b"binary\x01\x7f\x80\xff", ALL_BYTES, (("dup", b"1"), ("dup", b"2"), ("empty", b""))),
     Rec(b"all-bytes-reversed", ALL_BYTES[::-1] * 64),
     Rec(b"big", BIG),
     Rec(b"newlines", b"\n\r\n\x00\x00\n", (("text", b"spaces are fine"),)),
 ]
-# What the Python clients add: empty keys and values, NUL in keys, binary and null header values.
+# kafka-python and aiokafka refuse a record with neither key nor value ("Need at least one: key or value").
+BOTH_NULL = [Rec(None, None)]
+# kafka-python refuses null header values (it asserts bytes).
+NULL_HEADER = [Rec(b"null header", b"v", (("null", None), ("after", b"x")))]
+# What the Python clients add: empty keys and values, NUL in keys, binary header values.
 PYTHON_EXTRA = [
     Rec(b"", b"empty key"),
     Rec(b"empty value", b""),
     Rec(b"", b""),
-    Rec(ALL_BYTES, ALL_BYTES, (("bin", ALL_BYTES), ("null", None), ("", b"empty name"))),
+    Rec(ALL_BYTES, ALL_BYTES, (("bin", ALL_BYTES), ("", b"empty name"))),
     Rec("ключ".encode(), "значение ✓".encode(), (("utf8-заголовок", "значение".encode()),)),
 ]
 
 
 def records_for(producer: str) -> list[Rec]:
-    return COMMON if producer == "kcat" else COMMON + PYTHON_EXTRA
+    return {
+        "kcat": COMMON + BOTH_NULL,
+        "kafka-python": COMMON + PYTHON_EXTRA,
+        "aiokafka": COMMON + PYTHON_EXTRA + NULL_HEADER,
+        "confluent-kafka": COMMON + BOTH_NULL + PYTHON_EXTRA + NULL_HEADER,
+    }[producer]
 
 
 _produced: dict[str, tuple[str, list[Rec]]] = {}
