@@ -61,11 +61,14 @@ def _poll_all(consumers, seconds: float, sink: list | None = None) -> None:
 
 
 def _wait_for_assignment(consumers, sizes: list[int], sink: list | None = None) -> list[set[int]]:
+    """Polls until the consumers hold disjoint assignments of these sizes (all partitions when
+    the sizes add up to PARTITIONS)."""
     deadline = time.monotonic() + REBALANCE_WAIT
     while True:
         _poll_all(consumers, 0.3, sink)
         assigned = [{tp.partition for tp in c.assignment()} for c in consumers]
-        if sorted(len(a) for a in assigned) == sorted(sizes) and set().union(*assigned) == set(range(PARTITIONS)):
+        union = set().union(*assigned)
+        if sorted(len(a) for a in assigned) == sorted(sizes) and len(union) == sum(sizes) and union <= set(range(PARTITIONS)):
             return assigned
         assert time.monotonic() < deadline, f"assignments {assigned} are not {sizes} within {REBALANCE_WAIT}s"
 

@@ -56,7 +56,7 @@ def test_create_topic_confluent_kafka(broker, require):
     again = admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)], request_timeout=10)
     assert confluent_error_code(again[name]) == KafkaError.TOPIC_ALREADY_EXISTS
     bad = "bad/name"
-    assert confluent_error_code(admin.create_topics([NewTopic(bad, 1, 1)], request_timeout=10)[bad]) == KafkaError.INVALID_TOPIC_EXCEPTION
+    assert confluent_error_code(admin.create_topics([NewTopic(bad, 1, 1)], request_timeout=10)[bad]) == KafkaError.TOPIC_EXCEPTION  # Kafka's INVALID_TOPIC_EXCEPTION (17)
     wide = unique_topic("create-rf3")
     assert confluent_error_code(admin.create_topics([NewTopic(wide, 1, 3)], request_timeout=10)[wide]) == KafkaError.INVALID_REPLICATION_FACTOR
 
