@@ -164,17 +164,17 @@ def _commit_and_resume(broker, restart_between: bool) -> None:
 
 
 def test_committed_offsets_resume_group(broker, require):
-    require("OffsetCommit", "OffsetFetch", "JoinGroup")
+    require("OffsetCommit", "OffsetFetch", "JoinGroup", "Produce", "Fetch")
     _commit_and_resume(broker, restart_between=False)
 
 
 def test_committed_offsets_survive_broker_restart(broker, require):
-    require("OffsetCommit", "OffsetFetch", "JoinGroup")
+    require("OffsetCommit", "OffsetFetch", "JoinGroup", "Produce", "Fetch")
     _commit_and_resume(broker, restart_between=True)
 
 
 def test_two_groups_read_independently(broker, require):
-    require("JoinGroup", "Fetch")
+    require("JoinGroup", "Produce", "Fetch")
     topic = six_partition_topic(broker)
     produce_confluent(broker.bootstrap, topic, [Rec(None, f"v{i}".encode()) for i in range(12)], partition=3)
     for _ in range(2):
