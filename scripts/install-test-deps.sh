@@ -2,8 +2,9 @@
 # Installs what Samsa's tests need on a Debian bookworm machine, when it is missing:
 #   - Debian packages: kcat (1.7.1, linked against librdkafka 2.0.2), python3, python3-venv
 #   - a Python virtual environment at <repo>/.venv with the Kafka clients the
-#     compatibility tests and the fixture capture scripts drive, plus the codec
-#     libraries they need for gzip/snappy/lz4/zstd.
+#     compatibility tests and the fixture capture scripts drive, the codec
+#     libraries they need for gzip/snappy/lz4/zstd, and pytest (with
+#     pytest-timeout) for the interoperability suite in Tests/interop.
 #
 # Safe to run repeatedly: it says nothing when everything is already present and
 # prints one line for each thing it installs. Runs as root (apt-get); set
@@ -22,6 +23,8 @@ python_pins=(
     "python-snappy==0.7.3"
     "lz4==4.4.5"
     "zstandard==0.25.0"
+    "pytest==8.4.2"
+    "pytest-timeout==2.4.0"
 )
 
 log() { echo "install-test-deps: $*"; }

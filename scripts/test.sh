@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Samsa test: installs what the tests need when it is missing, checks that the
 # generated protocol code matches Spec/, builds with warnings treated as failures, and runs
-# the Swift test suites.
+# the Swift test suites, then the interoperability suite (real Kafka clients against
+# `samsa serve`, scripts/interop.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +31,6 @@ swift run --skip-build SamsaCodegen --check
 
 step "Running the Swift test suites"
 swift test --skip-build
+
+step "Running the interoperability suite (kcat, confluent-kafka, kafka-python, aiokafka against samsa serve)"
+SAMSA_BIN="$(swift build --show-bin-path)/samsa" scripts/interop.sh
