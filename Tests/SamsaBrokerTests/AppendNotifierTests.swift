@@ -59,3 +59,15 @@ struct AppendNotifierTests {
         #expect(await first == .appended)
     }
 }
+
+extension AppendNotifierTests {
+    @Test("forgetting a deleted topic wakes its waiters")
+    func forgetWakes() async throws {
+        let notifier = AppendNotifier()
+        async let reason = notifier.wait(for: [events, other], after: notifier.snapshot(), timeout: .seconds(20))
+        try await Task.sleep(for: .milliseconds(100))
+        notifier.forget(topic: "events")
+        #expect(await reason == .appended)
+        #expect(notifier.waiterCount == 0)
+    }
+}

@@ -221,6 +221,28 @@ struct FetchHandlerTests {
         }
     }
 
+    @Test("graceful shutdown ends a long poll instead of waiting for MaxWaitMs")
+    func shutdownEndsLongPoll() async throws {
+        let started = ContinuousClock.now
+        let poll = try await FetchTestBroker.with { broker in
+            let topic = try await broker.createTopic("idle")
+            let address = broker.address
+            let poll = Task {
+                try await FetchTestClient.connect(to: address) { client in
+                    try await client.send(makeFetch(topic, [(0, 0)], minBytes: 1, maxWaitMs: 25_000), version: 12)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(broker.core.appendNotifier.waiterCount == 1)
+            return poll
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // The fetch in progress is still answered (empty) before the connection closes.
+        let response = try await poll.value
+        #expect(response.responses.first?.partitions.first?.errorCode == 0)
+        #expect(response.responses.first?.partitions.first?.records?.readableBytes == 0)
+    }
+
     @Test("read_committed stops at the last stable offset and lists aborted transactions")
     func readCommitted() async throws {
         try await FetchTestBroker.with { broker in

@@ -74,10 +74,18 @@ public final class AppendNotifier: Sendable {
         }
     }
 
-    /// Forgets `topic`'s partitions (after the topic was deleted).
+    /// Forgets `topic`'s partitions after the topic was deleted, and wakes the fetches waiting
+    /// on them so they answer (UNKNOWN_TOPIC_OR_PARTITION) at once. Call from topic deletion.
     public func forget(topic: String) {
-        state.withLockedValue { state in
+        let woken = state.withLockedValue { state -> [Waiter] in
+            state.sequence += 1
             state.lastAppend = state.lastAppend.filter { $0.key.topic != topic }
+            let ids = state.waitersByPartition.filter { $0.key.topic == topic }.values.reduce(into: Set<UInt64>()) { $0.formUnion($1) }
+            return ids.compactMap { Self.remove($0, from: &state) }
+        }
+        for waiter in woken {
+            waiter.timeout?.cancel()
+            waiter.continuation.resume(returning: .appended)
         }
     }
 
