@@ -168,6 +168,8 @@ extension BrokerCore {
         }
         try topics.remove(named: name)
         try logs.deleteTopic(name)
+        // Fetches long-polling the deleted partitions answer now instead of at their timeout.
+        appendNotifier.forget(topic: name)
         logger.info("deleted topic", metadata: ["topic": "\(name)"])
         return TopicChangeResult(errorCode: .noError, errorMessage: nil, topic: topic)
     }

@@ -72,13 +72,13 @@ struct ProduceAppender: Sendable {
             try Self.checkKeys(batch, header: header, partition: partition)
         }
         guard header.hasProducerId else {
-            return success(try log.append(batch, durability: .written), config: config, into: response)
+            return success(try log.append(batch, durability: .written, leaderEpoch: PartitionLeadership.leaderEpoch), config: config, into: response)
         }
         let now = core.clock.nowMilliseconds()
         return try core.producerStates.withTable(for: partition, log: log) { table in
             switch table.check(header, partition: "\(partition)") {
             case .accept:
-                let info = try log.append(batch, durability: .written)
+                let info = try log.append(batch, durability: .written, leaderEpoch: PartitionLeadership.leaderEpoch)
                 table.record(header, lastOffset: info.lastOffset, timestamp: info.maxTimestamp, appendTime: now)
                 return success(info, config: config, into: response)
             case .duplicate(let original):
