@@ -73,31 +73,8 @@ enum AdminTestBroker {
         dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (AdminTestClient, Broker) async throws -> Result
     ) async throws -> Result {
-        var configuration = BrokerConfiguration()
-        configuration.listenPort = 0
-        configuration.dataDirectory = dataDirectory
-        configuration.blockingThreadCount = 4
-        configure(&configuration)
-        let logger = Logger(label: "admin-tests", factory: { _ in SwiftLogNoOpLogHandler() })
-        let broker = try Broker(configuration: configuration, logger: logger)
-        let server = KafkaServer(
-            configuration: .init(host: configuration.listenHost, port: configuration.listenPort, maxFrameBytes: configuration.maxFrameBytes),
-            processor: broker, logger: logger)
-        let group = ServiceGroup(services: [broker, server], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                let address = try await server.boundAddress
-                broker.serverBound(to: address)
-                let result = try await connect(to: address) { client in try await body(client, broker) }
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        try await withTestBroker(dataDirectory: dataDirectory, configure: configure) { broker, address in
+            try await connect(to: address) { client in try await body(client, broker) }
         }
     }
 

@@ -22,34 +22,12 @@ struct FetchTestBroker: Sendable {
         configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (FetchTestBroker) async throws -> Result
     ) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("samsa-fetch-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = BrokerConfiguration()
-        configuration.listenPort = 0
-        configuration.dataDirectory = directory
-        configuration.autoCreateTopics = false
-        configure(&configuration)
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let broker = try Broker(configuration: configuration, logger: logger)
-        let server = KafkaServer(
-            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
-            processor: broker, logger: logger
-        )
-        let group = ServiceGroup(services: [broker, server], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let address = try await server.boundAddress
-            broker.serverBound(to: address)
-            do {
-                let result = try await body(FetchTestBroker(broker: broker, address: address))
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
+        try await withTestDirectory(prefix: "samsa-fetch") { directory in
+            try await withTestBroker(dataDirectory: directory, configure: { configuration in
+                configuration.autoCreateTopics = false
+                configure(&configuration)
+            }) { broker, address in
+                try await body(FetchTestBroker(broker: broker, address: address))
             }
         }
     }

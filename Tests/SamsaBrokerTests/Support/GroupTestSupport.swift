@@ -10,10 +10,7 @@ import ServiceLifecycle
 
 /// Runs `body` with a fresh temporary directory, removed afterwards.
 func withGroupTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
-    let path = NSTemporaryDirectory() + "samsa-groups-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
+    try await withTestDirectory(prefix: "samsa-groups", body)
 }
 
 /// Group settings for fast tests: no initial delay, sessions as short as 50 ms.
@@ -27,32 +24,7 @@ func withGroupTestBroker<Result: Sendable>(
     dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = fastGroupSettings,
     _ body: (Broker, SocketAddress) async throws -> Result
 ) async throws -> Result {
-    var configuration = BrokerConfiguration()
-    configuration.dataDirectory = dataDirectory
-    configuration.listenPort = 0
-    configuration.blockingThreadCount = 8
-    configure(&configuration)
-    var logger = Logger(label: "test")
-    logger.logLevel = .warning
-    let broker = try Broker(configuration: configuration, logger: logger)
-    let server = KafkaServer(configuration: .init(host: "127.0.0.1", port: 0), processor: broker, logger: logger)
-    let group = ServiceGroup(services: [broker, server], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let address = try await server.boundAddress
-        broker.serverBound(to: address)
-        let result: Result
-        do {
-            result = try await body(broker, address)
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
-    }
+    try await withTestBroker(dataDirectory: dataDirectory, configure: configure, body)
 }
 
 /// Creates a topic on `broker`.

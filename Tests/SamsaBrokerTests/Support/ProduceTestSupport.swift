@@ -11,10 +11,7 @@ import ServiceLifecycle
 
 /// Runs `body` with a fresh temporary directory, removed afterwards.
 func withProduceTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
-    let path = NSTemporaryDirectory() + "samsa-produce-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
+    try await withTestDirectory(prefix: "samsa-produce", body)
 }
 
 /// Runs a real broker and server on a free port over `dataDirectory` while `body` runs, then
@@ -23,34 +20,7 @@ func withProduceTestBroker<Result: Sendable>(
     dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
     _ body: (Broker, SocketAddress) async throws -> Result
 ) async throws -> Result {
-    var configuration = BrokerConfiguration()
-    configuration.dataDirectory = dataDirectory
-    configuration.listenPort = 0
-    configuration.blockingThreadCount = 8
-    configure(&configuration)
-    var logger = Logger(label: "test")
-    logger.logLevel = .warning
-    let broker = try Broker(configuration: configuration, logger: logger)
-    let server = KafkaServer(
-        configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
-        processor: broker, logger: logger)
-    let group = ServiceGroup(services: [broker, server], logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        let address = try await server.boundAddress
-        broker.serverBound(to: address)
-        let result: Result
-        do {
-            result = try await body(broker, address)
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
-    }
+    try await withTestBroker(dataDirectory: dataDirectory, configure: configure, body)
 }
 
 /// A framed Kafka connection over a real socket, used from one task.
