@@ -40,10 +40,10 @@ kcat -P -b "127.0.0.1:$port" -t bench -p 0 -X "acks=$acks" -X linger.ms=5 -X bat
 produce_seconds=$(python3 -c "print($(now) - $start)")
 
 start=$(now)
-received=$(kcat -C -b "127.0.0.1:$port" -t bench -p 0 -o beginning -e -q -X fetch.max.bytes=52428800 | wc -l)
+received=$(kcat -C -b "127.0.0.1:$port" -t bench -p 0 -o beginning -e -q -X fetch.max.bytes=52428800 -X fetch.message.max.bytes=8388608 | wc -l)
 consume_seconds=$(python3 -c "print($(now) - $start)")
 [ "$received" -eq "$messages" ] || { echo "read back $received of $messages messages" >&2; exit 1; }
 
-echo "samsa serve with kcat $(kcat -V 2>/dev/null | head -1 | awk '{print $2}'), $messages messages of 1 KiB, acks=$acks"
+echo "samsa serve (release) with $(kcat -V 2>&1 | grep -m1 '^Version' | sed -E 's/^Version ([^ ]+).*librdkafka ([^ ]+).*/kcat \1 (librdkafka \2)/'), $messages messages of 1 KiB, acks=$acks"
 echo "produce: $(rate "$messages" "$bytes" "$produce_seconds")"
 echo "consume: $(rate "$messages" "$bytes" "$consume_seconds")"
