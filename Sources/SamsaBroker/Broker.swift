@@ -39,9 +39,10 @@ public final class Broker: RequestProcessor, Service {
             configuration: configuration, topics: topics, logs: logs,
             blocking: BlockingWork(threadCount: configuration.blockingThreadCount),
             producerIds: try ProducerIdManager(dataDirectory: configuration.dataDirectory, fileSystem: fileSystem),
-            clock: clock, logger: logger
+            fileSystem: fileSystem, clock: clock, logger: logger
         )
         try core.reconcileLogs()
+        core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs)
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
         router = Self.makeRouter(core, groups: groups)
     }
@@ -134,7 +135,8 @@ public final class Broker: RequestProcessor, Service {
         try await close()
     }
 
-    /// Retention, compaction, interval flushes and checkpoints, on the blocking pool.
+    /// Retention, compaction, producer state expiry and snapshots, interval flushes and
+    /// checkpoints, on the blocking pool.
     func runMaintenance() async {
         let logs = core.logs
         let producerStates = core.producerStates
@@ -147,6 +149,8 @@ public final class Broker: RequestProcessor, Service {
                 }
                 _ = logs.compactLogs()
                 producerStates.removeExpired(currentLog: { logs.log(for: $0) })
+                // Bounds the log a restart after a crash scans to what came after this.
+                producerStates.writeSnapshots(currentLog: { logs.log(for: $0) })
                 logs.flushDirtyLogs()
                 logs.checkpointLogs()
             }
@@ -155,11 +159,14 @@ public final class Broker: RequestProcessor, Service {
         }
     }
 
-    /// Flushes and closes every log and the metadata log, leaving the clean-shutdown marker.
+    /// Snapshots the producer state, then flushes and closes every log and the metadata log,
+    /// leaving the clean-shutdown marker.
     public func close() async throws {
         await groups.shutdown()
         let core = self.core
         try await core.blocking.run {
+            // The server has stopped: no append moves a log past its snapshot any more.
+            core.producerStates.writeSnapshots(all: true, currentLog: { core.logs.log(for: $0) })
             try core.logs.close()
             try core.topics.close()
         }

@@ -22,7 +22,7 @@ public final class BrokerCore: Sendable {
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
-        producerIds: ProducerIdManager, clock: any StorageClock, logger: Logger
+        producerIds: ProducerIdManager, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger
     ) {
         self.configuration = configuration
         self.topics = topics
@@ -30,7 +30,7 @@ public final class BrokerCore: Sendable {
         self.blocking = blocking
         self.producerIds = producerIds
         self.producerStates = ProducerStateManager(
-            clock: clock, logger: logger,
+            fileSystem: fileSystem, clock: clock, logger: logger,
             expirationMilliseconds: configuration.producerIdExpirationMilliseconds,
             recoveryWindowMilliseconds: configuration.producerStateRecoveryWindowMilliseconds)
         self.clock = clock

@@ -15,6 +15,11 @@ final class PartitionProducerState: @unchecked Sendable {
     // Guarded by `lock`.
     private var table = ProducerTable()
     private var loaded = false
+    /// The table may differ from the last snapshot written.
+    private var changedSinceSnapshot = false
+    /// Serialises snapshot writes of this partition (they share one temporary file); never
+    /// taken inside `lock`, so a slow fsync does not hold up produces.
+    let snapshotWriteLock = NIOLock()
 
     init(partition: TopicPartition, log: PartitionLog) {
         self.partition = partition
@@ -31,14 +36,34 @@ final class PartitionProducerState: @unchecked Sendable {
                 table = try load(log)
                 loaded = true
             }
+            // Most calls append; telling which did is not worth it for a flag.
+            changedSinceSnapshot = true
             return try body(&table)
         }
     }
 
-    /// Runs `body` on the table if it has been loaded; does nothing otherwise.
-    func ifLoaded(_ body: (inout ProducerTable) -> Void) {
+    /// Runs `body` on the table if it has been loaded; does nothing otherwise. `body` returns
+    /// whether it changed the table.
+    func ifLoaded(_ body: (inout ProducerTable) -> Bool) {
         lock.withLock {
-            if loaded { body(&table) }
+            if loaded, body(&table) { changedSinceSnapshot = true }
         }
+    }
+
+    /// The table and the log end offset it covers, if it was loaded and changed since the last
+    /// snapshot (`force` takes it anyway when loaded). Taken under the lock that also covers
+    /// idempotent appends, so the offset and the table agree. Call ``snapshotFailed()`` if
+    /// writing it fails.
+    func takeSnapshot(force: Bool = false) -> ProducerStateSnapshot? {
+        lock.withLock {
+            guard loaded, changedSinceSnapshot || force else { return nil }
+            changedSinceSnapshot = false
+            return ProducerStateSnapshot(offset: log.logEndOffset, table: table)
+        }
+    }
+
+    /// Marks the table as still needing a snapshot.
+    func snapshotFailed() {
+        lock.withLock { changedSinceSnapshot = true }
     }
 }

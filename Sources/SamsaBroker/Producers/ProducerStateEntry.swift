@@ -66,6 +66,14 @@ struct ProducerStateEntry: Hashable, Sendable {
         self.lastAppendTime = appendTime
     }
 
+    /// An entry restored from a snapshot; `batches` holds 1...5 batches of `epoch`, oldest first.
+    init(epoch: Int16, batches: [ProducerBatchMetadata], lastAppendTime: Int64) {
+        precondition(!batches.isEmpty && batches.count <= Self.retainedBatchCount)
+        self.epoch = epoch
+        self.batches = batches
+        self.lastAppendTime = lastAppendTime
+    }
+
     /// The sequence number of the last record written by this producer.
     var lastSequence: Int32 { batches[batches.count - 1].lastSequence }
 

@@ -6,11 +6,12 @@ import SamsaStorage
 /// only: each header gives the producer id, epoch, sequence range and offsets, so no record
 /// is decoded and large batches are skipped over rather than read.
 ///
-/// Only the tail of the log is scanned: the batches whose timestamps fall in the last
-/// `window` milliseconds (found through the time index). A retry arrives within the
-/// producer's `delivery.timeout.ms` (two minutes by default), so a window of a few times that
-/// recognises every retried duplicate; a producer idle for longer is simply unknown after a
-/// restart, and Kafka accepts any sequence from an unknown producer.
+/// With a usable ``ProducerStateSnapshot`` the state is the snapshot's table brought up to
+/// date by the batches written after it. Without one, only the tail of the log is scanned:
+/// the batches whose timestamps fall in the last `window` milliseconds (found through the
+/// time index). A retry arrives within the producer's `delivery.timeout.ms` (two minutes by
+/// default), so a window of a few times that recognises every retried duplicate; a producer
+/// idle for longer is then unknown, and Kafka accepts any sequence from an unknown producer.
 enum ProducerStateLoader {
     /// Bytes read per positional read while walking headers.
     static let chunkSize = 64 * 1024
@@ -21,6 +22,19 @@ enum ProducerStateLoader {
         var table = ProducerTable()
         guard let first = try log.offset(forTimestamp: now - window) else { return table }
         try scan(log, from: max(first.offset, log.logStartOffset), into: &table)
+        return table
+    }
+
+    /// The producer table of `log` as of its current end, from `snapshot` and the batches
+    /// after it. Nil when the snapshot covers offsets the log does not have (the log was
+    /// truncated by recovery after it was taken): it is then unusable.
+    static func load(_ log: PartitionLog, snapshot: ProducerStateSnapshot) throws -> ProducerTable? {
+        guard snapshot.offset <= log.logEndOffset else { return nil }
+        var table = snapshot.table
+        let logStart = log.logStartOffset
+        // Retention or DeleteRecords may have moved the log start past the snapshot.
+        table.removeBefore(offset: logStart)
+        try scan(log, from: max(snapshot.offset, logStart), into: &table)
         return table
     }
 

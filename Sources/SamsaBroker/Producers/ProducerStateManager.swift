@@ -3,18 +3,26 @@ import NIOConcurrencyHelpers
 import SamsaStorage
 
 /// The idempotent-producer state of every partition (Kafka's per-log `ProducerStateManager`s,
-/// kept together): created on a partition's first idempotent produce, loaded from the log's
-/// tail, expired after `producer.id.expiration.ms` without appends.
+/// kept together): created on a partition's first idempotent produce, loaded from the
+/// partition's snapshot and the log after it (or from the log's tail without a snapshot),
+/// expired after `producer.id.expiration.ms` without appends, and snapshotted by the broker's
+/// maintenance and at shutdown.
 public final class ProducerStateManager: Sendable {
-    private let states = NIOLockedValueBox<[TopicPartition: PartitionProducerState]>([:])
+    let states = NIOLockedValueBox<[TopicPartition: PartitionProducerState]>([:])
+    let fileSystem: any FileSystem
     private let clock: any StorageClock
-    private let logger: Logger
+    let logger: Logger
     /// `producer.id.expiration.ms`: how long a producer's state outlives its last append.
     let expirationMilliseconds: Int64
-    /// How far back (by timestamp) a partition's log is scanned to rebuild its state.
+    /// How far back (by timestamp) a partition's log is scanned to rebuild its state when it
+    /// has no usable snapshot.
     let recoveryWindowMilliseconds: Int64
 
-    init(clock: any StorageClock, logger: Logger, expirationMilliseconds: Int64, recoveryWindowMilliseconds: Int64) {
+    init(
+        fileSystem: any FileSystem, clock: any StorageClock, logger: Logger, expirationMilliseconds: Int64,
+        recoveryWindowMilliseconds: Int64
+    ) {
+        self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
         self.expirationMilliseconds = expirationMilliseconds
@@ -43,15 +51,48 @@ public final class ProducerStateManager: Sendable {
 
     private func load(_ log: PartitionLog, partition: TopicPartition) throws -> ProducerTable {
         let started = ContinuousClock.now
-        var table = try ProducerStateLoader.load(log, now: clock.nowMilliseconds(), window: recoveryWindowMilliseconds)
-        table.removeExpired(now: clock.nowMilliseconds(), expiration: expirationMilliseconds)
-        if !table.producers.isEmpty {
-            logger.info("rebuilt producer state from the log", metadata: [
-                "partition": "\(partition)", "producers": "\(table.producers.count)",
+        var table: ProducerTable?
+        var source = "snapshot"
+        switch readSnapshot(of: log, partition: partition) {
+        case .valid(let snapshot):
+            table = try ProducerStateLoader.load(log, snapshot: snapshot)
+            if table == nil {
+                logger.warning("ignoring producer state snapshot beyond the log end", metadata: [
+                    "partition": "\(partition)", "snapshotOffset": "\(snapshot.offset)",
+                    "logEndOffset": "\(log.logEndOffset)",
+                ])
+            }
+        case .damaged:
+            logger.warning("ignoring damaged producer state snapshot", metadata: ["partition": "\(partition)"])
+        case .missing:
+            break
+        }
+        if table == nil {
+            source = "log"
+            table = try ProducerStateLoader.load(log, now: clock.nowMilliseconds(), window: recoveryWindowMilliseconds)
+        }
+        var loaded = table!
+        loaded.removeExpired(now: clock.nowMilliseconds(), expiration: expirationMilliseconds)
+        if !loaded.producers.isEmpty {
+            logger.info("rebuilt producer state", metadata: [
+                "partition": "\(partition)", "producers": "\(loaded.producers.count)", "from": "\(source)",
                 "duration": "\(ContinuousClock.now - started)",
             ])
         }
-        return table
+        return loaded
+    }
+
+    /// The partition's snapshot; a file that cannot be read counts as damaged, so a bad
+    /// snapshot never fails a produce (the log is scanned instead).
+    private func readSnapshot(of log: PartitionLog, partition: TopicPartition) -> ProducerStateSnapshot.Stored {
+        do {
+            return try ProducerStateSnapshot.read(directory: log.directory, fileSystem: fileSystem)
+        } catch {
+            logger.warning("cannot read producer state snapshot", metadata: [
+                "partition": "\(partition)", "error": "\(error)",
+            ])
+            return .damaged
+        }
     }
 
     /// Drops expired producers, producers whose batches are all below the log start, and the
@@ -67,9 +108,9 @@ public final class ProducerStateManager: Sendable {
         for state in all {
             let logStart = state.log.logStartOffset
             state.ifLoaded { table in
-                table.removeExpired(now: now, expiration: expiration)
+                let expired = table.removeExpired(now: now, expiration: expiration)
                 // Retention or DeleteRecords removed these producers' batches, as Kafka forgets them.
-                table.removeBefore(offset: logStart)
+                return expired + table.removeBefore(offset: logStart) > 0
             }
         }
     }

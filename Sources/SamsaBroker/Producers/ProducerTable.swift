@@ -70,8 +70,12 @@ struct ProducerTable: Sendable {
         return before - producers.count
     }
 
-    /// Forgets producers whose last batch is below `offset` (the log start moved past them).
-    mutating func removeBefore(offset: Int64) {
+    /// Forgets producers whose last batch is below `offset` (the log start moved past them);
+    /// returns how many were removed.
+    @discardableResult
+    mutating func removeBefore(offset: Int64) -> Int {
+        let before = producers.count
         producers = producers.filter { $0.value.batches.last!.lastOffset >= offset }
+        return before - producers.count
     }
 }
