@@ -72,7 +72,7 @@ struct ProducerSnapshotTests {
             #expect(snapshot.table.producers[pid]?.epoch == 1)
             try await Task.sleep(for: .milliseconds(20))
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { broker, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 0, sequence: 3).0 == .invalidProducerEpoch)
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 1, sequence: 2) == (.noError, 5))
@@ -84,7 +84,7 @@ struct ProducerSnapshotTests {
             try FileManager.default.removeItem(atPath: snapshotPath(directory, "idle"))
             try await Task.sleep(for: .milliseconds(20))
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 0, sequence: 100) == (.noError, 7))
                 }
             }
@@ -111,7 +111,7 @@ struct ProducerSnapshotTests {
             try early.write(to: URL(fileURLWithPath: path))
             try await Task.sleep(for: .milliseconds(20))
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "catchup", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "catchup", producerId: pid, epoch: 0, sequence: 3).0 == .invalidProducerEpoch)
                 }
@@ -132,7 +132,7 @@ struct ProducerSnapshotTests {
             try bytes.write(to: URL(fileURLWithPath: path))
             #expect(try readSnapshot(path) == nil)
             try await withProduceTestBroker(dataDirectory: directory) { _, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     // The default window still covers these batches.
                     #expect(try await produce(connection, "corrupt", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "corrupt", producerId: pid, epoch: 0, sequence: 3).0 == .invalidProducerEpoch)
@@ -141,7 +141,7 @@ struct ProducerSnapshotTests {
             // Garbage with a tiny window: nothing is known, but the produce is not failed.
             try Data(repeating: 0x5A, count: 7).write(to: URL(fileURLWithPath: path))
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "corrupt", producerId: pid, epoch: 1, sequence: 2) == (.noError, 5))
                 }
             }
@@ -161,9 +161,9 @@ struct ProducerSnapshotTests {
             table.record(
                 try header(producerId: pid, epoch: 7, sequence: 0), lastOffset: 40, timestamp: 0,
                 appendTime: Int64(Date().timeIntervalSince1970 * 1000))
-            try Data(buffer: ProducerStateSnapshot(offset: 50, table: table).encoded()).write(to: URL(fileURLWithPath: path))
+            try Data(ProducerStateSnapshot(offset: 50, table: table).encoded().readableBytesView).write(to: URL(fileURLWithPath: path))
             try await withProduceTestBroker(dataDirectory: directory) { _, address in
-                try await ProduceTestConnection.with(address) { connection in
+                try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "ahead", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "ahead", producerId: pid, epoch: 1, sequence: 2) == (.noError, 5))
                 }
