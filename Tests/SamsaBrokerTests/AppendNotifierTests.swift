@@ -15,7 +15,7 @@ struct AppendNotifierTests {
         let snapshot = notifier.snapshot()
         let started = ContinuousClock.now
         async let reason = notifier.wait(for: [events], after: snapshot, timeout: .seconds(20))
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await testEventually { notifier.waiterCount == 1 })
         notifier.notifyAppended(other)
         try await Task.sleep(for: .milliseconds(100))
         #expect(notifier.waiterCount == 1)
@@ -43,7 +43,7 @@ struct AppendNotifierTests {
         #expect(ContinuousClock.now - started >= .milliseconds(190))
 
         let task = Task { await notifier.wait(for: [events], after: notifier.snapshot(), timeout: .seconds(30)) }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await testEventually { notifier.waiterCount == 1 })
         task.cancel()
         #expect(await task.value == .abandoned)
         #expect(notifier.waiterCount == 0)
@@ -53,7 +53,7 @@ struct AppendNotifierTests {
     func bounded() async throws {
         let notifier = AppendNotifier(maxWaiters: 1)
         async let first = notifier.wait(for: [events], after: notifier.snapshot(), timeout: .seconds(20))
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await testEventually { notifier.waiterCount == 1 })
         #expect(await notifier.wait(for: [other], after: notifier.snapshot(), timeout: .seconds(20)) == .abandoned)
         notifier.notifyAppended(events)
         #expect(await first == .appended)
@@ -65,7 +65,7 @@ extension AppendNotifierTests {
     func forgetWakes() async throws {
         let notifier = AppendNotifier()
         async let reason = notifier.wait(for: [events, other], after: notifier.snapshot(), timeout: .seconds(20))
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(try await testEventually { notifier.waiterCount == 1 })
         notifier.forget(topic: "events")
         #expect(await reason == .appended)
         #expect(notifier.waiterCount == 0)

@@ -103,14 +103,7 @@ actor GroupTestClient {
     }
 }
 
-/// Polls `condition` every 25 ms until it holds or `limit` passes; returns whether it held.
-/// Tests wait for time-driven outcomes (session expiry, retention) this way instead of sleeping
-/// a fixed time, so a loaded machine slows them down without failing them.
+/// ``testEventually(within:_:)`` under the name the group tests use.
 func groupTestEventually(within limit: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + limit
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(25))
-    }
-    return try await condition()
+    try await testEventually(within: limit, condition)
 }

@@ -49,3 +49,15 @@ func withTestBroker<Result>(
         }
     }
 }
+
+/// Polls `condition` every 25 ms until it holds or `limit` passes; returns whether it held.
+/// Tests wait for asynchronous outcomes (a fetch parked, a session expired) this way instead
+/// of sleeping a fixed time, so a loaded machine slows them down without failing them.
+func testEventually(within limit: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(25))
+    }
+    return try await condition()
+}
