@@ -12,45 +12,15 @@ import Testing
 
 @testable import SamsaBroker
 
-/// A framed Kafka client over one real socket: encodes requests with `KafkaRequest.encode`
-/// and decodes the responses with `KafkaResponse.decode`, checking correlation ids.
-final class AdminTestClient {
-    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    private var correlationID: Int32 = 0
+/// The admin tests' client: a ``TestConnection`` with a check that a request closes the
+/// connection instead of being answered.
+typealias AdminTestClient = TestConnection
 
-    struct ConnectionClosed: Error {}
-
-    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
-        self.inbound = inbound
-        self.outbound = outbound
-    }
-
-    /// Sends `request` at `version` and returns the decoded response body.
-    func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
-        correlationID += 1
-        var body = ByteBuffer()
-        KafkaRequest.encode(request, version: version, correlationId: correlationID, clientId: "admin-tests", into: &body)
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(body.readableBytes))
-        frame.writeBuffer(&body)
-        try await outbound.write(frame)
-        guard var response = try await inbound.next() else { throw ConnectionClosed() }
-        let (header, decoded) = try KafkaResponse.decode(Request.Response.self, version: version, from: &response)
-        #expect(header.correlationId == correlationID)
-        #expect(response.readableBytes == 0, "trailing bytes after \(Request.Response.self) v\(version)")
-        return decoded
-    }
-
+extension TestConnection {
     /// Sends `request` and expects the broker to close the connection instead of answering.
     func sendExpectingClose<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Bool {
-        var body = ByteBuffer()
-        KafkaRequest.encode(request, version: version, correlationId: 99, clientId: "admin-tests", into: &body)
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(body.readableBytes))
-        frame.writeBuffer(&body)
-        try await outbound.write(frame)
-        return try await inbound.next() == nil
+        try await write(request, version: version)
+        return await isClosedByPeer()
     }
 }
 
@@ -91,16 +61,7 @@ enum AdminTestBroker {
     private static func connect<Result>(
         to address: SocketAddress, _ body: (AdminTestClient) async throws -> Result
     ) async throws -> Result {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(to: address) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 64 << 20)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await body(AdminTestClient(inbound: inbound.makeAsyncIterator(), outbound: outbound))
-        }
+        try await TestConnection.with(address, clientId: "admin-tests", body)
     }
 }
 

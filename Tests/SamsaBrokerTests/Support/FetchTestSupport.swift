@@ -62,50 +62,27 @@ struct FetchTestBroker: Sendable {
     }
 }
 
-/// A framed Kafka client for tests: sends encoded requests and decodes their responses.
+/// The fetch tests' view of a ``TestConnection``, with access to a response's raw bytes.
 struct FetchTestClient {
-    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    private var correlationID: Int32 = 1
+    let connection: TestConnection
 
     static func connect<Result: Sendable>(
         to address: SocketAddress, _ body: (inout FetchTestClient) async throws -> Result
     ) async throws -> Result {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(to: address) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 256 << 20))
-                    )
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            var client = FetchTestClient(inbound: inbound.makeAsyncIterator(), outbound: outbound)
+        try await TestConnection.with(address, clientId: "fetch-test") { connection in
+            var client = FetchTestClient(connection: connection)
             return try await body(&client)
         }
     }
 
-    /// The raw bytes of the next response frame (after its size prefix) to `request`.
+    /// The raw bytes of the response frame (after its size prefix) to `request`.
     mutating func sendRaw<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> ByteBuffer {
-        correlationID += 1
-        var body = ByteBuffer()
-        KafkaRequest.encode(request, version: version, correlationId: correlationID, clientId: "fetch-test", into: &body)
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(body.readableBytes))
-        frame.writeBuffer(&body)
-        try await outbound.write(frame)
-        return try #require(try await inbound.next(), "connection closed")
+        try await connection.write(request, version: version)
+        return try await connection.receiveFrame()
     }
 
-    mutating func send<Request: KafkaRequestMessage>(
-        _ request: Request, version: Int16
-    ) async throws -> Request.Response where Request.Response: KafkaResponseMessage {
-        var frame = try await sendRaw(request, version: version)
-        let (header, body) = try KafkaResponse.decode(Request.Response.self, version: version, from: &frame)
-        #expect(header.correlationId == correlationID)
-        #expect(frame.readableBytes == 0, "bytes left after the response")
-        return body
+    mutating func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
+        try await connection.send(request, version: version)
     }
 }
 

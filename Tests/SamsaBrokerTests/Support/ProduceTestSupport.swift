@@ -23,72 +23,36 @@ func withProduceTestBroker<Result: Sendable>(
     try await withTestBroker(dataDirectory: dataDirectory, configure: configure, body)
 }
 
-/// A framed Kafka connection over a real socket, used from one task.
-final class ProduceTestConnection {
-    private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    private var nextCorrelationId: Int32 = 1
-
-    init(inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
-        self.inbound = inbound
-        self.outbound = outbound
-    }
+/// The produce tests' view of a ``TestConnection``: `send` returns the correlation id so a test
+/// can keep several requests in flight, and `request` waits for the answer.
+struct ProduceTestConnection {
+    let connection: TestConnection
 
     /// Connects to `address` for the duration of `body`.
     static func with<Result: Sendable>(_ address: SocketAddress, _ body: (ProduceTestConnection) async throws -> Result) async throws -> Result {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(to: address) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 64 << 20)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await body(ProduceTestConnection(inbound: inbound.makeAsyncIterator(), outbound: outbound))
-        }
+        try await TestConnection.with(address, clientId: "produce-test") { try await body(ProduceTestConnection(connection: $0)) }
     }
 
     /// Sends `request` without waiting; returns its correlation id.
     @discardableResult
     func send<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Int32 {
-        let correlationId = nextCorrelationId
-        nextCorrelationId += 1
-        var body = ByteBuffer()
-        KafkaRequest.encode(request, version: version, correlationId: correlationId, clientId: "produce-test", into: &body)
-        var frame = ByteBuffer()
-        frame.writeInteger(Int32(body.readableBytes))
-        frame.writeImmutableBuffer(body)
-        try await outbound.write(frame)
-        return correlationId
+        try await connection.write(request, version: version)
     }
 
     /// Reads the next response, which must answer `correlationId`.
-    func receive<Response: KafkaResponseMessage>(_: Response.Type, version: Int16, correlationId: Int32) async throws -> Response {
-        guard var frame = try await inbound.next() else { throw ProduceTestError.connectionClosed }
-        let (header, body) = try KafkaResponse.decode(Response.self, version: version, from: &frame)
-        guard header.correlationId == correlationId else { throw ProduceTestError.wrongCorrelationId(header.correlationId) }
-        return body
+    func receive<Response: KafkaResponseMessage>(_ type: Response.Type, version: Int16, correlationId: Int32) async throws -> Response {
+        try await connection.receive(type, version: version, correlationId: correlationId)
     }
 
     /// Sends `request` and waits for its response.
     func request<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Request.Response {
-        let id = try await send(request, version: version)
-        return try await receive(Request.Response.self, version: version, correlationId: id)
+        try await connection.send(request, version: version)
     }
 
     /// True once the broker has closed the connection (nothing more to read).
     func isClosedByPeer() async throws -> Bool {
-        do {
-            return try await inbound.next() == nil
-        } catch {
-            return true
-        }
+        await connection.isClosedByPeer()
     }
-}
-
-enum ProduceTestError: Error {
-    case connectionClosed
-    case wrongCorrelationId(Int32)
 }
 
 /// Builders for produce requests and batches.
