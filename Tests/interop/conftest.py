@@ -3,8 +3,7 @@
 One `samsa serve` child process serves the whole session (built beforehand: $SAMSA_BIN, default
 .build/debug/samsa), on a free port with a temporary data directory; it is stopped with SIGTERM at
 the end and must exit with status 0. Tests that need an API the broker does not advertise FAIL
-(with a message saying so): nothing is skipped, with one printed exception: the consumer-group
-tests (marker `groups`) are deselected while the broker does not advertise JoinGroup.
+(with a message saying so): nothing is skipped.
 """
 
 from __future__ import annotations
@@ -46,53 +45,8 @@ API_KEYS = {
     "ConsumerGroupHeartbeat": 68,
 }
 
-GROUPS_ENV = "SAMSA_INTEROP_GROUPS"  # "run": run the groups tests even if JoinGroup is not advertised
-
-
 def broker_args() -> list[str]:
     return ["--partitions", str(DEFAULT_PARTITIONS), "--set", f"socket.request.max.bytes={MAX_FRAME_BYTES}"]
-
-
-_groups_note = pytest.StashKey[str | None]()
-
-
-def pytest_configure(config):
-    config.stash[_groups_note] = None
-
-
-def pytest_collection_modifyitems(config, items):
-    """Deselects the `groups` tests, loudly, while the broker has no group coordinator."""
-    group_items = [item for item in items if item.get_closest_marker("groups")]
-    if not group_items or os.environ.get(GROUPS_ENV) == "run":
-        return
-    probe = BrokerProcess(broker_args(), name="probe")
-    try:
-        probe.start()
-        keys = probe.api_versions()
-    finally:
-        if probe.process is not None:
-            probe.stop()
-        shutil.rmtree(probe.workdir, ignore_errors=True)
-    if API_KEYS["JoinGroup"] in keys:
-        return
-    config.hook.pytest_deselected(items=group_items)
-    items[:] = [item for item in items if not item.get_closest_marker("groups")]
-    config.stash[_groups_note] = (
-        f"DESELECTED {len(group_items)} consumer-group tests (marker `groups`): the broker does not advertise "
-        f"JoinGroup (key 11) yet. They run as soon as it does; {GROUPS_ENV}=run forces them."
-    )
-
-
-def pytest_report_collectionfinish(config, start_path, items):
-    note = config.stash.get(_groups_note, None)
-    return [f"NOTE: {note}"] if note else []
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    note = config.stash.get(_groups_note, None)
-    if note:
-        terminalreporter.write_sep("=", "consumer-group tests not run", yellow=True, bold=True)
-        terminalreporter.write_line(note, yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")
