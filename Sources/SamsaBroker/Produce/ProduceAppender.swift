@@ -68,8 +68,14 @@ struct ProduceAppender: Sendable {
             throw failure
         }
         if config.cleanupPolicy.contains(.compact) {
-            try Self.verifyChecksum(batch, header: header, partition: partition)
-            try Self.checkKeys(batch, header: header, partition: partition)
+            // The CRC is checked here only when the keys fail (a corrupt batch must get
+            // CORRUPT_MESSAGE first); a good batch has it checked once, by the log's append.
+            do {
+                try Self.checkKeys(batch, header: header, partition: partition)
+            } catch {
+                try Self.verifyChecksum(batch, header: header, partition: partition)
+                throw error
+            }
         }
         guard header.hasProducerId else {
             return success(try log.append(batch, durability: .written, leaderEpoch: PartitionLeadership.leaderEpoch), config: config, into: response)
