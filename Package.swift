@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
         .library(name: "SamsaCoordination", targets: ["SamsaCoordination"]),
         .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
+        .library(name: "SamsaTesting", targets: ["SamsaTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -71,6 +72,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // For tests of applications and of Samsa itself: an in-process broker with request
+        // interception, a manual clock, seeded randomness and a fault-injecting file system.
+        .target(
+            name: "SamsaTesting",
+            dependencies: [
+                "SamsaBroker", "SamsaStorage", "SamsaProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "SamsaCodegenCore", swiftSettings: strictSettings),
         .executableTarget(
             name: "SamsaCodegen",
@@ -100,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "SamsaBrokerTests",
             dependencies: [
-                "SamsaBroker",
+                "SamsaBroker", "SamsaTesting",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,7 +127,7 @@ let package = Package(
             dependencies: ["SamsaStorage", "SamsaRecords", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaTesting", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",

@@ -19,14 +19,20 @@ public final class Broker: RequestProcessor, Service {
 
     /// Opens the data directory (replaying the topic metadata and loading every log) and sets
     /// up the handlers.
+    ///
+    /// - Parameters:
+    ///   - fileSystem: where the logs live (``InMemoryFileSystem`` for a broker without a disk).
+    ///   - clock: the time every log, timer and deadline of the broker reads.
+    ///   - random: the source of member ids, topic ids and the cluster id.
     public init(
         configuration: BrokerConfiguration,
         fileSystem: any FileSystem = PosixFileSystem(),
-        clock: any StorageClock = SystemClock(),
+        clock: any BrokerClock = SystemClock(),
+        random: any RandomSource = SystemRandomSource(),
         logger: Logger = Logger(label: "samsa.broker")
     ) throws {
         let topics = try TopicRegistry(
-            dataDirectory: configuration.dataDirectory, fileSystem: fileSystem, clock: clock, logger: logger
+            dataDirectory: configuration.dataDirectory, fileSystem: fileSystem, clock: clock, random: random, logger: logger
         )
         let defaults = configuration.logDefaults
         let logs = try LogManager(
@@ -39,7 +45,7 @@ public final class Broker: RequestProcessor, Service {
             configuration: configuration, topics: topics, logs: logs,
             blocking: BlockingWork(threadCount: configuration.blockingThreadCount),
             producerIds: try ProducerIdManager(dataDirectory: configuration.dataDirectory, fileSystem: fileSystem),
-            fileSystem: fileSystem, clock: clock, logger: logger
+            fileSystem: fileSystem, clock: clock, random: random, logger: logger
         )
         try core.reconcileLogs()
         core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs)
@@ -124,9 +130,11 @@ public final class Broker: RequestProcessor, Service {
 
     public func run() async throws {
         let interval = core.configuration.maintenanceInterval
+        let clock = core.clock
         while !Task.isShuttingDownGracefully {
+            let deadline = clock.nowMilliseconds() + interval.wholeMilliseconds
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+                try await cancelWhenGracefulShutdown { try await clock.sleep(untilMilliseconds: deadline) }
             } catch {
                 break
             }

@@ -12,7 +12,10 @@ public final class BrokerCore: Sendable {
     public let producerIds: ProducerIdManager
     /// Idempotent producers' sequence state per partition.
     public let producerStates: ProducerStateManager
-    public let clock: any StorageClock
+    /// The time every log, timer and deadline reads.
+    public let clock: any BrokerClock
+    /// The source of member ids, topic ids and the cluster id.
+    public let random: any RandomSource
     public let logger: Logger
     /// Wakes long-poll fetches: call `appendNotifier.notifyAppended(partition)` after every
     /// successful append to a partition log.
@@ -22,7 +25,8 @@ public final class BrokerCore: Sendable {
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
-        producerIds: ProducerIdManager, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger
+        producerIds: ProducerIdManager, fileSystem: any FileSystem, clock: any BrokerClock, random: any RandomSource,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.topics = topics
@@ -34,8 +38,9 @@ public final class BrokerCore: Sendable {
             expirationMilliseconds: configuration.producerIdExpirationMilliseconds,
             recoveryWindowMilliseconds: configuration.producerStateRecoveryWindowMilliseconds)
         self.clock = clock
+        self.random = random
         self.logger = logger
-        self.appendNotifier = AppendNotifier()
+        self.appendNotifier = AppendNotifier(clock: clock)
         self.boundPort = PortBox(configuration.listenPort)
     }
 

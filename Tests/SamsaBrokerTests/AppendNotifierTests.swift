@@ -1,9 +1,11 @@
-import NIOCore
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker
 
+/// The purgatory runs on a manual clock: a wait is parked once its timer sleeps on the clock
+/// (`waitForSleepers`), and times out exactly when the clock passes its deadline.
 @Suite("AppendNotifier")
 struct AppendNotifierTests {
     let events = TopicPartition(topic: "events", partition: 0)
@@ -11,39 +13,48 @@ struct AppendNotifierTests {
 
     @Test("an append to a watched partition wakes the wait; others do not")
     func wakes() async throws {
-        let notifier = AppendNotifier()
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock)
         let snapshot = notifier.snapshot()
-        let started = ContinuousClock.now
-        async let reason = notifier.wait(for: [events], after: snapshot, timeout: .seconds(20))
-        #expect(try await testEventually { notifier.waiterCount == 1 })
+        async let reason = notifier.wait(for: [events], after: snapshot, deadline: clock.nowMilliseconds() + 20_000)
+        await clock.waitForSleepers(atLeast: 1)
+        #expect(notifier.waiterCount == 1)
         notifier.notifyAppended(other)
-        try await Task.sleep(for: .milliseconds(100))
+        // Waking is synchronous: had the append to `other` woken it, it would be gone now.
         #expect(notifier.waiterCount == 1)
         notifier.notifyAppended(events)
         #expect(await reason == .appended)
-        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(notifier.waiterCount == 0)
     }
 
     @Test("an append between the snapshot and the wait is not lost")
     func noLostWakeup() async {
-        let notifier = AppendNotifier()
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock)
         let snapshot = notifier.snapshot()
         notifier.notifyAppended(events)
-        #expect(await notifier.wait(for: [events], after: snapshot, timeout: .seconds(20)) == .appended)
-        // A later snapshot does not see that append any more.
-        #expect(await notifier.wait(for: [events], after: notifier.snapshot(), timeout: .milliseconds(50)) == .timedOut)
+        #expect(await notifier.wait(for: [events], after: snapshot, deadline: clock.nowMilliseconds() + 20_000) == .appended)
+        // A later snapshot does not see that append any more: the wait lasts until its deadline.
+        async let later = notifier.wait(for: [events], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 50)
+        await clock.waitForSleepers(atLeast: 1)
+        clock.advance(byMilliseconds: 50)
+        #expect(await later == .timedOut)
     }
 
-    @Test("the wait times out, and cancelling it ends it at once")
+    @Test("the wait times out at its deadline, not before, and cancelling it ends it at once")
     func timeoutAndCancel() async throws {
-        let notifier = AppendNotifier()
-        let started = ContinuousClock.now
-        #expect(await notifier.wait(for: [events], after: notifier.snapshot(), timeout: .milliseconds(200)) == .timedOut)
-        #expect(ContinuousClock.now - started >= .milliseconds(190))
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock)
+        let deadline = clock.nowMilliseconds() + 200
+        async let timedOut = notifier.wait(for: [events], after: notifier.snapshot(), deadline: deadline)
+        await clock.waitForSleepers(atLeast: 1)
+        clock.advance(byMilliseconds: 199)
+        #expect(notifier.waiterCount == 1, "one millisecond before its deadline the fetch still waits")
+        clock.advance(byMilliseconds: 1)
+        #expect(await timedOut == .timedOut)
 
-        let task = Task { await notifier.wait(for: [events], after: notifier.snapshot(), timeout: .seconds(30)) }
-        #expect(try await testEventually { notifier.waiterCount == 1 })
+        let task = Task { await notifier.wait(for: [events], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 30_000) }
+        await clock.waitForSleepers(atLeast: 1)
         task.cancel()
         #expect(await task.value == .abandoned)
         #expect(notifier.waiterCount == 0)
@@ -51,21 +62,21 @@ struct AppendNotifierTests {
 
     @Test("beyond maxWaiters a fetch does not wait")
     func bounded() async throws {
-        let notifier = AppendNotifier(maxWaiters: 1)
-        async let first = notifier.wait(for: [events], after: notifier.snapshot(), timeout: .seconds(20))
-        #expect(try await testEventually { notifier.waiterCount == 1 })
-        #expect(await notifier.wait(for: [other], after: notifier.snapshot(), timeout: .seconds(20)) == .abandoned)
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock, maxWaiters: 1)
+        async let first = notifier.wait(for: [events], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 20_000)
+        await clock.waitForSleepers(atLeast: 1)
+        #expect(await notifier.wait(for: [other], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 20_000) == .abandoned)
         notifier.notifyAppended(events)
         #expect(await first == .appended)
     }
-}
 
-extension AppendNotifierTests {
     @Test("forgetting a deleted topic wakes its waiters")
     func forgetWakes() async throws {
-        let notifier = AppendNotifier()
-        async let reason = notifier.wait(for: [events, other], after: notifier.snapshot(), timeout: .seconds(20))
-        #expect(try await testEventually { notifier.waiterCount == 1 })
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock)
+        async let reason = notifier.wait(for: [events, other], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 20_000)
+        await clock.waitForSleepers(atLeast: 1)
         notifier.forget(topic: "events")
         #expect(await reason == .appended)
         #expect(notifier.waiterCount == 0)

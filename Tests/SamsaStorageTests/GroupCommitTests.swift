@@ -7,6 +7,7 @@ import Darwin
 #endif
 import Testing
 @testable import SamsaStorage
+import SamsaTesting
 
 @Suite struct GroupCommitTests {
     @Test func concurrentDurableAppendsShareFsyncs() throws {

@@ -1,6 +1,4 @@
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 import SamsaStorage
 
 /// The purgatory of long-poll fetches: a fetch that found less than its MinBytes waits here
@@ -32,7 +30,7 @@ public final class AppendNotifier: Sendable {
     private struct Waiter {
         var partitions: [TopicPartition]
         var continuation: CheckedContinuation<WakeReason, Never>
-        var timeout: Scheduled<Void>?
+        var timeout: Task<Void, Never>?
     }
 
     private struct State {
@@ -47,15 +45,15 @@ public final class AppendNotifier: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
-    private let eventLoops: any EventLoopGroup
+    private let clock: any BrokerClock
     /// The most fetches that may wait at once; further ones are answered without waiting.
     public let maxWaiters: Int
 
     /// - Parameters:
-    ///   - eventLoops: where wait timeouts are scheduled.
+    ///   - clock: the clock wait deadlines are read on.
     ///   - maxWaiters: the bound on waiting fetches (one per connection at most in practice).
-    public init(eventLoops: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, maxWaiters: Int = 10_000) {
-        self.eventLoops = eventLoops
+    public init(clock: any BrokerClock, maxWaiters: Int = 10_000) {
+        self.clock = clock
         self.maxWaiters = maxWaiters
     }
 
@@ -97,9 +95,10 @@ public final class AppendNotifier: Sendable {
     /// How many fetches are waiting now.
     public var waiterCount: Int { state.withLockedValue { $0.waiters.count } }
 
-    /// Waits until one of `partitions` is appended to after `snapshot`, or `timeout` passes.
-    /// Returns at once if such an append already happened. Cancelling the task ends the wait.
-    public func wait(for partitions: [TopicPartition], after snapshot: Snapshot, timeout: TimeAmount) async -> WakeReason {
+    /// Waits until one of `partitions` is appended to after `snapshot`, or the clock reaches
+    /// `deadline` (milliseconds). Returns at once if such an append already happened.
+    /// Cancelling the task ends the wait.
+    public func wait(for partitions: [TopicPartition], after snapshot: Snapshot, deadline: Int64) async -> WakeReason {
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextWaiterID += 1 }
             state.registering[state.nextWaiterID] = false
@@ -119,7 +118,13 @@ public final class AppendNotifier: Sendable {
                     continuation.resume(returning: immediate)
                     return
                 }
-                let timer = eventLoops.next().scheduleTask(in: timeout) { [self] in
+                let clock = self.clock
+                let timer = Task { [self] in
+                    do {
+                        try await clock.sleep(untilMilliseconds: deadline)
+                    } catch {
+                        return  // Woken or abandoned first: the waiter is gone.
+                    }
                     self.resume(id, with: .timedOut)
                 }
                 // The waiter may already be gone (woken, cancelled); then the timer is not needed.

@@ -44,8 +44,7 @@ extension GroupCoordinator {
             consumerGroups[groupId] = ConsumerGroup(groupId: groupId, settings: settings, now: now)
         }
         if request.memberId.isEmpty {
-            var generator = SystemRandomNumberGenerator()
-            request.memberId = KafkaUUID.random(using: &generator).description
+            request.memberId = core.random.uuid().description
         }
         let result = consumerGroups[groupId]!.heartbeat(request, topics: consumerGroupTopics(), now: now)
         scheduleTimer()

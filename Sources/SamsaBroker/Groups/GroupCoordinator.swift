@@ -17,8 +17,8 @@ import SamsaStorage
 /// is answered once its record is durable; a SyncGroup once the leader's assignment is.
 ///
 /// Timeouts: after every event the actor sleeps (a `Task`) until the earliest deadline of any
-/// group, or the next offset-retention check, and then calls ``runTimers()``. Time is read
-/// from the broker's injected clock.
+/// group, or the next offset-retention check, and then calls ``runTimers()``. Both the time
+/// and the sleeping come from the broker's injected ``BrokerClock``.
 public actor GroupCoordinator {
     struct MemberKey: Hashable {
         let group: String
@@ -242,10 +242,10 @@ public actor GroupCoordinator {
         if let current = timerDeadline, current <= next, timerTask != nil { return }
         timerTask?.cancel()
         timerDeadline = next
-        let delay = max(0, next - now)
+        let clock = core.clock
         timerTask = Task { [weak self] in
             do {
-                try await Task.sleep(for: .milliseconds(delay))
+                try await clock.sleep(untilMilliseconds: next)
             } catch {
                 return
             }
@@ -279,8 +279,7 @@ public actor GroupCoordinator {
 
     /// A member id as Kafka makes them: the client id, a dash and a random UUID.
     func makeMemberId(clientId: String) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let hex = KafkaUUID.random(using: &generator).bytes.map { byte in
+        let hex = core.random.uuid().bytes.map { byte in
             let digits = Array("0123456789abcdef")
             return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
         }.joined()

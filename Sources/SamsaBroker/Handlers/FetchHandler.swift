@@ -80,18 +80,17 @@ struct FetchHandler: RequestHandler {
         let notifier = core.appendNotifier
         let minBytes = Int(request.minBytes)
         let waitLimit = min(TimeAmount.milliseconds(Int64(max(0, request.maxWaitMs))), Self.maxWait)
-        let deadline = NIODeadline.now() + waitLimit
+        let deadline = core.clock.nowMilliseconds() + waitLimit.nanoseconds / 1_000_000
 
         var snapshot = notifier.snapshot()
         var pass = try await core.blocking.run { reader.read() }
         while pass.byteCount < minBytes, !pass.hasError, !pass.partitions.isEmpty, !Task.isShuttingDownGracefully {
-            let left = deadline - NIODeadline.now()
-            guard left > .zero else { break }
+            guard core.clock.nowMilliseconds() < deadline else { break }
             let partitions = pass.partitions
             let since = snapshot
             // Graceful shutdown cancels the wait, so the server is not held up by idle consumers.
             let reason = await cancelWhenGracefulShutdown {
-                await notifier.wait(for: partitions, after: since, timeout: left)
+                await notifier.wait(for: partitions, after: since, deadline: deadline)
             }
             snapshot = notifier.snapshot()
             pass = try await core.blocking.run { reader.read() }

@@ -44,9 +44,8 @@ extension BrokerCore {
         case .failure(let failure): return .failure(failure.code, failure.message)
         }
         let overrides = TopicConfigs.normalized(configs.compactMapValues { $0 })
-        var generator = SystemRandomNumberGenerator()
         let candidate = TopicMetadata(
-            name: name, id: KafkaUUID.random(using: &generator), partitionCount: partitionCount, configs: overrides)
+            name: name, id: random.uuid(), partitionCount: partitionCount, configs: overrides)
         if validateOnly {
             return TopicChangeResult(errorCode: .noError, errorMessage: nil, topic: candidate)
         }

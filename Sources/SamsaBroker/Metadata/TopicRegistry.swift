@@ -31,7 +31,10 @@ public final class TopicRegistry: Sendable {
     private let changeLock = NIOLock()
 
     /// Opens (or creates) the metadata log under `dataDirectory` and replays it.
-    public init(dataDirectory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger) throws {
+    public init(
+        dataDirectory: String, fileSystem: any FileSystem, clock: any StorageClock,
+        random: any RandomSource = SystemRandomSource(), logger: Logger
+    ) throws {
         var config = LogConfig()
         config.flushPolicy = .groupCommit
         config.retentionMilliseconds = nil
@@ -44,8 +47,7 @@ public final class TopicRegistry: Sendable {
         try Self.replay(log, into: &image)
         current = NIOLockedValueBox(image)
         if image.clusterID.isEmpty {
-            var generator = SystemRandomNumberGenerator()
-            let clusterID = KafkaUUID.random(using: &generator).base64
+            let clusterID = random.uuid().base64
             try append(key: "cluster-id", value: Array(clusterID.utf8))
             current.withLockedValue { $0.clusterID = clusterID }
         }
