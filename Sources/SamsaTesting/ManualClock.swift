@@ -21,7 +21,7 @@ public final class ManualClock: BrokerClock {
         var nextSleeperID: UInt64 = 0
         /// Sleepers cancelled before their continuation was registered.
         var cancelledEarly: Set<UInt64> = []
-        var sleeperWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var sleeperWaiters: [(count: Int, deadline: Int64?, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state: NIOLockedValueBox<State>
@@ -94,17 +94,26 @@ public final class ManualClock: BrokerClock {
         state.withLockedValue { _ = $0.cancelledEarly.remove(id) }
     }
 
-    /// Suspends until at least `count` tasks sleep on this clock: the event a test waits for
-    /// before it moves time past their deadlines.
-    public func waitForSleepers(atLeast count: Int) async {
+    /// Suspends until at least `count` tasks sleep on this clock (until `deadline`, when
+    /// given): the event a test waits for before it moves time past their deadlines.
+    ///
+    /// A broker has sleepers of its own (maintenance, group timers), so a test waiting for one
+    /// particular timer names its deadline: a fetch with MaxWaitMs 500 sent while the clock
+    /// reads `t` sleeps until `t + 500`.
+    public func waitForSleepers(atLeast count: Int = 1, until deadline: Int64? = nil) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLockedValue { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.sleeperWaiters.append((count, continuation))
+                if Self.sleeperCount(in: state, until: deadline) >= count { return true }
+                state.sleeperWaiters.append((count, deadline, continuation))
                 return false
             }
             if ready { continuation.resume() }
         }
+    }
+
+    private static func sleeperCount(in state: State, until deadline: Int64?) -> Int {
+        guard let deadline else { return state.sleepers.count }
+        return state.sleepers.values.filter { $0.deadline == deadline }.count
     }
 
     private static func takeDue(from state: inout State) -> [Sleeper] {
@@ -114,9 +123,16 @@ public final class ManualClock: BrokerClock {
     }
 
     private static func takeSatisfiedWaiters(from state: inout State) -> [CheckedContinuation<Void, Never>] {
-        let count = state.sleepers.count
-        let satisfied = state.sleeperWaiters.filter { $0.count <= count }.map(\.continuation)
-        state.sleeperWaiters.removeAll { $0.count <= count }
+        var satisfied: [CheckedContinuation<Void, Never>] = []
+        var waiting: [(count: Int, deadline: Int64?, continuation: CheckedContinuation<Void, Never>)] = []
+        for waiter in state.sleeperWaiters {
+            if sleeperCount(in: state, until: waiter.deadline) >= waiter.count {
+                satisfied.append(waiter.continuation)
+            } else {
+                waiting.append(waiter)
+            }
+        }
+        state.sleeperWaiters = waiting
         return satisfied
     }
 }

@@ -50,8 +50,10 @@ public final class SamsaTestCluster: Sendable {
         public var seed: UInt64?
         /// The least severe broker log message printed (warnings by default).
         public var logLevel: Logger.Level = .warning
-        /// Changes to the broker configuration (topics' default partition count, timeouts...).
-        public var configure: @Sendable (inout BrokerConfiguration) -> Void = { _ in }
+        /// The broker configuration (default partition count, group timeouts, retention...).
+        /// The cluster sets the listener (127.0.0.1, a free port) and, unless ``storage`` is
+        /// ``Storage/fileSystem(_:dataDirectory:)``, the data directory.
+        public var configuration = BrokerConfiguration()
 
         /// Default options: in memory, system clock, random seed.
         public init() {}
@@ -92,11 +94,9 @@ public final class SamsaTestCluster: Sendable {
 
     /// Starts a broker on a free loopback port and returns once it accepts connections.
     public static func start(_ options: Options = Options()) async throws -> SamsaTestCluster {
-        var configuration = BrokerConfiguration()
+        var configuration = options.configuration
         configuration.listenHost = "127.0.0.1"
         configuration.listenPort = 0
-        configuration.blockingThreadCount = 4
-        options.configure(&configuration)
 
         let fileSystem: any FileSystem
         var temporaryDirectory: String?

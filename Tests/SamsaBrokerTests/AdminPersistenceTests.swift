@@ -22,7 +22,6 @@ struct AdminPersistenceTests {
     @Test("names, ids, partition counts and configs are the same after closing and reopening the data directory")
     func restart() async throws {
         let directory = AdminTestBroker.makeDataDirectory()
-        defer { AdminTestBroker.cleanUp(directory) }
 
         let before = try await AdminTestBroker.run(dataDirectory: directory) { client, _ in
             let created = try await client.send(

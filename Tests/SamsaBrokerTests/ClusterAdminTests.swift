@@ -70,7 +70,7 @@ struct ClusterAdminTests {
 
     @Test("DescribeLogDirs reports the data directory, partition sizes and disk space")
     func describeLogDirs() async throws {
-        try await AdminTestBroker.withFreshBroker { client, broker in
+        try await AdminTestBroker.withFreshBroker(onDisk: true) { client, broker in
             _ = try await client.send(
                 AdminRequests.createTopics([AdminRequests.createTopic("sized", partitions: 2), AdminRequests.createTopic("other")]),
                 version: 7)

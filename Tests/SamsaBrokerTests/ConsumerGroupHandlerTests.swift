@@ -155,11 +155,10 @@ import Testing
                 }
                 #expect(split)
                 // b stops heartbeating: a gets everything once b's session has expired.
-                let deadline = ContinuousClock.now + .seconds(15)
-                while await a.partitions.count < 4, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(100))
-                    try await a.heartbeat()
-                }
+                await advanceGroupTime(broker, directory, byMilliseconds: 1000)
+                try await a.heartbeat()
+                await advanceGroupTime(broker, directory, byMilliseconds: 500)
+                #expect(try await heartbeatUntil([a]) { await a.partitions.count == 4 })
                 #expect(await a.partitions == [0, 1, 2, 3])
                 let fenced = try await b.heartbeat()
                 #expect(fenced.errorCode == ErrorCode.unknownMemberId.rawValue)

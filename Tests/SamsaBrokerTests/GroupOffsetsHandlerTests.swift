@@ -189,7 +189,7 @@ struct GroupOffsetsHandlerTests {
                 heartbeat.generationId = generation
                 #expect(try await client.send(heartbeat, version: 2).errorCode == 0)
                 // The member is gone for good: its session runs out and the group empties.
-                #expect(try await groupTestEventually { await broker.groups.group("g")?.state == .empty })
+                await advanceGroupTime(broker, directory, byMilliseconds: 3000)
                 let emptied = try #require(await broker.groups.group("g"))
                 #expect(emptied.state == .empty)
                 #expect(emptied.generationId == generation + 1)
@@ -210,7 +210,10 @@ struct GroupOffsetsHandlerTests {
                 let client = try await GroupTestClient.connect(to: address)
                 try await client.send(groupTestCommit("g", topic: "t", [0: 3]), version: 2)
                 #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == 3)
-                #expect(try await groupTestEventually { await broker.groups.group("g") == nil })
+                await advanceGroupTime(broker, directory, byMilliseconds: 1499)
+                #expect(await broker.groups.group("g") != nil, "kept until the retention period has passed")
+                await advanceGroupTime(broker, directory, byMilliseconds: 51)
+                #expect(await broker.groups.group("g") == nil)
                 #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == -1)
                 #expect(await broker.groups.group("g") == nil)
                 await client.close()

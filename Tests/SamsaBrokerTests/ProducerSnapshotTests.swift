@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import SamsaProtocol
 import SamsaRecords
@@ -42,12 +41,24 @@ struct ProducerSnapshotTests {
         configuration.producerStateRecoveryWindowMilliseconds = 1
     }
 
-    private func snapshotPath(_ directory: String, _ topic: String) -> String {
-        ProducerStateSnapshot.path(in: StoragePath.join(directory, "\(topic)-0"))
+    private func snapshotPath(_ directory: TestDataDirectory, _ topic: String) -> String {
+        ProducerStateSnapshot.path(in: StoragePath.join(directory.path, "\(topic)-0"))
     }
 
-    private func readSnapshot(_ path: String) throws -> ProducerStateSnapshot? {
-        ProducerStateSnapshot.decode(ByteBuffer(bytes: try Data(contentsOf: URL(fileURLWithPath: path))))
+    private func readFile(_ directory: TestDataDirectory, _ path: String) throws -> [UInt8] {
+        let file = try directory.fileSystem.openFile(at: path, create: false)
+        return Array(try file.read(at: 0, count: Int(try file.size())).readableBytesView)
+    }
+
+    private func writeFile(_ directory: TestDataDirectory, _ path: String, _ bytes: [UInt8]) throws {
+        let file = try directory.fileSystem.openFile(at: path, create: true)
+        try file.truncate(to: 0)
+        try file.write(ByteBuffer(bytes: bytes), at: 0)
+        try file.sync()
+    }
+
+    private func readSnapshot(_ directory: TestDataDirectory, _ path: String) throws -> ProducerStateSnapshot? {
+        ProducerStateSnapshot.decode(ByteBuffer(bytes: try readFile(directory, path)))
     }
 
     /// Produces epoch 0 (offsets 0-2) then epoch 1 (offsets 3-4) for a new producer; returns its id.
@@ -67,10 +78,10 @@ struct ProducerSnapshotTests {
             let pid = try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { broker, address in
                 try await produceTwoEpochs(broker, address, "idle")
             }
-            let snapshot = try #require(try readSnapshot(snapshotPath(directory, "idle")))
+            let snapshot = try #require(try readSnapshot(directory, snapshotPath(directory, "idle")))
             #expect(snapshot.offset == 5)
             #expect(snapshot.table.producers[pid]?.epoch == 1)
-            try await Task.sleep(for: .milliseconds(20))
+            directory.clock.advance(byMilliseconds: 20)
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { broker, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
@@ -81,8 +92,8 @@ struct ProducerSnapshotTests {
             }
             // Without the snapshot the tiny window finds nothing: the producer is unknown and its
             // stale epoch is accepted, which is what the snapshot prevented above.
-            try FileManager.default.removeItem(atPath: snapshotPath(directory, "idle"))
-            try await Task.sleep(for: .milliseconds(20))
+            try directory.fileSystem.removeFile(at: snapshotPath(directory, "idle"))
+            directory.clock.advance(byMilliseconds: 20)
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "idle", producerId: pid, epoch: 0, sequence: 100) == (.noError, 7))
@@ -101,22 +112,22 @@ struct ProducerSnapshotTests {
                     let pid = try await initProducerId(connection)
                     #expect(try await produce(connection, "catchup", producerId: pid, sequence: 0, count: 3) == (.noError, 0))
                     await broker.runMaintenance()
-                    let early = try Data(contentsOf: URL(fileURLWithPath: path))
-                    #expect(try readSnapshot(path)?.offset == 3)
+                    let early = try readFile(directory, path)
+                    #expect(try readSnapshot(directory, path)?.offset == 3)
                     #expect(try await produce(connection, "catchup", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     return (pid, early)
                 }
             }
             // As after a crash: the snapshot on disk is older than the log end.
-            try early.write(to: URL(fileURLWithPath: path))
-            try await Task.sleep(for: .milliseconds(20))
+            try writeFile(directory, path, early)
+            directory.clock.advance(byMilliseconds: 20)
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "catchup", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "catchup", producerId: pid, epoch: 0, sequence: 3).0 == .invalidProducerEpoch)
                 }
             }
-            #expect(try readSnapshot(path)?.offset == 5)
+            #expect(try readSnapshot(directory, path)?.offset == 5)
         }
     }
 
@@ -127,10 +138,10 @@ struct ProducerSnapshotTests {
             let pid = try await withProduceTestBroker(dataDirectory: directory) { broker, address in
                 try await produceTwoEpochs(broker, address, "corrupt")
             }
-            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            var bytes = try readFile(directory, path)
             bytes[20] ^= 0xFF
-            try bytes.write(to: URL(fileURLWithPath: path))
-            #expect(try readSnapshot(path) == nil)
+            try writeFile(directory, path, bytes)
+            #expect(try readSnapshot(directory, path) == nil)
             try await withProduceTestBroker(dataDirectory: directory) { _, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     // The default window still covers these batches.
@@ -139,13 +150,13 @@ struct ProducerSnapshotTests {
                 }
             }
             // Garbage with a tiny window: nothing is known, but the produce is not failed.
-            try Data(repeating: 0x5A, count: 7).write(to: URL(fileURLWithPath: path))
+            try writeFile(directory, path, Array(repeating: 0x5A, count: 7))
             try await withProduceTestBroker(dataDirectory: directory, configure: tinyWindow) { _, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "corrupt", producerId: pid, epoch: 1, sequence: 2) == (.noError, 5))
                 }
             }
-            #expect(try readSnapshot(path)?.offset == 7)
+            #expect(try readSnapshot(directory, path)?.offset == 7)
         }
     }
 
@@ -160,15 +171,15 @@ struct ProducerSnapshotTests {
             var table = ProducerTable()
             table.record(
                 try header(producerId: pid, epoch: 7, sequence: 0), lastOffset: 40, timestamp: 0,
-                appendTime: Int64(Date().timeIntervalSince1970 * 1000))
-            try Data(ProducerStateSnapshot(offset: 50, table: table).encoded().readableBytesView).write(to: URL(fileURLWithPath: path))
+                appendTime: directory.clock.nowMilliseconds())
+            try writeFile(directory, path, Array(ProducerStateSnapshot(offset: 50, table: table).encoded().readableBytesView))
             try await withProduceTestBroker(dataDirectory: directory) { _, address in
                 try await ProduceTestConnection.with(address) { (connection: ProduceTestConnection) async throws in
                     #expect(try await produce(connection, "ahead", producerId: pid, epoch: 1, sequence: 0) == (.noError, 3))
                     #expect(try await produce(connection, "ahead", producerId: pid, epoch: 1, sequence: 2) == (.noError, 5))
                 }
             }
-            let rewritten = try #require(try readSnapshot(path))
+            let rewritten = try #require(try readSnapshot(directory, path))
             #expect(rewritten.offset == 7)
             #expect(rewritten.table.producers[pid]?.epoch == 1)
         }

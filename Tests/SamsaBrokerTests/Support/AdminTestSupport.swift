@@ -26,21 +26,14 @@ extension TestConnection {
 
 /// Runs in-process brokers on port 0 over temporary data directories for the admin API tests.
 enum AdminTestBroker {
-    /// A fresh temporary directory, removed by `cleanUp`.
-    static func makeDataDirectory() -> String {
-        let base = FileManager.default.temporaryDirectory.path
-        return "\(base)/samsa-admin-tests-\(UInt64.random(in: 0...UInt64.max))"
-    }
-
-    static func cleanUp(_ directory: String) {
-        try? FileManager.default.removeItem(atPath: directory)
-    }
+    /// A fresh in-memory data directory.
+    static func makeDataDirectory() -> TestDataDirectory { .inMemory() }
 
     /// Starts a broker and its server on `dataDirectory`, connects one client, runs `body`,
     /// then shuts both down gracefully (closing the logs), so another broker can open the
     /// same directory afterwards.
-    static func run<Result>(
-        dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
+    static func run<Result: Sendable>(
+        dataDirectory: TestDataDirectory, configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (AdminTestClient, Broker) async throws -> Result
     ) async throws -> Result {
         try await withTestBroker(dataDirectory: dataDirectory, configure: configure) { broker, address in
@@ -48,14 +41,15 @@ enum AdminTestBroker {
         }
     }
 
-    /// `run` on a fresh data directory that is removed afterwards.
-    static func withFreshBroker<Result>(
-        configure: (inout BrokerConfiguration) -> Void = { _ in },
+    /// `run` on a fresh data directory: in memory, or on disk (removed afterwards) for tests
+    /// that read the disk's size.
+    static func withFreshBroker<Result: Sendable>(
+        onDisk: Bool = false, configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (AdminTestClient, Broker) async throws -> Result
     ) async throws -> Result {
-        let directory = makeDataDirectory()
-        defer { cleanUp(directory) }
-        return try await run(dataDirectory: directory, configure: configure, body)
+        try await withTestDirectory(prefix: "samsa-admin", onDisk: onDisk) { directory in
+            try await run(dataDirectory: directory, configure: configure, body)
+        }
     }
 
     private static func connect<Result>(

@@ -5,6 +5,7 @@ import NIOPosix
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import ServiceLifecycle
 import Testing
 
@@ -14,6 +15,8 @@ import Testing
 struct FetchTestBroker: Sendable {
     let broker: Broker
     let address: SocketAddress
+    /// The broker's clock: long polls end when a test moves it past their MaxWaitMs.
+    let clock: ManualClock
 
     var core: BrokerCore { broker.core }
 
@@ -22,12 +25,13 @@ struct FetchTestBroker: Sendable {
         configure: (inout BrokerConfiguration) -> Void = { _ in },
         _ body: (FetchTestBroker) async throws -> Result
     ) async throws -> Result {
-        try await withTestDirectory(prefix: "samsa-fetch") { directory in
+        // On disk: the fetch path sends file regions with sendfile, which needs real descriptors.
+        try await withTestDirectory(prefix: "samsa-fetch", onDisk: true) { directory in
             try await withTestBroker(dataDirectory: directory, configure: { configuration in
                 configuration.autoCreateTopics = false
                 configure(&configuration)
             }) { broker, address in
-                try await body(FetchTestBroker(broker: broker, address: address))
+                try await body(FetchTestBroker(broker: broker, address: address, clock: directory.clock))
             }
         }
     }

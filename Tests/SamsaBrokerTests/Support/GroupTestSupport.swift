@@ -9,7 +9,7 @@ import ServiceLifecycle
 @testable import SamsaBroker
 
 /// Runs `body` with a fresh temporary directory, removed afterwards.
-func withGroupTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+func withGroupTestDirectory<Result>(_ body: (TestDataDirectory) async throws -> Result) async throws -> Result {
     try await withTestDirectory(prefix: "samsa-groups", body)
 }
 
@@ -21,7 +21,7 @@ func fastGroupSettings(_ configuration: inout BrokerConfiguration) {
 /// Runs a real broker and server on a free port over `dataDirectory` while `body` runs, then
 /// shuts both down gracefully.
 func withGroupTestBroker<Result: Sendable>(
-    dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = fastGroupSettings,
+    dataDirectory: TestDataDirectory, configure: (inout BrokerConfiguration) -> Void = fastGroupSettings,
     _ body: (Broker, SocketAddress) async throws -> Result
 ) async throws -> Result {
     try await withTestBroker(dataDirectory: dataDirectory, configure: configure, body)
@@ -103,7 +103,25 @@ actor GroupTestClient {
     }
 }
 
-/// ``testEventually(within:_:)`` under the name the group tests use.
-func groupTestEventually(within limit: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
-    try await testEventually(within: limit, condition)
+/// Moves the broker's manual clock forward and applies every group timeout due by then
+/// (sessions, rebalances, offset retention) before returning, so the test sees the outcome at
+/// once instead of waiting for the coordinator's timer task.
+func advanceGroupTime(_ broker: Broker, _ directory: TestDataDirectory, byMilliseconds milliseconds: Int64) async {
+    directory.clock.advance(byMilliseconds: milliseconds)
+    await broker.groups.runTimers()
+}
+
+/// Waits until `count` members have joined classic group `groupId` (their JoinGroup waits for
+/// the initial rebalance delay): the event after which a test moves the clock past that delay.
+func waitForClassicMembers(_ broker: Broker, groupId: String, count: Int) async throws -> Bool {
+    try await testEventually { (await broker.groups.group(groupId)?.members.count ?? 0) >= count }
+}
+
+/// Moves the clock through classic group `groupId`'s initial rebalance delay, one step of
+/// `stepMs` at a time, until the join phase ends. As in Kafka, a step in which members joined
+/// is followed by another step, so a test cannot tell in advance how many steps it takes.
+func passInitialRebalanceDelay(_ broker: Broker, _ directory: TestDataDirectory, groupId: String, stepMs: Int64) async {
+    while await broker.groups.group(groupId)?.state == .preparingRebalance {
+        await advanceGroupTime(broker, directory, byMilliseconds: stepMs)
+    }
 }

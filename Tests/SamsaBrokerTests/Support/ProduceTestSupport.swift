@@ -10,14 +10,14 @@ import ServiceLifecycle
 @testable import SamsaBroker
 
 /// Runs `body` with a fresh temporary directory, removed afterwards.
-func withProduceTestDirectory<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+func withProduceTestDirectory<Result>(_ body: (TestDataDirectory) async throws -> Result) async throws -> Result {
     try await withTestDirectory(prefix: "samsa-produce", body)
 }
 
 /// Runs a real broker and server on a free port over `dataDirectory` while `body` runs, then
 /// shuts both down gracefully (which flushes and closes the logs).
 func withProduceTestBroker<Result: Sendable>(
-    dataDirectory: String, configure: (inout BrokerConfiguration) -> Void = { _ in },
+    dataDirectory: TestDataDirectory, configure: (inout BrokerConfiguration) -> Void = { _ in },
     _ body: (Broker, SocketAddress) async throws -> Result
 ) async throws -> Result {
     try await withTestBroker(dataDirectory: dataDirectory, configure: configure, body)
@@ -66,7 +66,8 @@ enum ProduceFixtures {
         builder.producerId = producerId
         builder.producerEpoch = epoch
         builder.baseSequence = sequence
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // The test clock's start (ManualClock's default): batches are as old as the clock says.
+        let now: Int64 = 1_700_000_000_000
         for index in 0..<count {
             let value: ByteBuffer
             if let valueSize {
