@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
         .library(name: "SamsaCoordination", targets: ["SamsaCoordination"]),
         .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
+        .library(name: "SamsaTesting", targets: ["SamsaTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
@@ -71,6 +72,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Test doubles for the storage layer (a fault-injecting file system, a manual clock),
+        // kept out of the production libraries.
+        .target(
+            name: "SamsaTesting",
+            dependencies: [
+                "SamsaStorage", "SamsaBroker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "SamsaCodegenCore", swiftSettings: strictSettings),
         .executableTarget(
             name: "SamsaCodegen",
@@ -113,7 +125,14 @@ let package = Package(
             dependencies: ["SamsaStorage", "SamsaRecords", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SamsaStorageTests",
+            dependencies: [
+                "SamsaStorage", "SamsaTesting", "SamsaStorageCrashHelper",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",

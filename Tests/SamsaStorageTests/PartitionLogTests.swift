@@ -2,6 +2,7 @@ import NIOCore
 import SamsaRecords
 import Testing
 @testable import SamsaStorage
+import SamsaTesting
 
 @Suite struct PartitionLogTests {
     let clock = ManualClock()

@@ -2,6 +2,7 @@ import NIOCore
 import SamsaRecords
 import Testing
 @testable import SamsaStorage
+import SamsaTesting
 
 @Suite struct RecoveryTests {
     let clock = ManualClock()
@@ -11,7 +12,7 @@ import Testing
         try PartitionLog.open(directory: directory, config: config, fileSystem: fileSystem, clock: clock, cleanShutdown: cleanShutdown)
     }
 
-    var segmentPath: String { directory + "/" + LogSegment.fileName(0, ".log") }
+    var segmentPath: String { directory + "/" + LogFileNames.segmentFileName(0, ".log") }
 
     @Test func tornLastBatchAtEveryBytePosition() throws {
         // Three batches flushed, then a fourth cut at every possible byte.
@@ -46,7 +47,7 @@ import Testing
         #expect(segments.count > 3)
         log.abandon()
         // Flip one byte inside the records of the second segment's first batch.
-        let path = directory + "/" + LogSegment.fileName(segments[1], ".log")
+        let path = directory + "/" + LogFileNames.segmentFileName(segments[1], ".log")
         let file = try fileSystem.openFile(at: path, create: false)
         var byte = try file.read(at: 70, count: 1)
         let value = byte.readInteger(as: UInt8.self)!
@@ -63,7 +64,7 @@ import Testing
         let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         for index in 0..<30 { try log.append(makeBatch(count: 2, seed: index)) }
         try log.close()
-        let indexFile = try fileSystem.openFile(at: directory + "/" + LogSegment.fileName(0, ".index"), create: false)
+        let indexFile = try fileSystem.openFile(at: directory + "/" + LogFileNames.segmentFileName(0, ".index"), create: false)
         #expect(try indexFile.size() > 16)
         // Entries out of order: the sanity check fails and the index is rebuilt from the log.
         try indexFile.write(ByteBuffer(bytes: [0, 0, 0, 9, 0, 0, 0, 200, 0, 0, 0, 1, 0, 0, 0, 100]), at: 0)
@@ -144,7 +145,7 @@ extension RecoveryTests {
         let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         for index in 0..<20 { try log.append(makeBatch(count: 2, seed: index)) }
         try log.close()
-        let indexPath = directory + "/" + LogSegment.fileName(0, ".index")
+        let indexPath = directory + "/" + LogFileNames.segmentFileName(0, ".index")
         try fileSystem.removeFile(at: indexPath)
         let reopened = try open(fileSystem, cleanShutdown: true, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         #expect(reopened.recoveredSegmentCount == 1)
