@@ -127,7 +127,14 @@ let package = Package(
             dependencies: ["SamsaStorage", "SamsaRecords", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SamsaStorageTests", dependencies: ["SamsaStorage", "SamsaTesting", "SamsaStorageCrashHelper"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SamsaStorageTests",
+            dependencies: [
+                "SamsaStorage", "SamsaTesting", "SamsaStorageCrashHelper",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",

@@ -11,7 +11,6 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidBatch(String)
         case batchTooLarge(size: Int, limit: Int)
         case closed
-        case injectedFault(String)
         case notFound
         case alreadyExists
     }
@@ -53,11 +52,6 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The log or file was closed (or deleted) before the operation.
     public static func closed(path: String) -> Self {
         Self(.closed, path: path)
-    }
-
-    /// A fault injected by ``FaultyFileSystem``.
-    public static func injectedFault(_ message: String, path: String) -> Self {
-        Self(.injectedFault(message), path: path)
     }
 
     /// The file or directory does not exist.
@@ -117,8 +111,6 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "record batch of \(size) bytes exceeds the limit of \(limit) bytes"
         case .closed:
             return "closed\(location)"
-        case .injectedFault(let message):
-            return "injected fault: \(message)\(location)"
         case .notFound:
             return "not found\(location)"
         case .alreadyExists:

@@ -1,8 +1,14 @@
 import NIOCore
 import Testing
 @testable import SamsaStorage
+import SamsaTesting
 
-/// One contract, run against every file system implementation.
+/// One contract, run against every file system implementation (see ``FileSystem``).
+///
+/// Durability is part of the contract: data written to a file survives a crash only after the
+/// file is synced, and a name (a created file or directory, a rename, a removal) only after its
+/// parent directory is synced. Only the in-memory file systems can simulate the crash that
+/// checks it; against the POSIX one the tests below check the calls themselves.
 @Suite struct FileSystemContractTests {
     enum Kind: String, CaseIterable, CustomTestStringConvertible {
         case posix, inMemory, faulty
@@ -73,9 +79,28 @@ import Testing
         }
     }
 
+    @Test(arguments: Kind.allCases)
+    func syncDirectoryAfterEveryKindOfNameChange(kind: Kind) throws {
+        try withFileSystem(kind) { fileSystem, root in
+            try fileSystem.createDirectoryDurably(at: root + "/a/b")
+            #expect(fileSystem.isDirectory(at: root + "/a/b"))
+            let file = try fileSystem.openFile(at: root + "/a/b/f", create: true)
+            try file.write(ByteBuffer(string: "x"), at: 0)
+            try file.sync()
+            try fileSystem.syncDirectory(at: root + "/a/b")
+            try fileSystem.rename(from: root + "/a/b/f", to: root + "/a/b/g")
+            try fileSystem.syncDirectory(at: root + "/a/b")
+            try fileSystem.removeFile(at: root + "/a/b/g")
+            try fileSystem.syncDirectory(at: root + "/a/b")
+            #expect(try fileSystem.contentsOfDirectory(at: root + "/a/b").isEmpty)
+            #expect(throws: StorageError.self) { try fileSystem.syncDirectory(at: root + "/missing") }
+        }
+    }
+
     @Test func inMemoryCrashDropsUnsyncedData() throws {
         let fileSystem = InMemoryFileSystem()
         let file = try fileSystem.openFile(at: "/f", create: true)
+        try fileSystem.syncDirectory(at: "/")
         try file.write(ByteBuffer(string: "durable"), at: 0)
         try file.sync()
         try file.write(ByteBuffer(string: "-lost"), at: 7)
@@ -86,9 +111,48 @@ import Testing
         #expect(String(buffer: try reopened.read(at: 0, count: 100)) == "durable")
     }
 
+    @Test func inMemoryCrashKeepsOnlySyncedNames() throws {
+        let fileSystem = InMemoryFileSystem()
+        try fileSystem.createDirectory(at: "/d")
+        // A synced file whose directory entry was never synced is gone after a crash.
+        let lost = try fileSystem.openFile(at: "/d/lost", create: true)
+        try lost.write(ByteBuffer(string: "data"), at: 0)
+        try lost.sync()
+        #expect(fileSystem.unsyncedNames(inDirectory: "/") == ["d"])
+        fileSystem.crash()
+        #expect(!fileSystem.exists(at: "/d"), "a new directory needs its parent synced")
+
+        try fileSystem.createDirectoryDurably(at: "/d")
+        let kept = try fileSystem.openFile(at: "/d/kept", create: true)
+        try kept.write(ByteBuffer(string: "old"), at: 0)
+        try kept.sync()
+        let unnamed = try fileSystem.openFile(at: "/d/unnamed", create: true)
+        try unnamed.sync()
+        try fileSystem.syncDirectory(at: "/d")
+        let created = try fileSystem.openFile(at: "/d/created", create: true)
+        try created.sync()
+        // An unsynced rename reverts and an unsynced removal comes back, with durable contents.
+        try fileSystem.rename(from: "/d/kept", to: "/d/renamed")
+        try fileSystem.removeFile(at: "/d/unnamed")
+        #expect(fileSystem.unsyncedNames(inDirectory: "/d") == ["created", "kept", "renamed", "unnamed"])
+        fileSystem.crash()
+        #expect(try fileSystem.contentsOfDirectory(at: "/d") == ["kept", "unnamed"])
+        #expect(String(buffer: try fileSystem.openFile(at: "/d/kept", create: false).read(at: 0, count: 10)) == "old")
+
+        // Once the directory is synced, the same changes survive.
+        try fileSystem.rename(from: "/d/kept", to: "/d/renamed")
+        try fileSystem.removeFile(at: "/d/unnamed")
+        try fileSystem.syncDirectory(at: "/d")
+        #expect(fileSystem.unsyncedNames(inDirectory: "/d").isEmpty)
+        fileSystem.crash()
+        #expect(try fileSystem.contentsOfDirectory(at: "/d") == ["renamed"])
+        #expect(String(buffer: try fileSystem.openFile(at: "/d/renamed", create: false).read(at: 0, count: 10)) == "old")
+    }
+
     @Test func faultyFileSystemInjectsFaults() throws {
         let fileSystem = FaultyFileSystem()
         let file = try fileSystem.openFile(at: "/f", create: true)
+        try fileSystem.syncDirectory(at: "/")
         fileSystem.failNextWrite()
         #expect(throws: StorageError.self) { try file.write(ByteBuffer(string: "abc"), at: 0) }
         #expect(try file.size() == 0)

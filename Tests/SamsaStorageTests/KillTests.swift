@@ -37,7 +37,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.cleanUp() }
         let partition = directory.path + "/t-0"
-        var random = SeededGenerator(seed: UInt64(time(nil)))
+        var random = SeededGenerator(seed: testSeed("KillTests"))
         var acknowledged: [Int64: Int] = [:]
         for _ in 0..<4 {
             let lines = try runAndKill(helper, arguments: [partition, "100000"],

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import SamsaRecords
 import Testing
@@ -63,7 +64,7 @@ import SamsaTesting
         let manager = try manager(fileSystem, config: config)
         let log = try manager.createLog(for: TopicPartition(topic: "state", partition: 0))
         var latest: [String: (offset: Int64, value: String?)] = [:]
-        var random = SeededGenerator(seed: 3)
+        var random = SeededGenerator(seed: testSeed("LogManagerTests.compactionKeepsTheLatestValuePerKeyInOrder"))
         for round in 0..<40 {
             let keys = (0..<3).map { _ in "k\(Int.random(in: 0..<6, using: &random))" }
             let values: [String?] = keys.indices.map { index in round % 7 == 6 && index == 0 ? nil : "v\(round)-\(index)" }
@@ -88,8 +89,9 @@ import SamsaTesting
             // Keys updated again in the active segment are compacted on a later pass.
             #expect(newest == record.offset || newest >= activeBase, "only the latest record of \(key) is kept")
         }
-        // Tombstones go once older than delete.retention.ms.
-        clock.advance(byMilliseconds: 10_001)
+        // Tombstones go once older than delete.retention.ms (a batch's max timestamp is its
+        // last record's, two milliseconds after the clock reading it was built with).
+        clock.advance(byMilliseconds: 10_003)
         try log.compact()
         let after = try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.filter { $0.offset < activeBase }
         #expect(after.allSatisfy { $0.value != nil })
@@ -119,6 +121,32 @@ import SamsaTesting
         let restarted = try self.manager(fileSystem)
         #expect(restarted.partitions.map(\.directoryName) == ["kept-0"])
         #expect(try fileSystem.contentsOfDirectory(at: "/samsa-data") == ["kept-0"])
+    }
+
+    @Test func createdPartitionsSurviveACrash() throws {
+        let fileSystem = InMemoryFileSystem()
+        let first = try manager(fileSystem)
+        let log = try first.createLog(for: TopicPartition(topic: "orders", partition: 0))
+        try log.append(makeBatch(), durability: .flushed)
+        fileSystem.crash()
+        let second = try manager(fileSystem)
+        #expect(second.partitions.map(\.directoryName) == ["orders-0"], "the data and partition directories are durable")
+        #expect(second.log(for: TopicPartition(topic: "orders", partition: 0))?.logEndOffset == 3)
+    }
+
+    @Test func concurrentCreatorsOfOnePartitionShareOneLog() throws {
+        let manager = try manager(InMemoryFileSystem())
+        let partition = TopicPartition(topic: "t", partition: 0)
+        let logs = NIOLockedValueBox<[ObjectIdentifier]>([])
+        let threads = (0..<4).map { _ in
+            ThreadHandle.spawn {
+                let log = try! manager.createLog(for: partition)
+                logs.withLockedValue { $0.append(ObjectIdentifier(log)) }
+            }
+        }
+        for thread in threads { thread.join() }
+        #expect(Set(logs.withLockedValue { $0 }).count == 1)
+        #expect(manager.partitions == [partition])
     }
 
     @Test func topicPartitionDirectoryNames() {

@@ -38,7 +38,7 @@ import SamsaTesting
     }
 
     @Test func readAfterAppendProperty() throws {
-        var random = SeededGenerator(seed: 42)
+        var random = SeededGenerator(seed: testSeed("PartitionLogTests.readAfterAppendProperty"))
         for round in 0..<5 {
             let log = try openLog(config: smallConfig(segmentBytes: Int.random(in: 600...5000, using: &random),
                                                      indexInterval: Int.random(in: 1...600, using: &random)))
@@ -98,7 +98,7 @@ import SamsaTesting
 
     @Test func offsetIndexAndTimeLookupsMatchBruteForce() throws {
         let log = try openLog(config: smallConfig(segmentBytes: 3000, indexInterval: 100))
-        var random = SeededGenerator(seed: 7)
+        var random = SeededGenerator(seed: testSeed("PartitionLogTests.offsetIndexAndTimeLookupsMatchBruteForce"))
         var timestamp: Int64 = 1000
         for index in 0..<120 {
             timestamp += Int64.random(in: -5...20, using: &random)

@@ -12,7 +12,7 @@ import SamsaTesting
         try PartitionLog.open(directory: directory, config: config, fileSystem: fileSystem, clock: clock, cleanShutdown: cleanShutdown)
     }
 
-    var segmentPath: String { directory + "/" + LogSegment.fileName(0, ".log") }
+    var segmentPath: String { directory + "/" + LogFileNames.segmentFileName(0, ".log") }
 
     @Test func tornLastBatchAtEveryBytePosition() throws {
         // Three batches flushed, then a fourth cut at every possible byte.
@@ -47,7 +47,7 @@ import SamsaTesting
         #expect(segments.count > 3)
         log.abandon()
         // Flip one byte inside the records of the second segment's first batch.
-        let path = directory + "/" + LogSegment.fileName(segments[1], ".log")
+        let path = directory + "/" + LogFileNames.segmentFileName(segments[1], ".log")
         let file = try fileSystem.openFile(at: path, create: false)
         var byte = try file.read(at: 70, count: 1)
         let value = byte.readInteger(as: UInt8.self)!
@@ -64,7 +64,7 @@ import SamsaTesting
         let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         for index in 0..<30 { try log.append(makeBatch(count: 2, seed: index)) }
         try log.close()
-        let indexFile = try fileSystem.openFile(at: directory + "/" + LogSegment.fileName(0, ".index"), create: false)
+        let indexFile = try fileSystem.openFile(at: directory + "/" + LogFileNames.segmentFileName(0, ".index"), create: false)
         #expect(try indexFile.size() > 16)
         // Entries out of order: the sanity check fails and the index is rebuilt from the log.
         try indexFile.write(ByteBuffer(bytes: [0, 0, 0, 9, 0, 0, 0, 200, 0, 0, 0, 1, 0, 0, 0, 100]), at: 0)
@@ -145,11 +145,88 @@ extension RecoveryTests {
         let log = try open(fileSystem, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         for index in 0..<20 { try log.append(makeBatch(count: 2, seed: index)) }
         try log.close()
-        let indexPath = directory + "/" + LogSegment.fileName(0, ".index")
+        let indexPath = directory + "/" + LogFileNames.segmentFileName(0, ".index")
         try fileSystem.removeFile(at: indexPath)
         let reopened = try open(fileSystem, cleanShutdown: true, config: smallConfig(segmentBytes: 1 << 20, indexInterval: 10))
         #expect(reopened.recoveredSegmentCount == 1)
         try reopened.close()
         #expect(try fileSystem.openFile(at: indexPath, create: false).size() > 0)
+    }
+}
+
+/// Crashes that test directory durability: a segment or checkpoint whose name was never made
+/// durable by a directory sync is gone after a crash, so these fail if a sync is missing.
+extension RecoveryTests {
+    @Test func rolledSegmentsSurviveACrashOnceFlushed() throws {
+        let fileSystem = InMemoryFileSystem()
+        let config = smallConfig(segmentBytes: 400)
+        let log = try open(fileSystem, config: config)
+        for index in 0..<12 { try log.append(makeBatch(count: 2, valueSize: 40, seed: index)) }
+        #expect(log.segmentBaseOffsets.count > 3, "the log rolled into new segments")
+        try log.flush()
+        #expect(fileSystem.unsyncedNames(inDirectory: directory).isEmpty, "the flush synced the new segments' names")
+        let flushed = try readAll(log).map(\.bytes)
+        fileSystem.crash()
+        let reopened = try open(fileSystem, config: config)
+        #expect(reopened.logEndOffset == 24)
+        #expect(try readAll(reopened).map(\.bytes) == flushed, "every flushed batch is back, byte-exact")
+    }
+
+    @Test func acknowledgedAppendsInANewSegmentSurviveACrash() throws {
+        let fileSystem = InMemoryFileSystem()
+        let config = smallConfig(segmentBytes: 400)
+        let log = try open(fileSystem, config: config)
+        var acknowledged: [Int64] = []
+        for index in 0..<12 {
+            let info = try log.append(makeBatch(count: 2, valueSize: 40, seed: index), durability: .flushed)
+            acknowledged.append(info.firstOffset)
+        }
+        fileSystem.crash()
+        let reopened = try open(fileSystem, config: config)
+        #expect(reopened.segmentBaseOffsets.count > 3)
+        #expect(try readAll(reopened).map(\.header.baseOffset) == acknowledged)
+    }
+
+    @Test func crashBeforeTheDirectorySyncLosesOnlyWhatWasNotAcknowledged() throws {
+        let fileSystem = InMemoryFileSystem()
+        let config = smallConfig(segmentBytes: 400)
+        let log = try open(fileSystem, config: config)
+        for index in 0..<4 { try log.append(makeBatch(count: 2, valueSize: 40, seed: index), durability: .flushed) }
+        let acknowledgedEnd = log.logEndOffset
+        let segmentsBefore = log.segmentBaseOffsets
+        // Unacknowledged appends roll into new segments whose names are not durable yet.
+        for index in 4..<12 { try log.append(makeBatch(count: 2, valueSize: 40, seed: index)) }
+        #expect(log.segmentBaseOffsets.count > segmentsBefore.count)
+        #expect(!fileSystem.unsyncedNames(inDirectory: directory).isEmpty)
+        fileSystem.crash()
+        let reopened = try open(fileSystem, config: config)
+        #expect(reopened.logEndOffset == acknowledgedEnd, "exactly the acknowledged batches survive")
+        #expect(reopened.segmentBaseOffsets == segmentsBefore)
+        #expect(try readAll(reopened).map(\.header.baseOffset) == [0, 2, 4, 6])
+    }
+
+    @Test func checkpointReplacedByRenameSurvivesACrash() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try open(fileSystem)
+        for index in 0..<5 { try log.append(makeBatch(count: 2, seed: index), durability: .flushed) }
+        // Each DeleteRecords replaces the checkpoint (temporary file, rename, directory sync).
+        try log.deleteRecords(before: 3)
+        try log.deleteRecords(before: 5)
+        fileSystem.crash()
+        let checkpoint = try #require(try PartitionCheckpoint.read(in: directory, fileSystem: fileSystem))
+        #expect(checkpoint.logStartOffset == 5)
+        #expect(checkpoint.recoveryPoint == 10)
+        #expect(!fileSystem.exists(at: directory + "/" + LogFileNames.partitionCheckpoint + LogFileNames.temporarySuffix))
+        let reopened = try open(fileSystem)
+        #expect(reopened.logStartOffset == 5, "the deleted records stay deleted")
+        #expect(reopened.logEndOffset == 10)
+    }
+
+    @Test func newLogDirectoriesSurviveACrash() throws {
+        let fileSystem = InMemoryFileSystem()
+        let log = try PartitionLog.open(directory: "/a/b/t-0", fileSystem: fileSystem, clock: clock)
+        try log.append(makeBatch(), durability: .flushed)
+        fileSystem.crash()
+        #expect(try PartitionLog.open(directory: "/a/b/t-0", fileSystem: fileSystem, clock: clock).logEndOffset == 3)
     }
 }

@@ -74,6 +74,19 @@ func values(of batch: RecordBatch) throws -> [[UInt8]?] {
     try batch.decodeRecords(maxDecompressedBytes: 1 << 24).map { $0.value.map { Array($0.readableBytesView) } }
 }
 
+/// The seed of a randomized test: `SAMSA_TEST_SEED` when set, otherwise a fresh random one.
+/// It is printed, so a failing run can be repeated exactly.
+func testSeed(_ test: String) -> UInt64 {
+    let seed: UInt64
+    if let value = getenv("SAMSA_TEST_SEED"), let parsed = UInt64(String(cString: value)) {
+        seed = parsed
+    } else {
+        seed = UInt64.random(in: .min ... .max)
+    }
+    print("\(test) seed: \(seed) (rerun with SAMSA_TEST_SEED=\(seed))")
+    return seed
+}
+
 /// A small deterministic random generator (SplitMix64) so property tests are reproducible.
 struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64

@@ -93,16 +93,13 @@ struct FetchReader: Sendable {
         isolation: FetchIsolation
     ) -> (FetchResponse.PartitionData, FileRange?) {
         let info: FetchDataInfo
-        do {
+        do throws(StorageError) {
             info = try log.read(from: partition.fetchOffset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch)
-        } catch let error as StorageError {
+        } catch {
             if error.fetchErrorCode == .kafkaStorageError {
                 core.logger.error("fetch from \(log.directory) failed: \(error)")
             }
             return (Self.failed(partition.partition, error.fetchErrorCode), nil)
-        } catch {
-            core.logger.error("fetch from \(log.directory) failed: \(error)")
-            return (Self.failed(partition.partition, .kafkaStorageError), nil)
         }
         var data = FetchResponse.PartitionData()
         data.partitionIndex = partition.partition

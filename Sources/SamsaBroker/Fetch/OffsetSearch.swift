@@ -70,9 +70,10 @@ enum OffsetSearch {
         var next = max(offset, logStart)
         while true {
             let info: FetchDataInfo
-            do {
+            do throws(StorageError) {
                 info = try log.read(from: next, maxBytes: readChunkBytes, isolation: .logEnd, minOneBatch: true)
-            } catch let error as StorageError where error.isOffsetOutOfRange {
+            } catch {
+                guard error.isOffsetOutOfRange else { throw error }
                 return nil
             }
             guard let range = info.records else { return nil }

@@ -52,10 +52,11 @@ struct DeleteRecordsHandler: RequestHandler {
             result.errorCode = ErrorCode.offsetOutOfRange.rawValue
             return result
         }
-        do {
+        do throws(StorageError) {
             result.lowWatermark = try log.deleteRecords(before: offset)
             result.errorCode = ErrorCode.noError.rawValue
-        } catch let error as StorageError where error.isOffsetOutOfRange {
+        } catch {
+            guard error.isOffsetOutOfRange else { throw error }
             // The high watermark moved back (truncation) since it was read.
             result.errorCode = ErrorCode.offsetOutOfRange.rawValue
         }

@@ -64,7 +64,7 @@ public final class ProducerIdManager: Sendable {
         buffer.writeInteger(Int16(0), endianness: .big)
         buffer.writeInteger(next, endianness: .big)
         buffer.writeInteger(CRC32C.checksum(buffer), endianness: .big)
-        let temporary = path + ".tmp"
+        let temporary = path + LogFileNames.temporarySuffix
         let file = try fileSystem.openFile(at: temporary, create: true)
         try file.truncate(to: 0)
         try file.write(buffer, at: 0)

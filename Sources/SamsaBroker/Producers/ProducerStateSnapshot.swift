@@ -127,7 +127,7 @@ struct ProducerStateSnapshot: Sendable {
     /// Replaces the snapshot of the partition in `directory` atomically and durably. Blocking.
     func write(directory: String, fileSystem: any FileSystem) throws {
         let path = Self.path(in: directory)
-        let temporary = path + ".tmp"
+        let temporary = path + LogFileNames.temporarySuffix
         let file = try fileSystem.openFile(at: temporary, create: true)
         try file.truncate(to: 0)
         try file.write(encoded(), at: 0)

@@ -3,141 +3,226 @@ import NIOCore
 
 /// A file system held in memory, for tests and simulations.
 ///
-/// It models durability: each file keeps the bytes written and, apart, the bytes as of its last
-/// ``StorageFile/sync()``. ``crash()`` throws away everything not synced and invalidates every
-/// open handle, as a power loss would. Names (create, rename, remove) are durable at once.
+/// It models durability as POSIX does. Each file keeps the bytes written and, apart, the bytes
+/// as of its last ``StorageFile/sync()``. Each directory keeps its live entries and, apart, the
+/// entries as of its last ``syncDirectory(at:)``: a new name, a rename or a removal is durable
+/// only once its parent directory is synced. ``crash()`` rebuilds the tree from the root's
+/// durable entries (so a file whose name was never synced disappears even if its data was, an
+/// unsynced rename reverts to the old name, an unsynced removal comes back with its durable
+/// contents), throws away unsynced data and invalidates every open handle, as a power loss would.
+///
+/// Directories follow the same rule: a created directory survives a crash only once its parent
+/// is synced, and then with the entries it had when it was itself last synced. A directory is
+/// one object wherever it is renamed, so a directory renamed and crashed before its new parent
+/// is synced comes back under its old name. The root `/` always exists.
 public final class InMemoryFileSystem: FileSystem, Sendable {
     private struct State {
-        var directories: Set<String> = ["/"]
-        var files: [String: InMemoryFileNode] = [:]
+        /// The live tree: every path (normalised, absolute) to its file or directory.
+        var entries: [String: InMemoryEntry] = ["/": .directory(InMemoryDirectoryNode())]
+        /// Bumped by every crash; handles of an older generation fail.
         var generation = 0
+
+        var root: InMemoryDirectoryNode {
+            guard case .directory(let root)? = entries["/"] else { preconditionFailure("the root directory is missing") }
+            return root
+        }
+
+        func isDirectory(_ path: String) -> Bool {
+            if case .directory? = entries[path] { return true }
+            return false
+        }
+
+        /// The live entries of the directory at `path`, by name.
+        func children(of path: String) -> [String: InMemoryEntry] {
+            var children: [String: InMemoryEntry] = [:]
+            for (childPath, entry) in entries where childPath != "/" && StoragePath.parent(childPath) == path {
+                children[StoragePath.lastComponent(childPath)] = entry
+            }
+            return children
+        }
+
+        /// `path` and everything below it.
+        func subtree(_ path: String) -> [String: InMemoryEntry] {
+            let prefix = path == "/" ? "/" : path + "/"
+            return entries.filter { $0.key == path || $0.key.hasPrefix(prefix) }
+        }
     }
 
-    private let state = NIOLockedValueBox(State())
+    private let state = Locked(State())
 
     /// Creates an empty file system holding only the root directory `/`.
     public init() {}
 
-    /// Simulates a power loss: unsynced data is lost and open handles stop working.
+    /// Simulates a power loss: unsynced data and unsynced names are lost, and open handles stop
+    /// working.
     public func crash() {
-        state.withLockedValue { state in
+        state.withLock { state in
             state.generation += 1
-            for node in state.files.values { node.revertToDurable() }
+            var entries: [String: InMemoryEntry] = [:]
+            func restore(_ directory: InMemoryDirectoryNode, at path: String) {
+                entries[path] = .directory(directory)
+                for (name, entry) in directory.durableEntries {
+                    let childPath = StoragePath.join(path, name)
+                    switch entry {
+                    case .file(let node):
+                        node.revertToDurable()
+                        entries[childPath] = entry
+                    case .directory(let child):
+                        restore(child, at: childPath)
+                    }
+                }
+            }
+            restore(state.root, at: "/")
+            state.entries = entries
         }
     }
 
     /// Bytes written to `path` but not yet synced (for tests).
     public func unsyncedByteCount(at path: String) -> Int {
-        let node = state.withLockedValue { $0.files[Self.normalize(path)] }
-        return node?.unsyncedByteCount ?? 0
+        let path = Self.normalize(path)
+        guard case .file(let node)? = state.withLock({ $0.entries[path] }) else { return 0 }
+        return node.unsyncedByteCount
     }
 
-    var generation: Int { state.withLockedValue { $0.generation } }
-
-    public func openFile(at path: String, create: Bool) throws -> any StorageFile {
+    /// The names in the directory at `path` that a crash now would change: created, renamed
+    /// or removed since the directory was last synced (for tests).
+    public func unsyncedNames(inDirectory path: String) -> [String] {
         let path = Self.normalize(path)
-        return try state.withLockedValue { state in
-            if let node = state.files[path] {
+        return state.withLock { state in
+            guard case .directory(let directory)? = state.entries[path] else { return [] }
+            let live = state.children(of: path)
+            let durable = directory.durableEntries
+            return Set(live.keys).union(durable.keys).filter { live[$0] != durable[$0] }.sorted()
+        }
+    }
+
+    var generation: Int { state.withLock { $0.generation } }
+
+    public func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile {
+        let path = Self.normalize(path)
+        return try state.withLock { state throws(StorageError) in
+            switch state.entries[path] {
+            case .file(let node)?:
+                return InMemoryFile(path: path, node: node, fileSystem: self, generation: state.generation)
+            case .directory?:
+                throw StorageError.alreadyExists(path: path)
+            case nil:
+                guard create, state.isDirectory(StoragePath.parent(path)) else { throw StorageError.notFound(path: path) }
+                let node = InMemoryFileNode()
+                state.entries[path] = .file(node)
                 return InMemoryFile(path: path, node: node, fileSystem: self, generation: state.generation)
             }
-            guard create else { throw StorageError.notFound(path: path) }
-            guard state.directories.contains(StoragePath.parent(path)) else { throw StorageError.notFound(path: path) }
-            guard !state.directories.contains(path) else { throw StorageError.alreadyExists(path: path) }
-            let node = InMemoryFileNode()
-            state.files[path] = node
-            return InMemoryFile(path: path, node: node, fileSystem: self, generation: state.generation)
         }
     }
 
     public func exists(at path: String) -> Bool {
         let path = Self.normalize(path)
-        return state.withLockedValue { $0.files[path] != nil || $0.directories.contains(path) }
+        return state.withLock { $0.entries[path] != nil }
     }
 
     public func isDirectory(at path: String) -> Bool {
         let path = Self.normalize(path)
-        return state.withLockedValue { $0.directories.contains(path) }
+        return state.withLock { $0.isDirectory(path) }
     }
 
-    public func createDirectory(at path: String) throws {
+    public func createDirectory(at path: String) throws(StorageError) {
         var path = Self.normalize(path)
-        try state.withLockedValue { state in
+        try state.withLock { state throws(StorageError) in
             var missing: [String] = []
-            while !state.directories.contains(path) {
-                guard state.files[path] == nil else { throw StorageError.alreadyExists(path: path) }
+            while !state.isDirectory(path) {
+                guard state.entries[path] == nil else { throw StorageError.alreadyExists(path: path) }
                 missing.append(path)
                 path = StoragePath.parent(path)
             }
-            state.directories.formUnion(missing)
+            for directory in missing { state.entries[directory] = .directory(InMemoryDirectoryNode()) }
         }
     }
 
-    public func contentsOfDirectory(at path: String) throws -> [String] {
+    public func contentsOfDirectory(at path: String) throws(StorageError) -> [String] {
         let path = Self.normalize(path)
-        return try state.withLockedValue { state in
-            guard state.directories.contains(path) else { throw StorageError.notFound(path: path) }
-            let children = state.files.keys.filter { StoragePath.parent($0) == path }
-                + state.directories.filter { $0 != "/" && StoragePath.parent($0) == path }
-            return children.map { StoragePath.lastComponent($0) }.sorted()
+        return try state.withLock { state throws(StorageError) in
+            guard state.isDirectory(path) else { throw StorageError.notFound(path: path) }
+            return state.children(of: path).keys.sorted()
         }
     }
 
-    public func removeFile(at path: String) throws {
+    public func removeFile(at path: String) throws(StorageError) {
         let path = Self.normalize(path)
-        try state.withLockedValue { state in
-            guard state.files.removeValue(forKey: path) != nil else { throw StorageError.notFound(path: path) }
+        try state.withLock { state throws(StorageError) in
+            guard case .file? = state.entries[path] else { throw StorageError.notFound(path: path) }
+            state.entries.removeValue(forKey: path)
         }
     }
 
-    public func removeDirectory(at path: String) throws {
+    public func removeDirectory(at path: String) throws(StorageError) {
         let path = Self.normalize(path)
-        try state.withLockedValue { state in
-            guard state.directories.contains(path), path != "/" else { throw StorageError.notFound(path: path) }
-            let prefix = path + "/"
-            state.directories = state.directories.filter { $0 != path && !$0.hasPrefix(prefix) }
-            state.files = state.files.filter { !$0.key.hasPrefix(prefix) }
+        try state.withLock { state throws(StorageError) in
+            guard state.isDirectory(path), path != "/" else { throw StorageError.notFound(path: path) }
+            for removed in state.subtree(path).keys { state.entries.removeValue(forKey: removed) }
         }
     }
 
-    public func rename(from source: String, to destination: String) throws {
+    public func rename(from source: String, to destination: String) throws(StorageError) {
         let source = Self.normalize(source)
         let destination = Self.normalize(destination)
-        try state.withLockedValue { state in
-            guard state.directories.contains(StoragePath.parent(destination)) else {
-                throw StorageError.notFound(path: destination)
-            }
-            if let node = state.files.removeValue(forKey: source) {
-                guard !state.directories.contains(destination) else {
-                    state.files[source] = node
+        try state.withLock { state throws(StorageError) in
+            guard state.isDirectory(StoragePath.parent(destination)) else { throw StorageError.notFound(path: destination) }
+            switch state.entries[source] {
+            case nil:
+                throw StorageError.notFound(path: source)
+            case .file(let node)?:
+                guard !state.isDirectory(destination) else { throw StorageError.alreadyExists(path: destination) }
+                state.entries.removeValue(forKey: source)
+                state.entries[destination] = .file(node)
+            case .directory?:
+                guard source != "/", state.entries[destination] == nil, !destination.hasPrefix(source + "/") else {
                     throw StorageError.alreadyExists(path: destination)
                 }
-                state.files[destination] = node
-                return
-            }
-            guard state.directories.contains(source), source != "/" else { throw StorageError.notFound(path: source) }
-            guard !state.directories.contains(destination), state.files[destination] == nil else {
-                throw StorageError.alreadyExists(path: destination)
-            }
-            let prefix = source + "/"
-            let moved = state.directories.filter { $0 == source || $0.hasPrefix(prefix) }
-            state.directories.subtract(moved)
-            for directory in moved { state.directories.insert(destination + directory.dropFirst(source.count)) }
-            for (name, node) in state.files where name.hasPrefix(prefix) {
-                state.files.removeValue(forKey: name)
-                state.files[destination + name.dropFirst(source.count)] = node
+                for (path, entry) in state.subtree(source) {
+                    state.entries.removeValue(forKey: path)
+                    state.entries[destination + path.dropFirst(source.count)] = entry
+                }
             }
         }
     }
 
-    public func syncDirectory(at path: String) throws {
-        guard isDirectory(at: path) else { throw StorageError.notFound(path: Self.normalize(path)) }
+    /// Makes the directory's current entries the ones a crash keeps.
+    public func syncDirectory(at path: String) throws(StorageError) {
+        let path = Self.normalize(path)
+        try state.withLock { state throws(StorageError) in
+            guard case .directory(let directory)? = state.entries[path] else { throw StorageError.notFound(path: path) }
+            directory.durableEntries = state.children(of: path)
+        }
     }
 
+    /// `path` as an absolute path without a trailing `/` (relative paths start at the root).
     static func normalize(_ path: String) -> String {
         var path = path
         while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        if path == "." { return "/" }
+        if path.hasPrefix("./") { path.removeFirst(2) }
         return path.hasPrefix("/") ? path : "/" + path
     }
+}
+
+/// A file or directory of an ``InMemoryFileSystem``, by identity.
+enum InMemoryEntry: Equatable, Sendable {
+    case file(InMemoryFileNode)
+    case directory(InMemoryDirectoryNode)
+
+    static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.file(let left), .file(let right)): return left === right
+        case (.directory(let left), .directory(let right)): return left === right
+        default: return false
+        }
+    }
+}
+
+/// One in-memory directory: its entries as of its last sync (the live entries are the file
+/// system's paths below it). Only touched with the file system's lock held, hence unchecked.
+final class InMemoryDirectoryNode: @unchecked Sendable {
+    var durableEntries: [String: InMemoryEntry] = [:]
 }
 
 /// The contents of one in-memory file: the current bytes and the bytes as of the last sync.
@@ -207,21 +292,21 @@ final class InMemoryFile: StorageFile {
 
     var fileDescriptor: Int32? { nil }
 
-    private func checkAlive() throws {
+    private func checkAlive() throws(StorageError) {
         guard fileSystem.generation == generation else { throw StorageError.closed(path: path) }
     }
 
-    func size() throws -> Int64 {
+    func size() throws(StorageError) -> Int64 {
         try checkAlive()
         return Int64(node.size)
     }
 
-    func write(_ buffer: ByteBuffer, at position: Int64) throws {
+    func write(_ buffer: ByteBuffer, at position: Int64) throws(StorageError) {
         try checkAlive()
         buffer.withUnsafeReadableBytes { node.write($0, at: Int(position)) }
     }
 
-    func write(gathering buffers: [ByteBuffer], at position: Int64) throws {
+    func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError) {
         try checkAlive()
         var position = Int(position)
         for buffer in buffers {
@@ -230,19 +315,19 @@ final class InMemoryFile: StorageFile {
         }
     }
 
-    func read(at position: Int64, count: Int) throws -> ByteBuffer {
+    func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer {
         try checkAlive()
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         node.read(at: Int(position), count: count, into: &buffer)
         return buffer
     }
 
-    func sync() throws {
+    func sync() throws(StorageError) {
         try checkAlive()
         node.sync()
     }
 
-    func truncate(to size: Int64) throws {
+    func truncate(to size: Int64) throws(StorageError) {
         try checkAlive()
         node.truncate(to: Int(size))
     }

@@ -10,7 +10,7 @@ public struct PosixFileSystem: FileSystem {
     /// Creates the POSIX file system.
     public init() {}
 
-    public func openFile(at path: String, create: Bool) throws -> any StorageFile {
+    public func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile {
         var flags = O_RDWR | O_CLOEXEC
         if create { flags |= O_CREAT }
         let descriptor = retryingOnInterrupt { open(path, flags, 0o644) }
@@ -31,7 +31,7 @@ public struct PosixFileSystem: FileSystem {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public func createDirectory(at path: String) throws {
+    public func createDirectory(at path: String) throws(StorageError) {
         if isDirectory(at: path) { return }
         let parent = StoragePath.parent(path)
         if parent != path, parent != ".", parent != "/", !exists(at: parent) {
@@ -42,7 +42,7 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
-    public func contentsOfDirectory(at path: String) throws -> [String] {
+    public func contentsOfDirectory(at path: String) throws(StorageError) -> [String] {
         guard let directory = opendir(path) else {
             if errno == ENOENT { throw StorageError.notFound(path: path) }
             throw StorageError.io("opendir", path: path, errno: errno)
@@ -58,14 +58,14 @@ public struct PosixFileSystem: FileSystem {
         return names.sorted()
     }
 
-    public func removeFile(at path: String) throws {
+    public func removeFile(at path: String) throws(StorageError) {
         if unlink(path) != 0 {
             if errno == ENOENT { throw StorageError.notFound(path: path) }
             throw StorageError.io("unlink", path: path, errno: errno)
         }
     }
 
-    public func removeDirectory(at path: String) throws {
+    public func removeDirectory(at path: String) throws(StorageError) {
         for name in try contentsOfDirectory(at: path) {
             let child = StoragePath.join(path, name)
             if isDirectory(at: child) {
@@ -77,7 +77,7 @@ public struct PosixFileSystem: FileSystem {
         if rmdir(path) != 0 { throw StorageError.io("rmdir", path: path, errno: errno) }
     }
 
-    public func rename(from source: String, to destination: String) throws {
+    public func rename(from source: String, to destination: String) throws(StorageError) {
         #if canImport(Glibc)
         let result = Glibc.rename(source, destination)
         #else
@@ -89,7 +89,7 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
-    public func syncDirectory(at path: String) throws {
+    public func syncDirectory(at path: String) throws(StorageError) {
         let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard descriptor >= 0 else { throw StorageError.io("open directory", path: path, errno: errno) }
         defer { close(descriptor) }
@@ -111,27 +111,31 @@ final class PosixFile: StorageFile {
 
     var fileDescriptor: Int32? { descriptor }
 
-    func size() throws -> Int64 {
+    func size() throws(StorageError) -> Int64 {
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { throw StorageError.io("fstat", path: path, errno: errno) }
         return Int64(info.st_size)
     }
 
-    func write(_ buffer: ByteBuffer, at position: Int64) throws {
-        try buffer.withUnsafeReadableBytes { bytes in
+    func write(_ buffer: ByteBuffer, at position: Int64) throws(StorageError) {
+        // The closure reports the errno instead of throwing: `withUnsafeReadableBytes` is
+        // `rethrows`, which would widen the error type.
+        let failure = buffer.withUnsafeReadableBytes { bytes -> Int32? in
             var done = 0
             while done < bytes.count {
                 let written = pwrite(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
                 if written < 0 {
                     if errno == EINTR { continue }
-                    throw StorageError.io("pwrite", path: path, errno: errno)
+                    return errno
                 }
                 done += written
             }
+            return nil
         }
+        if let failure { throw StorageError.io("pwrite", path: path, errno: failure) }
     }
 
-    func write(gathering buffers: [ByteBuffer], at position: Int64) throws {
+    func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError) {
         var position = position
         var start = 0
         while start < buffers.count {
@@ -166,27 +170,30 @@ final class PosixFile: StorageFile {
         }
     }
 
-    func read(at position: Int64, count: Int) throws -> ByteBuffer {
+    func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer {
         precondition(count >= 0, "negative read count")
         var buffer = ByteBufferAllocator().buffer(capacity: count)
-        let total = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
+        var failure: Int32?
+        let total = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
             var done = 0
             while done < count {
                 let got = pread(descriptor, bytes.baseAddress! + done, count - done, off_t(position) + off_t(done))
                 if got < 0 {
                     if errno == EINTR { continue }
-                    throw StorageError.io("pread", path: path, errno: errno)
+                    failure = errno
+                    return 0
                 }
                 if got == 0 { break }
                 done += got
             }
             return done
         }
+        if let failure { throw StorageError.io("pread", path: path, errno: failure) }
         precondition(total <= count)
         return buffer
     }
 
-    func sync() throws {
+    func sync() throws(StorageError) {
         #if canImport(Glibc)
         let result = fdatasync(descriptor)
         #else
@@ -195,7 +202,7 @@ final class PosixFile: StorageFile {
         if result != 0 { throw StorageError.io("fdatasync", path: path, errno: errno) }
     }
 
-    func truncate(to size: Int64) throws {
+    func truncate(to size: Int64) throws(StorageError) {
         if ftruncate(descriptor, off_t(size)) != 0 { throw StorageError.io("ftruncate", path: path, errno: errno) }
     }
 }
@@ -210,16 +217,16 @@ private func retryingOnInterrupt(_ body: () -> Int32) -> Int32 {
 /// Calls `body` with an iovec per buffer; the pointers are valid only during the call.
 private func withIOVectors<Result>(
     _ buffers: ArraySlice<ByteBuffer>,
-    _ body: ([iovec]) throws -> Result
-) rethrows -> Result {
-    func collect(_ index: Int, _ vectors: inout [iovec]) throws -> Result {
-        guard index < buffers.endIndex else { return try body(vectors) }
-        return try buffers[index].withUnsafeReadableBytes { bytes in
+    _ body: ([iovec]) -> Result
+) -> Result {
+    func collect(_ index: Int, _ vectors: inout [iovec]) -> Result {
+        guard index < buffers.endIndex else { return body(vectors) }
+        return buffers[index].withUnsafeReadableBytes { bytes in
             vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
-            return try collect(index + 1, &vectors)
+            return collect(index + 1, &vectors)
         }
     }
     var vectors: [iovec] = []
     vectors.reserveCapacity(buffers.count)
-    return try collect(buffers.startIndex, &vectors)
+    return collect(buffers.startIndex, &vectors)
 }

@@ -18,7 +18,9 @@ final class LocalLog {
     var recoveryPoint: Int64
     /// The first offset readers may see (DeleteRecords and retention move it forward).
     var logStartOffset: Int64
-    /// Set when a segment file was created or removed since the directory was last synced.
+    /// Set when a segment file was created or removed since the directory was last synced: the
+    /// next flush syncs the directory, since a new segment's name (and so its data) survives a
+    /// crash only then.
     var directoryNeedsSync = false
 
     init(directory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger, config: LogConfig,
@@ -51,7 +53,7 @@ final class LocalLog {
 
     /// Starts a new active segment at the log end offset (unless the active one is empty there).
     @discardableResult
-    func roll() throws -> LogSegment {
+    func roll() throws(StorageError) -> LogSegment {
         let offset = logEndOffset
         if activeSegment.size == 0, activeSegment.baseOffset == offset {
             activeSegment.rollStartTime = clock.nowMilliseconds()
@@ -67,7 +69,7 @@ final class LocalLog {
     }
 
     /// Appends batches with assigned offsets, rolling first when the active segment is full.
-    func append(_ buffers: [ByteBuffer], batches: [(position: Int, header: RecordBatchHeader)], byteCount: Int) throws {
+    func append(_ buffers: [ByteBuffer], batches: [(position: Int, header: RecordBatchHeader)], byteCount: Int) throws(StorageError) {
         guard let last = batches.last?.header else { return }
         if activeSegment.shouldRoll(bytes: byteCount, lastOffset: last.lastOffset, config: config, now: clock.nowMilliseconds()) {
             try roll()
@@ -76,7 +78,7 @@ final class LocalLog {
     }
 
     /// Reads from `offset` up to `maxBytes`, never returning offsets ≥ `upperBound`.
-    func read(from offset: Int64, maxBytes: Int, upperBound: Int64, minOneBatch: Bool) throws -> FileRange? {
+    func read(from offset: Int64, maxBytes: Int, upperBound: Int64, minOneBatch: Bool) throws(StorageError) -> FileRange? {
         guard offset >= logStartOffset, offset <= logEndOffset else {
             throw StorageError.offsetOutOfRange(offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
@@ -100,7 +102,7 @@ final class LocalLog {
     }
 
     /// The first batch whose max timestamp is ≥ `timestamp`, from `logStartOffset` on.
-    func find(timestamp: Int64) throws -> TimestampAndOffset? {
+    func find(timestamp: Int64) throws(StorageError) -> TimestampAndOffset? {
         let start = segmentIndex(containing: logStartOffset) ?? 0
         for segment in segments[start...] where segment.maxTimestamp >= timestamp {
             if let (_, header) = try segment.find(timestamp: timestamp) {
@@ -116,7 +118,7 @@ final class LocalLog {
     }
 
     /// Removes everything at or after `offset`.
-    func truncate(from offset: Int64) throws {
+    func truncate(from offset: Int64) throws(StorageError) {
         guard offset < logEndOffset else { return }
         let first = segments[0]
         let doomed = segments.filter { $0.baseOffset >= offset && $0 !== first }
@@ -130,20 +132,9 @@ final class LocalLog {
         logStartOffset = min(logStartOffset, logEndOffset)
     }
 
-    /// Deletes all segments and starts one empty segment at `offset`.
-    func replaceAll(startingAt offset: Int64) throws {
-        let old = segments
-        let fresh = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset,
-                                          config: config, now: clock.nowMilliseconds())
-        segments = [fresh]
-        for segment in old where segment.baseOffset != offset { try segment.deleteFiles() }
-        directoryNeedsSync = true
-        recoveryPoint = min(recoveryPoint, offset)
-    }
-
     /// Deletes whole segments (never the active one while it is the only one: a new active
     /// segment is rolled first when all would go).
-    func remove(_ doomed: [LogSegment]) throws {
+    func remove(_ doomed: [LogSegment]) throws(StorageError) {
         guard !doomed.isEmpty else { return }
         if doomed.contains(where: { $0 === activeSegment }), activeSegment.size > 0 {
             try roll()
@@ -170,7 +161,7 @@ final class LocalLog {
     }
 
     /// Writes pending index entries of every segment (on close).
-    func writeIndexes() throws {
+    func writeIndexes() throws(StorageError) {
         for segment in segments { try segment.writeIndexes() }
     }
 }

@@ -30,7 +30,7 @@ public struct FileRange: Sendable {
     public var length: Int
 
     /// Reads the range into a buffer.
-    public func read() throws -> ByteBuffer {
+    public func read() throws(StorageError) -> ByteBuffer {
         let buffer = try file.read(at: position, count: length)
         guard buffer.readableBytes == length else {
             throw StorageError.corrupt(path: file.path, position: position + Int64(buffer.readableBytes), "file shorter than expected")
@@ -65,7 +65,7 @@ public struct FetchDataInfo: Sendable {
     public var abortedTransactions: [AbortedTransaction]?
 
     /// The records as a buffer (empty when there are none).
-    public func readRecords() throws -> ByteBuffer {
+    public func readRecords() throws(StorageError) -> ByteBuffer {
         try records?.read() ?? ByteBufferAllocator().buffer(capacity: 0)
     }
 }

@@ -15,7 +15,7 @@ import SamsaBinary
 ///  …  4  CRC-32C of everything before
 /// ```
 struct PartitionCheckpoint: Hashable, Sendable {
-    static let fileName = "partition.checkpoint"
+    static let fileName = LogFileNames.partitionCheckpoint
     private static let magic: UInt32 = 0x534D_5043
 
     var logStartOffset: Int64
@@ -37,7 +37,7 @@ struct PartitionCheckpoint: Hashable, Sendable {
         return buffer
     }
 
-    static func decode(_ buffer: ByteBuffer, path: String) throws -> PartitionCheckpoint {
+    static func decode(_ buffer: ByteBuffer, path: String) throws(StorageError) -> PartitionCheckpoint {
         guard buffer.readableBytes >= 30,
             let stored = buffer.getInteger(at: buffer.writerIndex - 4, endianness: .big, as: UInt32.self),
             CRC32C.checksum(buffer.getSlice(at: buffer.readerIndex, length: buffer.readableBytes - 4)!) == stored
@@ -59,7 +59,7 @@ struct PartitionCheckpoint: Hashable, Sendable {
     }
 
     /// Reads the checkpoint in `directory`; nil when there is none.
-    static func read(in directory: String, fileSystem: any FileSystem) throws -> PartitionCheckpoint? {
+    static func read(in directory: String, fileSystem: any FileSystem) throws(StorageError) -> PartitionCheckpoint? {
         let path = StoragePath.join(directory, fileName)
         guard fileSystem.exists(at: path) else { return nil }
         let file = try fileSystem.openFile(at: path, create: false)
@@ -67,15 +67,17 @@ struct PartitionCheckpoint: Hashable, Sendable {
     }
 
     /// Writes the checkpoint atomically.
-    func write(in directory: String, fileSystem: any FileSystem) throws {
+    func write(in directory: String, fileSystem: any FileSystem) throws(StorageError) {
         try AtomicFile.write(encoded(), to: StoragePath.join(directory, Self.fileName), fileSystem: fileSystem)
     }
 }
 
 /// Replaces a small file atomically and durably.
 enum AtomicFile {
-    static func write(_ contents: ByteBuffer, to path: String, fileSystem: any FileSystem) throws {
-        let temporary = path + ".tmp"
+    /// Writes `contents` to `path` through a temporary file: fsynced, renamed over `path`, and
+    /// the directory fsynced, since the rename (like the file's name) is durable only then.
+    static func write(_ contents: ByteBuffer, to path: String, fileSystem: any FileSystem) throws(StorageError) {
+        let temporary = path + LogFileNames.temporarySuffix
         let file = try fileSystem.openFile(at: temporary, create: true)
         try file.truncate(to: 0)
         try file.write(contents, at: 0)

@@ -1,6 +1,19 @@
 import Logging
 
 extension PartitionLog {
+    /// One fsync round: what was noted under the lock when it started, for the bookkeeping
+    /// when it ends.
+    struct FlushRound {
+        /// The log end when the round started: everything below is durable once it ends.
+        var target: Int64
+        var transactions: TransactionTracker
+        var truncationCount: Int
+        var recordsCovered: Int
+        var files: [any StorageFile]
+        /// A segment file was created or removed since the directory was last synced.
+        var syncsDirectory: Bool
+    }
+
     /// Blocks until every offset below `offset` is durable (group commit).
     ///
     /// The first waiter that finds no fsync in progress becomes the flusher: it notes the log
@@ -9,53 +22,52 @@ extension PartitionLog {
     /// fsync to end and then, if it did not cover them, one of them starts the next, which
     /// covers all of them. A failed fsync fails the log: the page cache can no longer be trusted,
     /// so every later call throws until the log is reopened (and recovered).
-    public func waitUntilDurable(_ offset: Int64) throws {
-        lock.lock()
-        defer { lock.unlock() }
+    public func waitUntilDurable(_ offset: Int64) throws(StorageError) {
         while true {
-            try checkUsable()
-            if local.recoveryPoint >= offset { return }
-            if flushInProgress {
-                lock.wait()
-                continue
+            let round = try state.withLock(
+                waitingUntil: { !$0.flushInProgress || !$0.isUsable || $0.local.recoveryPoint >= offset },
+                notifyingWaiters: true
+            ) { state throws(StorageError) -> FlushRound? in
+                try state.checkUsable()
+                if state.local.recoveryPoint >= offset { return nil }
+                return try beginFlush(&state)
             }
-            try flushLocked()
+            guard let round else { return }
+            try finishFlush(round)
         }
     }
 
     /// Makes everything appended so far durable.
-    public func flush() throws {
-        lock.lock()
-        defer { lock.unlock() }
-        try checkUsable()
-        while flushInProgress { lock.wait() }
-        try checkUsable()
-        if local.recoveryPoint < local.logEndOffset || local.directoryNeedsSync { try flushLocked() }
+    public func flush() throws(StorageError) {
+        let round = try state.withLock(waitingUntil: { !$0.flushInProgress }, notifyingWaiters: true) { state throws(StorageError) -> FlushRound? in
+            try state.checkUsable()
+            guard state.local.recoveryPoint < state.local.logEndOffset || state.local.directoryNeedsSync else { return nil }
+            return try beginFlush(&state)
+        }
+        if let round { try finishFlush(round) }
     }
 
     /// Flushes when the `flush.ms` interval of an ``FlushPolicy/interval(messages:milliseconds:)``
     /// policy has passed since the last flush and data is waiting. Returns true if it flushed.
     @discardableResult
-    public func flushIfDue() throws -> Bool {
-        let due = lock.withLock { () -> Bool in
-            guard case .interval(_, let milliseconds?) = local.config.flushPolicy else { return false }
-            return local.recoveryPoint < local.logEndOffset && clock.nowMilliseconds() - lastFlushTime >= milliseconds
+    public func flushIfDue() throws(StorageError) -> Bool {
+        let due = state.withLock { state -> Bool in
+            guard case .interval(_, let milliseconds?) = state.local.config.flushPolicy else { return false }
+            return state.local.recoveryPoint < state.local.logEndOffset && clock.nowMilliseconds() - state.lastFlushTime >= milliseconds
         }
         if due { try flush() }
         return due
     }
 
-    /// Performs one fsync round. Called with the lock held and no flush in progress; releases
-    /// the lock during the fsyncs.
-    func flushLocked() throws {
-        precondition(!flushInProgress, "one flush at a time")
-        let target = local.logEndOffset
-        let trackerSnapshot = transactions
-        let truncations = truncationCount
-        let active = local.activeSegment
+    /// Starts a flush round with the lock held and no flush in progress: writes the indexes of
+    /// rolled segments, notes what to sync, and marks the flush in progress. A failure here
+    /// fails the log.
+    private func beginFlush(_ state: inout State) throws(StorageError) -> FlushRound {
+        precondition(!state.flushInProgress, "one flush at a time")
+        let active = state.local.activeSegment
         var files: [any StorageFile] = []
-        do {
-            for segment in local.segments where segment === active || segment.nextOffset > local.recoveryPoint {
+        do throws(StorageError) {
+            for segment in state.local.segments where segment === active || segment.nextOffset > state.local.recoveryPoint {
                 files.append(segment.logFile)
                 if segment !== active {
                     // A rolled segment is complete: its indexes must be durable before the
@@ -65,40 +77,47 @@ extension PartitionLog {
                 }
             }
         } catch {
-            failure = error
-            lock.broadcast()
+            state.failure = error
             throw error
         }
-        let syncDirectory = local.directoryNeedsSync
-        local.directoryNeedsSync = false
-        let recordsCovered = unflushedRecordCount
-        flushInProgress = true
-        lock.unlock()
-        var syncError: (any Error)?
-        do {
-            for file in files { try file.sync() }
-            if syncDirectory { try fileSystem.syncDirectory(at: directory) }
+        let round = FlushRound(
+            target: state.local.logEndOffset, transactions: state.transactions, truncationCount: state.truncationCount,
+            recordsCovered: state.unflushedRecordCount, files: files, syncsDirectory: state.local.directoryNeedsSync)
+        state.local.directoryNeedsSync = false
+        state.flushInProgress = true
+        return round
+    }
+
+    /// Runs the fsyncs of `round` without the lock, then, with it, moves the recovery point
+    /// (unless a truncation ran meanwhile) and wakes the waiters.
+    private func finishFlush(_ round: FlushRound) throws(StorageError) {
+        var syncError: StorageError?
+        do throws(StorageError) {
+            for file in round.files { try file.sync() }
+            // New segment files are durable only once their names are: a rolled segment's data
+            // is lost in a crash, synced or not, until the directory is synced too.
+            if round.syncsDirectory { try fileSystem.syncDirectory(at: directory) }
         } catch {
             syncError = error
         }
-        lock.lock()
-        flushInProgress = false
-        defer { lock.broadcast() }
-        if let syncError {
-            logger.error("fsync failed; the log stops accepting writes", metadata: [
-                "directory": "\(directory)", "error": "\(syncError)",
-            ])
-            failure = syncError
-            throw syncError
-        }
-        if truncations == truncationCount {
-            let durable = min(target, local.logEndOffset)
-            if durable > local.recoveryPoint {
-                local.recoveryPoint = durable
-                durableTransactions = trackerSnapshot
+        try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
+            state.flushInProgress = false
+            if let syncError {
+                logger.error("fsync failed; the log stops accepting writes", metadata: [
+                    "directory": "\(directory)", "error": "\(syncError)",
+                ])
+                state.failure = syncError
+                throw syncError
             }
+            if round.truncationCount == state.truncationCount {
+                let durable = min(round.target, state.local.logEndOffset)
+                if durable > state.local.recoveryPoint {
+                    state.local.recoveryPoint = durable
+                    state.durableTransactions = round.transactions
+                }
+            }
+            state.unflushedRecordCount = max(0, state.unflushedRecordCount - round.recordsCovered)
+            state.lastFlushTime = clock.nowMilliseconds()
         }
-        unflushedRecordCount = max(0, unflushedRecordCount - recordsCovered)
-        lastFlushTime = clock.nowMilliseconds()
     }
 }

@@ -2,16 +2,15 @@ import Logging
 
 extension PartitionLog {
     /// Removes every record at or after `offset` (a follower that diverged from its leader).
-    public func truncate(to offset: Int64) throws {
-        try lock.withLock {
-            try checkUsable()
-            while flushInProgress { lock.wait() }
-            try local.truncate(from: offset)
-            transactions.truncate(from: local.logEndOffset)
-            durableTransactions.truncate(from: local.logEndOffset)
-            truncationCount += 1
-            highWatermarkValue = min(highWatermarkValue, local.logEndOffset)
-            logger.info("truncated log", metadata: ["directory": "\(directory)", "logEndOffset": "\(local.logEndOffset)"])
+    public func truncate(to offset: Int64) throws(StorageError) {
+        try state.withLock(waitingUntil: { !$0.flushInProgress }) { state throws(StorageError) in
+            try state.checkUsable()
+            try state.local.truncate(from: offset)
+            state.transactions.truncate(from: state.local.logEndOffset)
+            state.durableTransactions.truncate(from: state.local.logEndOffset)
+            state.truncationCount += 1
+            state.highWatermark = min(state.highWatermark, state.local.logEndOffset)
+            logger.info("truncated log", metadata: ["directory": "\(directory)", "logEndOffset": "\(state.local.logEndOffset)"])
         }
     }
 
@@ -19,22 +18,25 @@ extension PartitionLog {
     /// longer be read, and segments wholly below it are deleted. Returns the new log start.
     /// Throws offset-out-of-range beyond the high watermark.
     @discardableResult
-    public func deleteRecords(before offset: Int64) throws -> Int64 {
-        try lock.withLock {
-            try checkUsable()
-            guard offset <= highWatermarkValue else {
-                throw StorageError.offsetOutOfRange(offset, logStartOffset: local.logStartOffset, logEndOffset: highWatermarkValue)
+    public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
+        try state.withLock { state throws(StorageError) in
+            try state.checkUsable()
+            guard offset <= state.highWatermark else {
+                throw StorageError.offsetOutOfRange(offset, logStartOffset: state.local.logStartOffset, logEndOffset: state.highWatermark)
             }
-            guard offset > local.logStartOffset else { return local.logStartOffset }
-            local.logStartOffset = offset
-            try deleteSegmentsBelowLogStartLocked()
-            // The new log start must survive a crash, or deleted records would come back.
-            try writeCheckpointLocked()
-            return local.logStartOffset
+            guard offset > state.local.logStartOffset else { return state.local.logStartOffset }
+            state.local.logStartOffset = offset
+            try state.local.remove(segmentsBelowLogStart(state.local))
+            state.local.logStartOffset = max(offset, state.local.logStartOffset)
+            // The new log start must survive a crash, or deleted records would come back; the
+            // checkpoint's directory sync also makes the segment removals durable.
+            try writeCheckpoint(state)
+            return state.local.logStartOffset
         }
     }
 
-    func deleteSegmentsBelowLogStartLocked() throws {
+    /// The segments wholly below the log start offset (not an empty active segment).
+    private func segmentsBelowLogStart(_ local: LocalLog) -> [LogSegment] {
         let segments = local.segments
         var doomed: [LogSegment] = []
         for (index, segment) in segments.enumerated() {
@@ -42,86 +44,89 @@ extension PartitionLog {
             guard next <= local.logStartOffset, segment !== local.activeSegment || segment.size > 0 else { break }
             doomed.append(segment)
         }
-        let start = local.logStartOffset
-        try local.remove(doomed)
-        local.logStartOffset = max(start, local.logStartOffset)
+        return doomed
     }
 
     /// Applies `retention.ms` and `retention.bytes` (when the cleanup policy includes delete)
     /// and the log start offset, deleting whole segments from the oldest, only below the high
     /// watermark. Returns how many segments were deleted.
     @discardableResult
-    public func applyRetention() throws -> Int {
-        try lock.withLock {
-            try checkUsable()
-            let config = local.config
-            let now = clock.nowMilliseconds()
-            let segments = local.segments
-            var remainingSize = local.size
-            var doomed: [LogSegment] = []
-            for (index, segment) in segments.enumerated() {
-                let next = index + 1 < segments.count ? segments[index + 1].baseOffset : local.logEndOffset
-                guard next <= highWatermarkValue, segment.size > 0 else { break }
-                var expired = next <= local.logStartOffset
-                if config.cleanupPolicy.contains(.delete) {
-                    if let retention = config.retentionMilliseconds, segment.maxTimestamp >= 0, now - segment.maxTimestamp > retention {
-                        expired = true
-                    }
-                    if let limit = config.retentionBytes, remainingSize - segment.size >= limit { expired = true }
-                }
-                guard expired else { break }
-                doomed.append(segment)
-                remainingSize -= segment.size
-            }
+    public func applyRetention() throws(StorageError) -> Int {
+        try state.withLock { state throws(StorageError) in
+            try state.checkUsable()
+            let doomed = expiredSegments(state)
             guard !doomed.isEmpty else { return 0 }
-            try local.remove(doomed)
-            try writeCheckpointLocked()
+            try state.local.remove(doomed)
+            // Also makes the segment removals durable (the checkpoint syncs the directory).
+            try writeCheckpoint(state)
             return doomed.count
         }
     }
 
+    /// The oldest segments that retention deletes now, in order.
+    private func expiredSegments(_ state: State) -> [LogSegment] {
+        let local = state.local
+        let config = local.config
+        let now = clock.nowMilliseconds()
+        let segments = local.segments
+        var remainingSize = local.size
+        var doomed: [LogSegment] = []
+        for (index, segment) in segments.enumerated() {
+            let next = index + 1 < segments.count ? segments[index + 1].baseOffset : local.logEndOffset
+            guard next <= state.highWatermark, segment.size > 0 else { break }
+            var expired = next <= local.logStartOffset
+            if config.cleanupPolicy.contains(.delete) {
+                if let retention = config.retentionMilliseconds, segment.maxTimestamp >= 0, now - segment.maxTimestamp > retention {
+                    expired = true
+                }
+                if let limit = config.retentionBytes, remainingSize - segment.size >= limit { expired = true }
+            }
+            guard expired else { break }
+            doomed.append(segment)
+            remainingSize -= segment.size
+        }
+        return doomed
+    }
+
     /// Starts a new segment now.
-    public func roll() throws {
-        try lock.withLock {
-            try checkUsable()
-            try local.roll()
+    public func roll() throws(StorageError) {
+        try state.withLock { state throws(StorageError) in
+            try state.checkUsable()
+            try state.local.roll()
         }
     }
 
     /// Writes `partition.checkpoint`: the log start offset, the recovery point and the
     /// transaction state at that point. Recovery after a crash starts from it.
-    public func writeCheckpoint() throws {
-        try lock.withLock {
-            try checkUsable()
-            try writeCheckpointLocked()
+    public func writeCheckpoint() throws(StorageError) {
+        try state.withLock { state throws(StorageError) in
+            try state.checkUsable()
+            try writeCheckpoint(state)
         }
     }
 
-    func writeCheckpointLocked() throws {
-        let checkpoint = PartitionCheckpoint(logStartOffset: local.logStartOffset, recoveryPoint: local.recoveryPoint,
-                                             transactions: durableTransactions)
+    /// Writes the checkpoint of `state` (called with the lock held).
+    func writeCheckpoint(_ state: State) throws(StorageError) {
+        let checkpoint = PartitionCheckpoint(logStartOffset: state.local.logStartOffset, recoveryPoint: state.local.recoveryPoint,
+                                             transactions: state.durableTransactions)
         try checkpoint.write(in: directory, fileSystem: fileSystem)
     }
 
     /// Flushes everything, writes the indexes and the checkpoint, and closes the log. Later
     /// calls throw ``StorageError/isClosed``. Readers holding a ``FileRange`` can still read it.
-    public func close() throws {
+    public func close() throws(StorageError) {
         try flush()
-        try lock.withLock {
-            guard !isClosed else { return }
-            try local.writeIndexes()
-            for segment in local.segments { for file in segment.indexFiles { try file.sync() } }
-            try writeCheckpointLocked()
-            isClosed = true
-            lock.broadcast()
+        try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
+            guard !state.isClosed else { return }
+            try state.local.writeIndexes()
+            for segment in state.local.segments { for file in segment.indexFiles { try file.sync() } }
+            try writeCheckpoint(state)
+            state.isClosed = true
         }
     }
 
     /// Closes the log without flushing, as a crash would leave it (for tests and failure paths).
     public func abandon() {
-        lock.withLock {
-            isClosed = true
-            lock.broadcast()
-        }
+        state.withLock(notifyingWaiters: true) { $0.isClosed = true }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SamsaBinary
 import SamsaRecords
 
 /// What one compaction pass did.
@@ -30,42 +31,14 @@ struct LogCleaner {
     let maxDecompressedBytes: Int
     let logger: Logger
 
-    func clean(_ log: LocalLog, highWatermark: Int64, now: Int64) throws -> CompactionResult {
+    func clean(_ log: LocalLog, highWatermark: Int64, now: Int64) throws(StorageError) -> CompactionResult {
         let cleanable = log.segments.dropLast().filter { $0.nextOffset <= highWatermark && $0.size > 0 }
         guard !cleanable.isEmpty else { return CompactionResult() }
-        var latest: [ByteBuffer: Int64] = [:]
-        for segment in cleanable {
-            try forEachBatch(in: segment) { batch in
-                guard !batch.header.isControl, !batch.header.isTransactional else { return }
-                var records = try batch.records(maxDecompressedBytes: maxDecompressedBytes)
-                while let record = try records.next() {
-                    if let key = record.key { latest[key] = record.offset }
-                }
-            }
-        }
+        let latest = try latestOffsets(in: cleanable)
         let tombstoneHorizon = now - log.config.deleteRetentionMilliseconds
         var result = CompactionResult()
         for segment in cleanable {
-            var output = ByteBufferAllocator().buffer(capacity: Int(segment.size))
-            var removed = 0
-            try forEachBatch(in: segment) { batch in
-                if batch.header.isControl || batch.header.isTransactional {
-                    output.writeImmutableBuffer(batch.bytes)
-                    return
-                }
-                let records = try batch.decodeRecords(maxDecompressedBytes: maxDecompressedBytes)
-                let kept = records.filter { record in
-                    guard let key = record.key else { return true }
-                    guard latest[key] == record.offset else { return false }
-                    return record.value != nil || batch.header.maxTimestamp >= tombstoneHorizon
-                }
-                removed += records.count - kept.count
-                if kept.count == records.count {
-                    output.writeImmutableBuffer(batch.bytes)
-                } else if !kept.isEmpty {
-                    output.writeImmutableBuffer(try Self.rebuild(batch.header, keeping: kept))
-                }
-            }
+            let (output, removed) = try compacted(segment, latest: latest, tombstoneHorizon: tombstoneHorizon)
             result.bytesBefore += segment.size
             guard removed > 0 else {
                 result.bytesAfter += segment.size
@@ -79,24 +52,96 @@ struct LogCleaner {
         return result
     }
 
-    private func forEachBatch(in segment: LogSegment, _ body: (RecordBatch) throws -> Void) throws {
+    /// The offset of the latest record of each key in `segments` (control and transactional
+    /// batches are kept whole, so their keys do not count).
+    private func latestOffsets(in segments: [LogSegment]) throws(StorageError) -> [ByteBuffer: Int64] {
+        var latest: [ByteBuffer: Int64] = [:]
+        for segment in segments {
+            try forEachBatch(in: segment) { batch, position throws(StorageError) in
+                guard !batch.header.isControl, !batch.header.isTransactional else { return }
+                var records: RecordIterator
+                do throws(RecordBatchError) {
+                    records = try batch.records(maxDecompressedBytes: maxDecompressedBytes)
+                } catch {
+                    throw StorageError.corrupt(path: segment.logFile.path, position: position, "\(error)")
+                }
+                do throws(WireFormatError) {
+                    while let record = try records.next() {
+                        if let key = record.key { latest[key] = record.offset }
+                    }
+                } catch {
+                    throw StorageError.corrupt(path: segment.logFile.path, position: position, "\(error)")
+                }
+            }
+        }
+        return latest
+    }
+
+    /// The bytes of `segment` with superseded records and expired tombstones removed, and how
+    /// many records went.
+    private func compacted(
+        _ segment: LogSegment, latest: [ByteBuffer: Int64], tombstoneHorizon: Int64
+    ) throws(StorageError) -> (ByteBuffer, removed: Int) {
+        var output = ByteBufferAllocator().buffer(capacity: Int(segment.size))
+        var removed = 0
+        try forEachBatch(in: segment) { batch, position throws(StorageError) in
+            if batch.header.isControl || batch.header.isTransactional {
+                output.writeImmutableBuffer(batch.bytes)
+                return
+            }
+            let records: [BatchRecord]
+            do throws(RecordBatchError) {
+                records = try batch.decodeRecords(maxDecompressedBytes: maxDecompressedBytes)
+            } catch {
+                throw StorageError.corrupt(path: segment.logFile.path, position: position, "\(error)")
+            }
+            let kept = records.filter { record in
+                guard let key = record.key else { return true }
+                guard latest[key] == record.offset else { return false }
+                return record.value != nil || batch.header.maxTimestamp >= tombstoneHorizon
+            }
+            removed += records.count - kept.count
+            if kept.count == records.count {
+                output.writeImmutableBuffer(batch.bytes)
+            } else if !kept.isEmpty {
+                output.writeImmutableBuffer(try Self.rebuild(batch.header, keeping: kept, path: segment.logFile.path, position: position))
+            }
+        }
+        return (output, removed)
+    }
+
+    /// Calls `body` with each batch of `segment` and its position in the file.
+    private func forEachBatch(
+        in segment: LogSegment, _ body: (RecordBatch, Int64) throws(StorageError) -> Void
+    ) throws(StorageError) {
         let bytes = try segment.logFile.read(at: 0, count: Int(segment.size))
         var scanner = RecordBatchScanner(bytes)
-        do {
-            while let batch = try scanner.nextBatch() { try body(batch) }
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError.corrupt(path: segment.logFile.path, position: Int64(scanner.position), "\(error)")
+        while true {
+            let position = Int64(scanner.position - bytes.readerIndex)
+            let batch: RecordBatch?
+            do throws(WireFormatError) {
+                batch = try scanner.nextBatch()
+            } catch {
+                throw StorageError.corrupt(path: segment.logFile.path, position: position, "\(error)")
+            }
+            guard let batch else { return }
+            try body(batch, position)
         }
     }
 
     /// A batch with only `records`, keeping the original header fields that define offsets,
     /// time and producer state.
-    static func rebuild(_ original: RecordBatchHeader, keeping records: [BatchRecord]) throws -> ByteBuffer {
+    static func rebuild(
+        _ original: RecordBatchHeader, keeping records: [BatchRecord], path: String, position: Int64
+    ) throws(StorageError) -> ByteBuffer {
         var encoded = ByteBufferAllocator().buffer(capacity: 256)
         for record in records { record.record.write(to: &encoded) }
-        let payload = try original.compression.compress(encoded, level: nil, allocator: ByteBufferAllocator())
+        let payload: ByteBuffer
+        do throws(CompressionError) {
+            payload = try original.compression.compress(encoded, level: nil, allocator: ByteBufferAllocator())
+        } catch {
+            throw StorageError.corrupt(path: path, position: position, "cannot recompress the compacted batch: \(error)")
+        }
         var header = original
         header.recordCount = Int32(records.count)
         header.batchLength = Int32(RecordBatchHeader.size - RecordBatchHeader.lengthFieldEnd + payload.readableBytes)
@@ -109,16 +154,16 @@ struct LogCleaner {
         return batch
     }
 
-    private func swap(_ segment: LogSegment, in log: LocalLog, contents: ByteBuffer) throws -> LogSegment {
-        let logPath = StoragePath.join(log.directory, LogSegment.fileName(segment.baseOffset, ".log"))
-        let cleanedPath = logPath + ".cleaned"
+    private func swap(_ segment: LogSegment, in log: LocalLog, contents: ByteBuffer) throws(StorageError) -> LogSegment {
+        let logPath = LogSegment.path(in: log.directory, baseOffset: segment.baseOffset, suffix: LogFileNames.logSuffix)
+        let cleanedPath = logPath + LogFileNames.cleanedSuffix
         let cleaned = try log.fileSystem.openFile(at: cleanedPath, create: true)
         try cleaned.truncate(to: 0)
         try cleaned.write(contents, at: 0)
         try cleaned.sync()
         try segment.writeIndexes()
-        for suffix in [".index", ".timeindex"] {
-            let path = StoragePath.join(log.directory, LogSegment.fileName(segment.baseOffset, suffix))
+        for suffix in LogFileNames.requiredIndexSuffixes {
+            let path = LogSegment.path(in: log.directory, baseOffset: segment.baseOffset, suffix: suffix)
             if log.fileSystem.exists(at: path) { try log.fileSystem.removeFile(at: path) }
         }
         try log.fileSystem.syncDirectory(at: log.directory)
@@ -129,6 +174,9 @@ struct LogCleaner {
         _ = try replacement.recover(logger: logger, transactionsFrom: Int64.max) { _, _ in }
         try replacement.onBecomeInactive()
         try replacement.flush(includingIndexes: true)
+        // Opening the replacement created its index files afresh; recovery rebuilds them if a
+        // crash loses their names, but the next flush makes them durable anyway.
+        log.directoryNeedsSync = true
         replacement.rollStartTime = segment.rollStartTime
         guard let index = log.segments.firstIndex(where: { $0 === segment }) else {
             preconditionFailure("segment vanished during compaction")
@@ -145,13 +193,12 @@ extension PartitionLog {
     /// Compacts the log (when its cleanup policy includes compact): see ``LogCleaner``.
     /// Runs under the log's lock, so appends wait while it runs.
     @discardableResult
-    public func compact(maxDecompressedBytes: Int = 64 << 20) throws -> CompactionResult {
-        try lock.withLock {
-            try checkUsable()
-            guard local.config.cleanupPolicy.contains(.compact) else { return CompactionResult() }
-            while flushInProgress { lock.wait() }
+    public func compact(maxDecompressedBytes: Int = 64 << 20) throws(StorageError) -> CompactionResult {
+        try state.withLock(waitingUntil: { !$0.flushInProgress }) { state throws(StorageError) in
+            try state.checkUsable()
+            guard state.local.config.cleanupPolicy.contains(.compact) else { return CompactionResult() }
             let cleaner = LogCleaner(maxDecompressedBytes: maxDecompressedBytes, logger: logger)
-            return try cleaner.clean(local, highWatermark: highWatermarkValue, now: clock.nowMilliseconds())
+            return try cleaner.clean(state.local, highWatermark: state.highWatermark, now: clock.nowMilliseconds())
         }
     }
 }

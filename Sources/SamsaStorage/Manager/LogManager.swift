@@ -1,5 +1,4 @@
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 
 /// All partition logs under one data directory (`samsa-data/` by default): loading them at
@@ -11,8 +10,22 @@ import NIOCore
 /// `.delete-<topic>` markers while a topic is being deleted.
 public final class LogManager: Sendable {
     /// Name of the marker that ``close()`` leaves behind.
-    public static let cleanShutdownFileName = ".samsa-clean-shutdown"
-    static let topicDeletionPrefix = ".delete-"
+    public static let cleanShutdownFileName = LogFileNames.cleanShutdownMarker
+    static let topicDeletionPrefix = LogFileNames.topicDeletionPrefix
+
+    /// A partition in the dictionary: its open log, or a claim by a thread that is opening it
+    /// outside the lock (others asking for the same partition wait for that thread).
+    private enum Entry {
+        case open(PartitionLog)
+        case creating
+
+        var log: PartitionLog? {
+            if case .open(let log) = self { return log }
+            return nil
+        }
+
+        var isCreating: Bool { log == nil }
+    }
 
     /// The data directory.
     public let dataDirectory: String
@@ -20,7 +33,9 @@ public final class LogManager: Sendable {
     private let clock: any StorageClock
     private let logger: Logger
     private let configuration: @Sendable (String) -> LogConfig
-    private let logs = NIOLockedValueBox<[TopicPartition: PartitionLog]>([:])
+    /// Held only to look up, claim, insert or remove entries: no file-system work happens under
+    /// it, so one slow disk operation does not stall every lookup.
+    private let logs = ConditionLock<[TopicPartition: Entry]>([:])
     /// True when the last shutdown was clean (no log was scanned at start).
     public let hadCleanShutdown: Bool
 
@@ -31,13 +46,13 @@ public final class LogManager: Sendable {
         dataDirectory: String = "samsa-data", fileSystem: any FileSystem, clock: any StorageClock,
         logger: Logger = Logger(label: "samsa.storage"),
         configuration: @escaping @Sendable (String) -> LogConfig = { _ in LogConfig() }
-    ) throws {
+    ) throws(StorageError) {
         self.dataDirectory = dataDirectory
         self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
         self.configuration = configuration
-        try fileSystem.createDirectory(at: dataDirectory)
+        try fileSystem.createDirectoryDurably(at: dataDirectory)
         let markerPath = StoragePath.join(dataDirectory, Self.cleanShutdownFileName)
         hadCleanShutdown = fileSystem.exists(at: markerPath)
         try finishTopicDeletions()
@@ -49,7 +64,7 @@ public final class LogManager: Sendable {
                 directory: path, config: configuration(partition.topic), fileSystem: fileSystem, clock: clock,
                 logger: logger, cleanShutdown: hadCleanShutdown)
         }
-        logs.withLockedValue { $0 = loaded }
+        logs.withLock { $0 = loaded.mapValues(Entry.open) }
         // From now on a crash is not a clean shutdown.
         if hadCleanShutdown {
             try fileSystem.removeFile(at: markerPath)
@@ -61,48 +76,68 @@ public final class LogManager: Sendable {
     }
 
     /// The partitions with a log, sorted.
-    public var partitions: [TopicPartition] { logs.withLockedValue { $0.keys.sorted() } }
+    public var partitions: [TopicPartition] { logs.withLock { $0.filter { !$0.value.isCreating }.keys.sorted() } }
 
     /// The log of `partition`, if it exists.
     public func log(for partition: TopicPartition) -> PartitionLog? {
-        logs.withLockedValue { $0[partition] }
+        logs.withLock { $0[partition]?.log }
     }
 
     /// The log of `partition`, created empty if it does not exist.
-    public func createLog(for partition: TopicPartition, config: LogConfig? = nil) throws -> PartitionLog {
+    ///
+    /// The partition is claimed under the lock and opened outside it; a second creator of the
+    /// same partition waits for the first and gets its log.
+    public func createLog(for partition: TopicPartition, config: LogConfig? = nil) throws(StorageError) -> PartitionLog {
         precondition(TopicPartition.isValidTopicName(partition.topic), "invalid topic name \(partition.topic)")
-        return try logs.withLockedValue { logs in
-            if let log = logs[partition] { return log }
-            guard !fileSystem.exists(at: StoragePath.join(dataDirectory, Self.topicDeletionPrefix + partition.topic)) else {
-                throw StorageError.alreadyExists(path: StoragePath.join(dataDirectory, Self.topicDeletionPrefix + partition.topic))
-            }
-            let log = try PartitionLog.open(
-                directory: StoragePath.join(dataDirectory, partition.directoryName), config: config ?? configuration(partition.topic),
-                fileSystem: fileSystem, clock: clock, logger: logger, cleanShutdown: false)
-            try fileSystem.syncDirectory(at: dataDirectory)
-            logs[partition] = log
-            return log
+        let existing = logs.withLock(waitingUntil: { $0[partition]?.isCreating != true }) { logs -> PartitionLog? in
+            if let log = logs[partition]?.log { return log }
+            logs[partition] = .creating
+            return nil
         }
+        if let existing { return existing }
+        do throws(StorageError) {
+            let log = try openNewLog(for: partition, config: config ?? configuration(partition.topic))
+            logs.withLock(notifyingWaiters: true) { $0[partition] = .open(log) }
+            return log
+        } catch {
+            logs.withLock(notifyingWaiters: true) { $0[partition] = nil }
+            throw error
+        }
+    }
+
+    /// Opens (creating) the log of a partition claimed by ``createLog(for:config:)``, unless its
+    /// topic is being deleted.
+    private func openNewLog(for partition: TopicPartition, config: LogConfig) throws(StorageError) -> PartitionLog {
+        let deletionMarker = StoragePath.join(dataDirectory, Self.topicDeletionPrefix + partition.topic)
+        guard !fileSystem.exists(at: deletionMarker) else { throw StorageError.alreadyExists(path: deletionMarker) }
+        let log = try PartitionLog.open(
+            directory: StoragePath.join(dataDirectory, partition.directoryName), config: config,
+            fileSystem: fileSystem, clock: clock, logger: logger, cleanShutdown: false)
+        // The loader syncs the data directory when it creates the partition directory; this
+        // also covers a directory left by an earlier, interrupted creation.
+        try fileSystem.syncDirectory(at: dataDirectory)
+        return log
     }
 
     /// Deletes every partition of `topic`, all or nothing: a durable `.delete-<topic>` marker
     /// is written first, so a crash part way through finishes the deletion at the next start
     /// instead of leaving some partitions behind.
-    public func deleteTopic(_ topic: String) throws {
+    public func deleteTopic(_ topic: String) throws(StorageError) {
         precondition(TopicPartition.isValidTopicName(topic), "invalid topic name \(topic)")
         let markerPath = StoragePath.join(dataDirectory, Self.topicDeletionPrefix + topic)
         try AtomicFile.write(ByteBuffer(string: topic), to: markerPath, fileSystem: fileSystem)
-        let removed = logs.withLockedValue { logs in
+        // A creator that did not see the marker is let finish; its log goes with the others.
+        let removed = logs.withLock(waitingUntil: { !$0.contains { $0.key.topic == topic && $0.value.isCreating } }) { logs in
             let doomed = logs.filter { $0.key.topic == topic }
             for key in doomed.keys { logs.removeValue(forKey: key) }
-            return doomed
+            return doomed.values.compactMap(\.log)
         }
-        for log in removed.values { log.abandon() }
+        for log in removed { log.abandon() }
         try finishTopicDeletions()
         logger.info("deleted topic", metadata: ["topic": "\(topic)", "partitions": "\(removed.count)"])
     }
 
-    private func finishTopicDeletions() throws {
+    private func finishTopicDeletions() throws(StorageError) {
         let names = try fileSystem.contentsOfDirectory(at: dataDirectory)
         for marker in names where marker.hasPrefix(Self.topicDeletionPrefix) {
             let topic = String(marker.dropFirst(Self.topicDeletionPrefix.count))
@@ -116,7 +151,9 @@ public final class LogManager: Sendable {
     }
 
     private var allLogs: [(TopicPartition, PartitionLog)] {
-        logs.withLockedValue { $0.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+        logs.withLock { logs in
+            logs.compactMap { partition, entry in entry.log.map { (partition, $0) } }.sorted { $0.0 < $1.0 }
+        }
     }
 
     /// Runs retention on every log; returns the number of segments deleted. A log that fails
@@ -163,15 +200,16 @@ public final class LogManager: Sendable {
     }
 
     /// Closes every log and, if all closed cleanly, writes the clean-shutdown marker.
-    public func close() throws {
-        var firstError: (any Error)?
+    public func close() throws(StorageError) {
+        var firstError: StorageError?
         for (partition, log) in allLogs {
-            do { try log.close() } catch {
+            do throws(StorageError) { try log.close() } catch {
                 logger.error("close failed", metadata: ["partition": "\(partition)", "error": "\(error)"])
                 firstError = firstError ?? error
             }
         }
-        logs.withLockedValue { $0 = [:] }
+        // Claims in progress stay, so their waiters keep waiting for the one creator.
+        logs.withLock { $0 = $0.filter { $0.value.isCreating } }
         if let firstError { throw firstError }
         try AtomicFile.write(ByteBuffer(string: "clean\n"), to: StoragePath.join(dataDirectory, Self.cleanShutdownFileName),
                              fileSystem: fileSystem)

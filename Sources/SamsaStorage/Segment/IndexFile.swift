@@ -23,7 +23,7 @@ struct IndexFile {
     var path: String { file.path }
 
     /// Reads the whole file; throws corrupt if its size is not a multiple of the entry size.
-    static func readAll(_ file: any StorageFile, entrySize: Int) throws -> ByteBuffer {
+    static func readAll(_ file: any StorageFile, entrySize: Int) throws(StorageError) -> ByteBuffer {
         let size = try file.size()
         guard size % Int64(entrySize) == 0 else {
             throw StorageError.corrupt(path: file.path, position: size - size % Int64(entrySize),
@@ -43,7 +43,7 @@ struct IndexFile {
         pendingCount += 1
     }
 
-    mutating func writePending() throws {
+    mutating func writePending() throws(StorageError) {
         guard pendingCount > 0 else { return }
         try file.write(pending, at: Int64(persistedCount * entrySize))
         persistedCount += pendingCount
@@ -52,7 +52,7 @@ struct IndexFile {
     }
 
     /// Drops every entry from `count` on, in memory and in the file.
-    mutating func truncate(toCount count: Int) throws {
+    mutating func truncate(toCount count: Int) throws(StorageError) {
         if count >= persistedCount {
             let keep = count - persistedCount
             precondition(keep <= pendingCount)
@@ -66,7 +66,7 @@ struct IndexFile {
         }
     }
 
-    mutating func sync() throws {
+    mutating func sync() throws(StorageError) {
         try writePending()
         try file.sync()
     }

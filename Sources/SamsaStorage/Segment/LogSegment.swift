@@ -29,21 +29,13 @@ final class LogSegment {
     /// When this segment started, for `segment.ms`.
     var rollStartTime: Int64
 
-    static func fileName(_ baseOffset: Int64, _ suffix: String) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
-    }
-
-    /// The base offset a file name stands for, if it is `<20 digits><suffix>`.
-    static func baseOffset(fromFileName name: String, suffix: String) -> Int64? {
-        guard name.hasSuffix(suffix) else { return nil }
-        let digits = name.dropLast(suffix.count)
-        guard digits.count == 20, digits.allSatisfy(\.isASCII), let value = Int64(digits) else { return nil }
-        return value
+    /// The path of this segment's file with `suffix` (one of ``LogFileNames/segmentSuffixes``).
+    static func path(in directory: String, baseOffset: Int64, suffix: String) -> String {
+        StoragePath.join(directory, LogFileNames.segmentFileName(baseOffset, suffix))
     }
 
     private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig,
-                 logFile: any StorageFile, now: Int64) throws {
+                 logFile: any StorageFile, now: Int64) throws(StorageError) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.baseOffset = baseOffset
@@ -54,20 +46,20 @@ final class LogSegment {
         self.nextOffset = baseOffset
         self.offsetOfMaxTimestamp = baseOffset
         self.rollStartTime = now
-        let open = { (suffix: String) in
-            try fileSystem.openFile(at: StoragePath.join(directory, Self.fileName(baseOffset, suffix)), create: true)
+        let open = { (suffix: String) throws(StorageError) in
+            try fileSystem.openFile(at: Self.path(in: directory, baseOffset: baseOffset, suffix: suffix), create: true)
         }
-        let indexFile = try open(".index")
-        let timeFile = try open(".timeindex")
-        let transactionFile = try open(".txnindex")
+        let indexFile = try open(LogFileNames.offsetIndexSuffix)
+        let timeFile = try open(LogFileNames.timeIndexSuffix)
+        let transactionFile = try open(LogFileNames.transactionIndexSuffix)
         // A damaged index does not stop the segment from opening: start it empty and let the
         // caller rebuild it by recovering the segment.
-        do {
+        do throws(StorageError) {
             offsetIndex = try OffsetIndex(file: indexFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries, logSize: size)
             timeIndex = try TimeIndex(file: timeFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries)
             transactionIndex = try TransactionIndex(file: transactionFile)
             indexDamage = nil
-        } catch let error as StorageError {
+        } catch {
             indexDamage = error
             try indexFile.truncate(to: 0)
             try timeFile.truncate(to: 0)
@@ -81,20 +73,21 @@ final class LogSegment {
     /// Set when the indexes failed their sanity check on open; the segment then needs recovery.
     private(set) var indexDamage: StorageError?
 
-    /// Creates an empty segment, replacing any files left with the same name.
-    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws -> LogSegment {
-        for suffix in [".log", ".index", ".timeindex", ".txnindex"] {
-            let path = StoragePath.join(directory, fileName(baseOffset, suffix))
+    /// Creates an empty segment, replacing any files left with the same name. The new names are
+    /// durable only once the caller syncs the directory.
+    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError) -> LogSegment {
+        for suffix in LogFileNames.segmentSuffixes {
+            let path = path(in: directory, baseOffset: baseOffset, suffix: suffix)
             if fileSystem.exists(at: path) { try fileSystem.removeFile(at: path) }
         }
-        let logFile = try fileSystem.openFile(at: StoragePath.join(directory, fileName(baseOffset, ".log")), create: true)
+        let logFile = try fileSystem.openFile(at: path(in: directory, baseOffset: baseOffset, suffix: LogFileNames.logSuffix), create: true)
         return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
                               logFile: logFile, now: now)
     }
 
     /// Opens an existing segment; ``loadEnd()`` or ``recover(logger:visit:)`` must follow.
-    static func open(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws -> LogSegment {
-        let logFile = try fileSystem.openFile(at: StoragePath.join(directory, fileName(baseOffset, ".log")), create: false)
+    static func open(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError) -> LogSegment {
+        let logFile = try fileSystem.openFile(at: path(in: directory, baseOffset: baseOffset, suffix: LogFileNames.logSuffix), create: false)
         return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
                               logFile: logFile, now: now)
     }
@@ -103,7 +96,7 @@ final class LogSegment {
 
     /// Finds the segment's end from its indexes and the headers after them, without CRC checks.
     /// Returns the damage found when the tail does not parse (the caller then recovers).
-    func loadEnd() throws -> SegmentScanner.Damage? {
+    func loadEnd() throws(StorageError) -> SegmentScanner.Damage? {
         let start = offsetIndex.lastEntry?.position ?? 0
         if let (_, timestampOffset) = timeIndex.lastEntry.map({ ($0.timestamp, $0.offset) }), let last = timeIndex.lastEntry {
             maxTimestamp = last.timestamp
@@ -130,7 +123,7 @@ final class LogSegment {
     /// transaction state). Transaction-index entries for markers at or after `transactionsFrom`
     /// are dropped (the caller re-adds them); the others are kept. Returns the damage that caused
     /// truncation, if any.
-    func recover(logger: Logger, transactionsFrom: Int64, visit: (RecordBatchHeader, ByteBuffer) throws -> Void) throws -> SegmentScanner.Damage? {
+    func recover(logger: Logger, transactionsFrom: Int64, visit: (RecordBatchHeader, ByteBuffer) throws(StorageError) -> Void) throws(StorageError) -> SegmentScanner.Damage? {
         try offsetIndex.reset()
         try timeIndex.reset()
         try transactionIndex.truncate(from: transactionsFrom)
@@ -138,7 +131,7 @@ final class LogSegment {
         maxTimestamp = -1
         offsetOfMaxTimestamp = baseOffset
         bytesSinceLastIndexEntry = 0
-        let result = try scanner.scan(from: 0, verifyChecksums: true) { position, header, bytes in
+        let result = try scanner.scan(from: 0, verifyChecksums: true) { position, header, bytes throws(StorageError) in
             try visit(header, bytes)
             record(header, at: position)
         }
@@ -158,10 +151,10 @@ final class LogSegment {
     /// Appends validated batches whose offsets were already assigned. `buffers` are written one
     /// after the other; `batches` gives each batch's position relative to the first byte written
     /// and its (patched) header.
-    func append(_ buffers: [ByteBuffer], batches: [(position: Int, header: RecordBatchHeader)]) throws {
+    func append(_ buffers: [ByteBuffer], batches: [(position: Int, header: RecordBatchHeader)]) throws(StorageError) {
         precondition(batches.first.map { $0.header.baseOffset >= nextOffset } ?? true, "offsets must grow")
         let total = buffers.reduce(0) { $0 + $1.readableBytes }
-        do {
+        do throws(StorageError) {
             try logFile.write(gathering: buffers, at: size)
         } catch {
             // Leave no partly written batch behind a later, shorter append.
@@ -193,7 +186,7 @@ final class LogSegment {
 
     /// The position and header of the first batch whose last offset is ≥ `offset`, from the
     /// index entry below it; nil when the segment holds no such batch.
-    func translate(_ offset: Int64, from startPosition: Int64 = 0) throws -> (position: Int64, header: RecordBatchHeader)? {
+    func translate(_ offset: Int64, from startPosition: Int64 = 0) throws(StorageError) -> (position: Int64, header: RecordBatchHeader)? {
         var position = max(offsetIndex.lookup(offset).position, startPosition)
         while position < size {
             guard let header = try scanner.header(at: position) else { return nil }
@@ -205,7 +198,7 @@ final class LogSegment {
 
     /// Up to `maxBytes` from the batch holding `offset`, not past `maxPosition`; with
     /// `minOneBatch` at least the whole first batch even if larger than `maxBytes`.
-    func read(from offset: Int64, maxBytes: Int, maxPosition: Int64, minOneBatch: Bool) throws -> FileRange? {
+    func read(from offset: Int64, maxBytes: Int, maxPosition: Int64, minOneBatch: Bool) throws(StorageError) -> FileRange? {
         guard let (position, header) = try translate(offset), position < maxPosition else { return nil }
         let limit = minOneBatch ? max(maxBytes, header.totalSize) : maxBytes
         let length = Int(min(Int64(limit), maxPosition - position))
@@ -214,7 +207,7 @@ final class LogSegment {
     }
 
     /// The first batch whose max timestamp is ≥ `timestamp`.
-    func find(timestamp: Int64) throws -> (position: Int64, header: RecordBatchHeader)? {
+    func find(timestamp: Int64) throws(StorageError) -> (position: Int64, header: RecordBatchHeader)? {
         guard maxTimestamp >= timestamp else { return nil }
         let startOffset = timeIndex.lookup(timestamp)
         var position = offsetIndex.lookup(startOffset).position
@@ -228,7 +221,7 @@ final class LogSegment {
 
     /// Removes every batch whose last offset is ≥ `offset`; returns the bytes removed.
     @discardableResult
-    func truncate(from offset: Int64) throws -> Int64 {
+    func truncate(from offset: Int64) throws(StorageError) -> Int64 {
         guard let (position, header) = try translate(offset) else { return 0 }
         let removed = size - position
         try logFile.truncate(to: position)
@@ -252,19 +245,19 @@ final class LogSegment {
     }
 
     /// Called when the segment stops being the active one: the time index gets its final entry.
-    func onBecomeInactive() throws {
+    func onBecomeInactive() throws(StorageError) {
         if maxTimestamp >= 0 { timeIndex.maybeAppend(timestamp: maxTimestamp, offset: offsetOfMaxTimestamp) }
         try writeIndexes()
     }
 
-    func writeIndexes() throws {
+    func writeIndexes() throws(StorageError) {
         try offsetIndex.writePending()
         try timeIndex.writePending()
         try transactionIndex.writePending()
     }
 
     /// Makes the log file durable (indexes only when `includingIndexes`).
-    func flush(includingIndexes: Bool) throws {
+    func flush(includingIndexes: Bool) throws(StorageError) {
         try logFile.sync()
         if includingIndexes {
             try offsetIndex.sync()
@@ -291,11 +284,11 @@ final class LogSegment {
 
     /// The paths of this segment's files.
     var filePaths: [String] {
-        [".log", ".index", ".timeindex", ".txnindex"].map { StoragePath.join(directory, Self.fileName(baseOffset, $0)) }
+        LogFileNames.segmentSuffixes.map { Self.path(in: directory, baseOffset: baseOffset, suffix: $0) }
     }
 
     /// Removes the segment's files; open handles (of readers) keep working until released.
-    func deleteFiles() throws {
+    func deleteFiles() throws(StorageError) {
         for path in filePaths where fileSystem.exists(at: path) { try fileSystem.removeFile(at: path) }
     }
 }

@@ -20,7 +20,7 @@ struct OffsetIndex {
     private var positions: [UInt32] = []
 
     /// Opens (or creates) the index and sanity-checks it against the log size.
-    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int, logSize: Int64) throws {
+    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int, logSize: Int64) throws(StorageError) {
         self.baseOffset = baseOffset
         self.maxEntries = maxEntries
         var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
@@ -82,14 +82,14 @@ struct OffsetIndex {
     }
 
     /// Removes every entry for an offset ≥ `offset`.
-    mutating func truncate(from offset: Int64) throws {
+    mutating func truncate(from offset: Int64) throws(StorageError) {
         let keep = offset <= baseOffset ? 0 : relativeOffsets.prefix { UInt64($0) < UInt64(offset - baseOffset) }.count
         relativeOffsets.removeLast(relativeOffsets.count - keep)
         positions.removeLast(positions.count - keep)
         try storage.truncate(toCount: keep)
     }
 
-    mutating func reset() throws { try truncate(from: baseOffset) }
-    mutating func writePending() throws { try storage.writePending() }
-    mutating func sync() throws { try storage.sync() }
+    mutating func reset() throws(StorageError) { try truncate(from: baseOffset) }
+    mutating func writePending() throws(StorageError) { try storage.writePending() }
+    mutating func sync() throws(StorageError) { try storage.sync() }
 }

@@ -30,8 +30,8 @@ struct SegmentScanner {
         from start: Int64,
         previousLastOffset: Int64? = nil,
         verifyChecksums: Bool,
-        visit: (Int64, RecordBatchHeader, ByteBuffer) throws -> Void
-    ) throws -> Result {
+        visit: (Int64, RecordBatchHeader, ByteBuffer) throws(StorageError) -> Void
+    ) throws(StorageError) -> Result {
         let fileSize = try file.size()
         var position = start
         var lastOffset = previousLastOffset ?? (baseOffset - 1)
@@ -43,7 +43,7 @@ struct SegmentScanner {
             while true {
                 let batchPosition = position + Int64(scanner.position - chunk.readerIndex)
                 let next: (index: Int, header: RecordBatchHeader)?
-                do {
+                do throws(WireFormatError) {
                     next = try scanner.next()
                 } catch {
                     return Result(validEnd: batchPosition, damage: Damage(position: batchPosition, message: "\(error)"))
@@ -79,10 +79,10 @@ struct SegmentScanner {
     }
 
     /// Reads the header at `position`; nil at the end of the file.
-    func header(at position: Int64) throws -> RecordBatchHeader? {
+    func header(at position: Int64) throws(StorageError) -> RecordBatchHeader? {
         let bytes = try file.read(at: position, count: RecordBatchHeader.size)
         if bytes.readableBytes == 0 { return nil }
-        do {
+        do throws(WireFormatError) {
             return try RecordBatchHeader(decoding: bytes, at: bytes.readerIndex)
         } catch {
             throw StorageError.corrupt(path: file.path, position: position, "\(error)")

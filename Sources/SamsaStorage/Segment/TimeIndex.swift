@@ -19,7 +19,7 @@ struct TimeIndex {
     private var timestamps: [Int64] = []
     private var relativeOffsets: [UInt32] = []
 
-    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int) throws {
+    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int) throws(StorageError) {
         self.baseOffset = baseOffset
         self.maxEntries = maxEntries
         var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
@@ -75,14 +75,14 @@ struct TimeIndex {
         return baseOffset + Int64(relativeOffsets[low - 1])
     }
 
-    mutating func truncate(from offset: Int64) throws {
+    mutating func truncate(from offset: Int64) throws(StorageError) {
         let keep = offset <= baseOffset ? 0 : relativeOffsets.prefix { UInt64($0) < UInt64(offset - baseOffset) }.count
         timestamps.removeLast(timestamps.count - keep)
         relativeOffsets.removeLast(relativeOffsets.count - keep)
         try storage.truncate(toCount: keep)
     }
 
-    mutating func reset() throws { try truncate(from: baseOffset) }
-    mutating func writePending() throws { try storage.writePending() }
-    mutating func sync() throws { try storage.sync() }
+    mutating func reset() throws(StorageError) { try truncate(from: baseOffset) }
+    mutating func writePending() throws(StorageError) { try storage.writePending() }
+    mutating func sync() throws(StorageError) { try storage.sync() }
 }

@@ -38,7 +38,7 @@ struct TransactionIndex {
     private var storage: IndexFile
     private(set) var entries: [AbortedTransaction] = []
 
-    init(file: any StorageFile) throws {
+    init(file: any StorageFile) throws(StorageError) {
         var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
         storage = IndexFile(file: file, entrySize: Self.entrySize, persistedCount: bytes.readableBytes / Self.entrySize)
         var index = 0
@@ -77,13 +77,13 @@ struct TransactionIndex {
         entries.filter { $0.lastOffset >= fetchOffset && $0.firstOffset < upperBoundOffset }
     }
 
-    mutating func truncate(from offset: Int64) throws {
+    mutating func truncate(from offset: Int64) throws(StorageError) {
         let keep = entries.prefix { $0.lastOffset < offset }.count
         entries.removeLast(entries.count - keep)
         try storage.truncate(toCount: keep)
     }
 
-    mutating func reset() throws { try truncate(from: Int64.min) }
-    mutating func writePending() throws { try storage.writePending() }
-    mutating func sync() throws { try storage.sync() }
+    mutating func reset() throws(StorageError) { try truncate(from: Int64.min) }
+    mutating func writePending() throws(StorageError) { try storage.writePending() }
+    mutating func sync() throws(StorageError) { try storage.sync() }
 }

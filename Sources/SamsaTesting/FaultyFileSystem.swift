@@ -1,11 +1,19 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
+import SamsaStorage
 
 /// An ``InMemoryFileSystem`` that injects faults on request: fail the next write or sync, tear
 /// the next write after a given number of bytes, or crash (drop everything not yet synced).
 ///
 /// Faults are armed by the test and consumed by the first matching operation on any file whose
-/// path contains the armed filter (all files when the filter is empty).
+/// path contains the armed filter (all files when the filter is empty). A fault throws what the
+/// real file system would: ``StorageError/io(_:path:errno:)`` with `EIO`, so the code under test
+/// takes the same path as for a failing disk.
 public final class FaultyFileSystem: FileSystem, Sendable {
     private struct Faults {
         var failWrites = 0
@@ -78,20 +86,20 @@ public final class FaultyFileSystem: FileSystem, Sendable {
         }
     }
 
-    public func openFile(at path: String, create: Bool) throws -> any StorageFile {
+    public func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile {
         FaultyFile(base: try base.openFile(at: path, create: create), faults: self)
     }
 
     public func exists(at path: String) -> Bool { base.exists(at: path) }
     public func isDirectory(at path: String) -> Bool { base.isDirectory(at: path) }
-    public func createDirectory(at path: String) throws { try base.createDirectory(at: path) }
-    public func contentsOfDirectory(at path: String) throws -> [String] { try base.contentsOfDirectory(at: path) }
-    public func removeFile(at path: String) throws { try base.removeFile(at: path) }
-    public func removeDirectory(at path: String) throws { try base.removeDirectory(at: path) }
-    public func rename(from source: String, to destination: String) throws {
+    public func createDirectory(at path: String) throws(StorageError) { try base.createDirectory(at: path) }
+    public func contentsOfDirectory(at path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(at: path) }
+    public func removeFile(at path: String) throws(StorageError) { try base.removeFile(at: path) }
+    public func removeDirectory(at path: String) throws(StorageError) { try base.removeDirectory(at: path) }
+    public func rename(from source: String, to destination: String) throws(StorageError) {
         try base.rename(from: source, to: destination)
     }
-    public func syncDirectory(at path: String) throws { try base.syncDirectory(at: path) }
+    public func syncDirectory(at path: String) throws(StorageError) { try base.syncDirectory(at: path) }
 }
 
 /// A handle that asks its ``FaultyFileSystem`` before each write and sync.
@@ -107,32 +115,33 @@ final class FaultyFile: StorageFile {
     var path: String { base.path }
     var fileDescriptor: Int32? { nil }
 
-    func size() throws -> Int64 { try base.size() }
+    func size() throws(StorageError) -> Int64 { try base.size() }
 
-    func write(_ buffer: ByteBuffer, at position: Int64) throws {
+    func write(_ buffer: ByteBuffer, at position: Int64) throws(StorageError) {
         switch faults.takeWriteFault(path: path) {
         case .none:
             try base.write(buffer, at: position)
         case .fail:
-            throw StorageError.injectedFault("write failed", path: path)
+            throw StorageError.io("pwrite", path: path, errno: EIO)
         case .tear(let bytes):
             try base.write(buffer.getSlice(at: buffer.readerIndex, length: min(bytes, buffer.readableBytes))!, at: position)
-            throw StorageError.injectedFault("write torn after \(bytes) bytes", path: path)
+            // The first bytes reached the file, then the disk failed.
+            throw StorageError.io("pwrite", path: path, errno: EIO)
         }
     }
 
-    func write(gathering buffers: [ByteBuffer], at position: Int64) throws {
+    func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError) {
         var joined = ByteBufferAllocator().buffer(capacity: buffers.reduce(0) { $0 + $1.readableBytes })
         for buffer in buffers { joined.writeImmutableBuffer(buffer) }
         try write(joined, at: position)
     }
 
-    func read(at position: Int64, count: Int) throws -> ByteBuffer { try base.read(at: position, count: count) }
+    func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer { try base.read(at: position, count: count) }
 
-    func sync() throws {
-        if faults.takeSyncFault(path: path) { throw StorageError.injectedFault("sync failed", path: path) }
+    func sync() throws(StorageError) {
+        if faults.takeSyncFault(path: path) { throw StorageError.io("fdatasync", path: path, errno: EIO) }
         try base.sync()
     }
 
-    func truncate(to size: Int64) throws { try base.truncate(to: size) }
+    func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
 }
