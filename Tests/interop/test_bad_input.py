@@ -4,7 +4,6 @@ goes on serving the other clients (a connection opened before, and a new one).""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -82,7 +81,6 @@ def test_truncated_frame_then_hang_up(broker, bystander):
     """The length promises more than arrives: the broker waits, then sees the client leave."""
     conn = RawConnection(broker.host, broker.port)
     conn.send(int32(200) + request_header_v1(18, 0, 1))
-    time.sleep(0.3)
     conn.sock.shutdown(socket.SHUT_WR)
     conn.expect_closed()
     conn.close()
@@ -92,9 +90,9 @@ def test_truncated_frame_does_not_block_others(broker, bystander):
     """A client that sends half a frame and goes quiet holds up no one else."""
     with RawConnection(broker.host, broker.port) as stalled:
         stalled.send(int32(100) + request_header_v1(3, 1, 1)[:5])
-        started = time.monotonic()
+        # The bystander's socket timeout bounds the wait: an answer at all means no one waited
+        # on the stalled frame.
         assert 3 in bystander.api_versions()
-        assert time.monotonic() - started < 2.0
 
 
 def test_lying_lengths_inside_a_request_close_connection(broker, bystander):
