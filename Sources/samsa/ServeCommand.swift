@@ -7,6 +7,9 @@ import Foundation
 import Logging
 import SamsaBroker
 import ServiceLifecycle
+import NIOCore
+import SamsaStorage
+import UnixSignals
 
 /// `samsa serve`: runs the broker until SIGINT or SIGTERM.
 struct ServeCommand: AsyncParsableCommand {

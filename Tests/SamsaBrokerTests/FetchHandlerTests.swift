@@ -3,6 +3,7 @@ import SamsaBinary
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker

@@ -2,6 +2,7 @@ import NIOCore
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker

@@ -1,5 +1,6 @@
 import SamsaBinary
 import SamsaProtocol
+import SamsaStorage
 import Testing
 
 @testable import SamsaBroker

@@ -1,3 +1,4 @@
+import SamsaProtocol
 import SamsaStorage
 import Testing
 

@@ -1,6 +1,8 @@
+import Logging
 import NIOCore
 import SamsaCoordination
 import SamsaProtocol
+import SamsaStorage
 
 /// What ListGroups shows of a group.
 public struct GroupListing: Sendable, Hashable {

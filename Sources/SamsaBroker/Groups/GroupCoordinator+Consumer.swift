@@ -1,6 +1,8 @@
+import Logging
 import SamsaBinary
 import SamsaCoordination
 import SamsaProtocol
+import SamsaStorage
 
 extension GroupCoordinator {
     /// A ConsumerGroupHeartbeat (KIP-848). `memberIdRequired` is true from v1, where clients

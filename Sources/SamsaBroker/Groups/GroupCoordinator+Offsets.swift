@@ -1,3 +1,4 @@
+import Logging
 import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage

@@ -1,3 +1,4 @@
+import NIOCore
 import SamsaProtocol
 
 /// ApiVersions (key 18), versions 0-4.

@@ -1,3 +1,4 @@
+import Logging
 import SamsaProtocol
 
 /// InitProducerId (key 22), versions 0-5.

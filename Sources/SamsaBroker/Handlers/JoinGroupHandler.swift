@@ -1,3 +1,4 @@
+import NIOCore
 import SamsaCoordination
 import SamsaProtocol
 

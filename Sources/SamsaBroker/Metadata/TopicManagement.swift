@@ -1,3 +1,4 @@
+import Logging
 import SamsaBinary
 import SamsaProtocol
 import SamsaStorage

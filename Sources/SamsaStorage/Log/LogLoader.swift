@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SamsaRecords
 
 /// Opens a partition directory: cleans up after interrupted operations, opens the segments and
 /// recovers what may be damaged.

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SamsaCoordination
 import SamsaProtocol
+import SamsaTesting
 import ServiceLifecycle
 
 @testable import SamsaBroker

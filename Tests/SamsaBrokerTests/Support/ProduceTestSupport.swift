@@ -5,6 +5,7 @@ import NIOPosix
 import SamsaBinary
 import SamsaProtocol
 import SamsaRecords
+import SamsaStorage
 import ServiceLifecycle
 
 @testable import SamsaBroker
