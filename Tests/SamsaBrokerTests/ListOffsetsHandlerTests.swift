@@ -2,6 +2,7 @@ import NIOCore
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker
@@ -26,17 +27,6 @@ func makeListOffsets(
     return request
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("ListOffsets")
 struct ListOffsetsHandlerTests {
@@ -45,7 +35,7 @@ struct ListOffsetsHandlerTests {
         try await FetchTestBroker.with { broker in
             // Small segments and a dense index, so lookups cross segments and index entries.
             try await broker.createTopic("times", configs: ["segment.bytes": "1500", "index.interval.bytes": "200"])
-            var random = SplitMix64(state: 42)
+            var random = SplitMix64(seed: 42)
             var first = 0
             for _ in 0..<40 {
                 let count = Int.random(in: 1...5, using: &random)

@@ -3,6 +3,7 @@ import SamsaBinary
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker
@@ -121,7 +122,7 @@ struct ProduceHandlerTests {
                 let id = try #require(broker.core.topics.image.topic(named: "by-id")).id
                 var request = Fixtures.request(acks: 1, [("by-id", 0, try Fixtures.batch(count: 2)), ("other", 0, try Fixtures.batch())])
                 request.topicData[0].topicId = id
-                var generator = SystemRandomNumberGenerator()
+                var generator = SplitMix64(seed: 0xD15EA5E)  // any id the broker does not know
                 let unknown = KafkaUUID.random(using: &generator)
                 request.topicData[1].topicId = unknown
                 try await ProduceTestConnection.with(address) { connection in

@@ -1,6 +1,7 @@
 import SamsaBinary
 import SamsaProtocol
 import SamsaStorage
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker
@@ -155,7 +156,7 @@ struct TopicAdminTests {
                 state.topicId = id
                 return state
             }
-            var generator = SystemRandomNumberGenerator()
+            var generator = SplitMix64(seed: 0xD15EA5E)  // any id the broker does not know
             let unknownID = KafkaUUID.random(using: &generator)
             var v6 = DeleteTopicsRequest()
             v6.topics = [

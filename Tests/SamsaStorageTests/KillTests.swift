@@ -6,6 +6,7 @@ import Darwin
 import NIOCore
 import SamsaRecords
 import Testing
+import SamsaTesting
 @testable import SamsaStorage
 
 /// kill -9 of a real process appending with fsync per append: every acknowledged batch must be

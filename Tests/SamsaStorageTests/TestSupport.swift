@@ -1,3 +1,4 @@
+import SamsaTesting
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -74,31 +75,11 @@ func values(of batch: RecordBatch) throws -> [[UInt8]?] {
     try batch.decodeRecords(maxDecompressedBytes: 1 << 24).map { $0.value.map { Array($0.readableBytesView) } }
 }
 
-/// The seed of a randomized test: `SAMSA_TEST_SEED` when set, otherwise a fresh random one.
-/// It is printed, so a failing run can be repeated exactly.
-func testSeed(_ test: String) -> UInt64 {
-    let seed: UInt64
-    if let value = getenv("SAMSA_TEST_SEED"), let parsed = UInt64(String(cString: value)) {
-        seed = parsed
-    } else {
-        seed = UInt64.random(in: .min ... .max)
-    }
-    print("\(test) seed: \(seed) (rerun with SAMSA_TEST_SEED=\(seed))")
-    return seed
-}
+/// The seed of a randomized test, printed (see ``TestSeed/printed(for:)``).
+func testSeed(_ test: String) -> UInt64 { TestSeed.printed(for: test) }
 
-/// A small deterministic random generator (SplitMix64) so property tests are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The storage tests' name for the shared reproducible generator.
+typealias SeededGenerator = SplitMix64
 
 /// A small-segment configuration so tests roll often.
 func smallConfig(segmentBytes: Int = 4096, indexInterval: Int = 256) -> LogConfig {
