@@ -135,47 +135,47 @@ enum ErrorResponses {
             response.errorCode = code
             response.generationId = -1
             return response
-        case is HeartbeatRequest:
-            var response = HeartbeatResponse()
-            response.errorCode = code
-            return response
-        case is LeaveGroupRequest:
-            var response = LeaveGroupResponse()
-            response.errorCode = code
-            return response
-        case is SyncGroupRequest:
-            var response = SyncGroupResponse()
-            response.errorCode = code
-            return response
-        case is ListGroupsRequest:
-            var response = ListGroupsResponse()
-            response.errorCode = code
-            return response
         case is InitProducerIdRequest:
             var response = InitProducerIdResponse()
             response.errorCode = code
             response.producerId = -1
             response.producerEpoch = -1
             return response
-        case is AddOffsetsToTxnRequest:
-            var response = AddOffsetsToTxnResponse()
-            response.errorCode = code
-            return response
-        case is EndTxnRequest:
-            var response = EndTxnResponse()
-            response.errorCode = code
-            return response
         case is ConsumerGroupHeartbeatRequest:
             var response = ConsumerGroupHeartbeatResponse()
             response.errorCode = code
             response.memberEpoch = -1
             return response
-        case is DescribeClusterRequest:
-            var response = DescribeClusterResponse()
-            response.errorCode = code
-            return response
+        case is HeartbeatRequest: return topLevel(HeartbeatResponse.self, code)
+        case is LeaveGroupRequest: return topLevel(LeaveGroupResponse.self, code)
+        case is SyncGroupRequest: return topLevel(SyncGroupResponse.self, code)
+        case is ListGroupsRequest: return topLevel(ListGroupsResponse.self, code)
+        case is AddOffsetsToTxnRequest: return topLevel(AddOffsetsToTxnResponse.self, code)
+        case is EndTxnRequest: return topLevel(EndTxnResponse.self, code)
+        case is DescribeClusterRequest: return topLevel(DescribeClusterResponse.self, code)
         default:
             return nil
         }
     }
+
+    /// A response whose only error is its top-level one, with every other field at its default.
+    private static func topLevel<Response: TopLevelErrorResponse>(_: Response.Type, _ code: Int16) -> Response {
+        var response = Response()
+        response.errorCode = code
+        return response
+    }
 }
+
+/// A response with one error code for the whole request.
+protocol TopLevelErrorResponse: KafkaResponseMessage {
+    init()
+    var errorCode: Int16 { get set }
+}
+
+extension HeartbeatResponse: TopLevelErrorResponse {}
+extension LeaveGroupResponse: TopLevelErrorResponse {}
+extension SyncGroupResponse: TopLevelErrorResponse {}
+extension ListGroupsResponse: TopLevelErrorResponse {}
+extension AddOffsetsToTxnResponse: TopLevelErrorResponse {}
+extension EndTxnResponse: TopLevelErrorResponse {}
+extension DescribeClusterResponse: TopLevelErrorResponse {}

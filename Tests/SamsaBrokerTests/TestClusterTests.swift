@@ -14,13 +14,9 @@ import Testing
 struct TestClusterTests {
     typealias Fixtures = ProduceFixtures
 
+    /// A Metadata request that creates the topics it names, as a client's first one does.
     private func metadata(_ topics: [String]?) -> MetadataRequest {
-        var request = MetadataRequest()
-        request.topics = topics?.map { name in
-            var topic = MetadataRequest.MetadataRequestTopic()
-            topic.name = name
-            return topic
-        }
+        var request = AdminRequests.metadata(topics)
         request.allowAutoTopicCreation = true
         return request
     }
