@@ -5,38 +5,38 @@
 /// directory holds the partition directories, the clean-shutdown marker and topic-deletion
 /// markers. Files ending in ``temporarySuffix``, ``cleanedSuffix`` or ``deletedSuffix`` are
 /// leftovers of interrupted operations, removed when a log opens.
-public enum LogFileNames {
+package enum LogFileNames {
     /// A segment's record batches.
-    public static let logSuffix = ".log"
+    package static let logSuffix = ".log"
     /// A segment's offset index.
-    public static let offsetIndexSuffix = ".index"
+    package static let offsetIndexSuffix = ".index"
     /// A segment's time index.
-    public static let timeIndexSuffix = ".timeindex"
+    package static let timeIndexSuffix = ".timeindex"
     /// A segment's transaction index.
-    public static let transactionIndexSuffix = ".txnindex"
+    package static let transactionIndexSuffix = ".txnindex"
     /// Every file of a segment, the log first.
-    public static let segmentSuffixes = [logSuffix, offsetIndexSuffix, timeIndexSuffix, transactionIndexSuffix]
+    package static let segmentSuffixes = [logSuffix, offsetIndexSuffix, timeIndexSuffix, transactionIndexSuffix]
     /// The indexes a segment needs to be read without recovery (the transaction index may be
     /// empty, so a missing one is not a sign of an interrupted compaction).
-    public static let requiredIndexSuffixes = [offsetIndexSuffix, timeIndexSuffix]
+    package static let requiredIndexSuffixes = [offsetIndexSuffix, timeIndexSuffix]
     /// The indexes of a segment.
-    public static let indexSuffixes = [offsetIndexSuffix, timeIndexSuffix, transactionIndexSuffix]
+    package static let indexSuffixes = [offsetIndexSuffix, timeIndexSuffix, transactionIndexSuffix]
 
     /// Appended to a file being written before it is renamed over the real one.
-    public static let temporarySuffix = ".tmp"
+    package static let temporarySuffix = ".tmp"
     /// Appended to a segment's log rewritten by compaction before it replaces the original.
-    public static let cleanedSuffix = ".cleaned"
+    package static let cleanedSuffix = ".cleaned"
     /// Appended to a file scheduled for deletion.
-    public static let deletedSuffix = ".deleted"
+    package static let deletedSuffix = ".deleted"
     /// Suffixes of the files a crash may leave behind, removed when a log opens.
-    public static let leftoverSuffixes = [temporarySuffix, cleanedSuffix, deletedSuffix]
+    package static let leftoverSuffixes = [temporarySuffix, cleanedSuffix, deletedSuffix]
 
     /// The per-partition checkpoint (log start offset, recovery point, open transactions).
-    public static let partitionCheckpoint = "partition.checkpoint"
+    package static let partitionCheckpoint = "partition.checkpoint"
     /// The marker in the data directory that a clean shutdown leaves behind.
-    public static let cleanShutdownMarker = ".samsa-clean-shutdown"
+    package static let cleanShutdownMarker = ".samsa-clean-shutdown"
     /// The prefix of `.delete-<topic>`, the marker of a topic deletion in progress.
-    public static let topicDeletionPrefix = ".delete-"
+    package static let topicDeletionPrefix = ".delete-"
 
     /// The file name of the segment starting at `baseOffset` with `suffix`
     /// (`00000000000000000042.log`).

@@ -80,15 +80,15 @@ extension FileSystem {
 }
 
 /// Small helpers for `/`-separated paths.
-public enum StoragePath {
+package enum StoragePath {
     /// `directory` and `name` joined with one `/`.
-    public static func join(_ directory: String, _ name: String) -> String {
+    package static func join(_ directory: String, _ name: String) -> String {
         if directory.isEmpty { return name }
         return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
     /// The last component of `path`.
-    public static func lastComponent(_ path: String) -> String {
+    package static func lastComponent(_ path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return String(trimmed) }
@@ -96,7 +96,7 @@ public enum StoragePath {
     }
 
     /// Everything before the last component of `path` (`"."` when there is none).
-    public static func parent(_ path: String) -> String {
+    package static func parent(_ path: String) -> String {
         var trimmed = Substring(path)
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }

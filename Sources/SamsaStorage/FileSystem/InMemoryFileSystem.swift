@@ -78,7 +78,7 @@ public final class InMemoryFileSystem: FileSystem, Sendable {
     }
 
     /// Bytes written to `path` but not yet synced (for tests).
-    public func unsyncedByteCount(at path: String) -> Int {
+    package func unsyncedByteCount(at path: String) -> Int {
         let path = Self.normalize(path)
         guard case .file(let node)? = state.withLock({ $0.entries[path] }) else { return 0 }
         return node.unsyncedByteCount
@@ -86,7 +86,7 @@ public final class InMemoryFileSystem: FileSystem, Sendable {
 
     /// The names in the directory at `path` that a crash now would change: created, renamed
     /// or removed since the directory was last synced (for tests).
-    public func unsyncedNames(inDirectory path: String) -> [String] {
+    package func unsyncedNames(inDirectory path: String) -> [String] {
         let path = Self.normalize(path)
         return state.withLock { state in
             guard case .directory(let directory)? = state.entries[path] else { return [] }

@@ -126,7 +126,7 @@ extension PartitionLog {
     }
 
     /// Closes the log without flushing, as a crash would leave it (for tests and failure paths).
-    public func abandon() {
+    package func abandon() {
         state.withLock(notifyingWaiters: true) { $0.isClosed = true }
     }
 }

@@ -10,7 +10,7 @@ import NIOCore
 /// `.delete-<topic>` markers while a topic is being deleted.
 public final class LogManager: Sendable {
     /// Name of the marker that ``close()`` leaves behind.
-    public static let cleanShutdownFileName = LogFileNames.cleanShutdownMarker
+    package static let cleanShutdownFileName = LogFileNames.cleanShutdownMarker
     static let topicDeletionPrefix = LogFileNames.topicDeletionPrefix
 
     /// A partition in the dictionary: its open log, or a claim by a thread that is opening it
