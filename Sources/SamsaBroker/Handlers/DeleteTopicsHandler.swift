@@ -59,7 +59,7 @@ struct DeleteTopicsHandler: RequestHandler {
             case (let name?, false): answer(name, topic.topicId, .invalidRequest, "You may not specify both topic name and topic id.")
             }
         }
-        for name in duplicateNames { answer(name, .zero, .invalidRequest, "Duplicate topic name.") }
+        for name in duplicateNames { answer(name, .zero, .invalidRequest, KafkaMessage.duplicateTopicName) }
         for id in duplicateIDs { answer(nil, id, .invalidRequest, "Duplicate topic id.") }
 
         // Resolve everything to (name, id) pairs against one image.
@@ -67,14 +67,14 @@ struct DeleteTopicsHandler: RequestHandler {
         var doomed: [(name: String, id: KafkaUUID)] = []
         for id in ids {
             guard let topic = image.topic(id: id) else {
-                answer(nil, id, .unknownTopicId, "This server does not host this topic ID.")
+                answer(nil, id, .unknownTopicId, KafkaMessage.unknownTopicId)
                 continue
             }
             doomed.append((topic.name, id))
         }
         for name in names {
             guard let topic = image.topic(named: name) else {
-                answer(name, .zero, .unknownTopicOrPartition, "This server does not host this topic-partition.")
+                answer(name, .zero, .unknownTopicOrPartition, KafkaMessage.unknownTopicOrPartition)
                 continue
             }
             if let index = doomed.firstIndex(where: { $0.id == topic.id }) {
@@ -91,7 +91,7 @@ struct DeleteTopicsHandler: RequestHandler {
             try toDelete.map { topic -> (String, KafkaUUID, ErrorCode, String?) in
                 // The topic may have been deleted (or deleted and re-created) since the lookup.
                 guard core.topics.image.topic(named: topic.name)?.id == topic.id else {
-                    return (topic.name, topic.id, .unknownTopicId, "This server does not host this topic ID.")
+                    return (topic.name, topic.id, .unknownTopicId, KafkaMessage.unknownTopicId)
                 }
                 let result = try core.deleteTopic(named: topic.name)
                 return (topic.name, topic.id, result.errorCode, result.errorMessage)
