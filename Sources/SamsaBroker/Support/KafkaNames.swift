@@ -24,4 +24,7 @@ enum KafkaMessage {
     static let unknownTopicId = "This server does not host this topic ID."
     /// INVALID_REQUEST for a topic named twice in CreateTopics, CreatePartitions or DeleteTopics.
     static let duplicateTopicName = "Duplicate topic name."
+    /// INVALID_REQUEST (ConsumerGroupHeartbeat) or INVALID_GROUP_ID (ConsumerGroupDescribe)
+    /// for an empty group id.
+    static let emptyGroupId = "GroupId can't be empty."
 }
