@@ -57,6 +57,7 @@ struct ProduceHandler: RequestHandler {
         } else {
             let pending = located.joined().compactMap { try? $0.get() }
             let appended = try await append(pending, acks: request.acks, context: context)
+            // Every located partition was pending, so each has an outcome by its position.
             outcomes = located.map { $0.map { $0.flatMap { appended[$0.position]! } } }
         }
         let response = ProduceResponse(answering: request, version: version, outcomes: outcomes)
