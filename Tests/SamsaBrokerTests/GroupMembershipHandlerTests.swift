@@ -19,8 +19,8 @@ struct GroupMembershipHandlerTests {
                 #expect(v0.nodeId == broker.core.configuration.nodeID)
                 #expect(v0.port == Int32(address.port!))
                 #expect(v0.host == "127.0.0.1")
-                #expect(broker.core.topics.image.topic(named: "__consumer_offsets")?.partitionCount == 10)
-                #expect(broker.core.topics.image.topic(named: "__consumer_offsets")?.configs["cleanup.policy"] == "compact")
+                #expect(broker.core.topics.image.topic(named: InternalTopics.consumerOffsets)?.partitionCount == 10)
+                #expect(broker.core.topics.image.topic(named: InternalTopics.consumerOffsets)?.configs["cleanup.policy"] == "compact")
 
                 var batched = FindCoordinatorRequest()
                 batched.coordinatorKeys = ["a", "b"]

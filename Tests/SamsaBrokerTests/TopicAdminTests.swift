@@ -120,7 +120,7 @@ struct TopicAdminTests {
             #expect(response.topics.map(\.name) == ["once", "twice"])
             #expect(response.topics[0].errorCode == 0)
             #expect(response.topics[1].errorCode == ErrorCode.invalidRequest.rawValue)
-            #expect(response.topics[1].errorMessage == "Duplicate topic name.")
+            #expect(response.topics[1].errorMessage == KafkaMessage.duplicateTopicName)
 
             let validate = AdminRequests.createTopics([AdminRequests.createTopic("dry", partitions: 4)], validateOnly: true)
             let dry = try await client.send(validate, version: 7)
@@ -173,7 +173,7 @@ struct TopicAdminTests {
             #expect(result(nil, unknownID)?.errorCode == ErrorCode.unknownTopicId.rawValue)
             #expect(result(nil, .zero)?.errorMessage == "Neither topic name nor id were specified.")
             #expect(result("d", idB)?.errorMessage == "You may not specify both topic name and topic id.")
-            #expect(result("e", .zero)?.errorMessage == "Duplicate topic name.")
+            #expect(result("e", .zero)?.errorMessage == KafkaMessage.duplicateTopicName)
             #expect(broker.core.topics.image.topics.map(\.name) == ["d"])
         }
     }

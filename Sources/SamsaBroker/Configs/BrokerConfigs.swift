@@ -1,12 +1,47 @@
 import SamsaStorage
 
-/// The broker configs DescribeConfigs lists for a broker resource, with Kafka's names and
-/// defaults and this broker's values, and the broker defaults behind topic configs.
+/// One broker setting: a Kafka broker config, or a setting of Samsa's own (`listen`,
+/// `log.flush.policy`...). The rows of ``BrokerConfigs/definitions`` drive `samsa serve`'s
+/// `--config` and `--set` (``apply``), its `--help` text (``documentation``) and what
+/// DescribeConfigs lists for the broker (``listing``).
+public struct BrokerConfigDefinition: Sendable {
+    /// Sets the value from its text; the error says what is wrong with the value (the key is
+    /// added by the caller).
+    public typealias Apply = @Sendable (inout BrokerConfiguration, String) throws(ConfigurationError) -> Void
+
+    /// How DescribeConfigs lists a Kafka config.
+    public struct Listing: Sendable {
+        /// Kafka's default, nil for null.
+        public var kafkaDefault: String?
+        /// The value in force.
+        var value: @Sendable (BrokerConfigs.Settings) -> String?
+    }
+
+    public var name: String
+    public var type: ConfigType
+    /// What it does, for `samsa serve --help`; nil for a key left out there (an alias, or a
+    /// Kafka config that Samsa fixes).
+    public var documentation: String?
+    /// nil for Samsa's own settings, which Kafka clients do not know.
+    public var listing: Listing?
+    /// nil for a Kafka config that Samsa fixes (the replication factors of a single broker...).
+    public var apply: Apply?
+}
+
+/// The broker configs, with Kafka's names and defaults and this broker's values, and the
+/// broker defaults behind topic configs (see ``TopicConfigs``).
 ///
 /// A value differing from Kafka's default is reported as a static broker config (it comes
 /// from `samsa serve`'s flags or file, or is fixed by Samsa, like the replication factors of
 /// a single broker). All are read-only: dynamic broker configs are not supported.
 public enum BrokerConfigs {
+    /// What a listed value is read from: the configuration and the addresses in use.
+    public struct Settings: Sendable {
+        public var configuration: BrokerConfiguration
+        public var advertised: (host: String, port: Int32)
+        public var listenPort: Int
+    }
+
     /// One broker config as configured.
     public struct Value: Sendable {
         public var name: String
@@ -42,78 +77,228 @@ public enum BrokerConfigs {
 
     /// Every listed broker config, sorted by name.
     public static func values(for configuration: BrokerConfiguration, advertised: (host: String, port: Int32), listenPort: Int) -> [Value] {
-        let log = configuration.logDefaults
-        let kafkaLog = LogConfig()
-        let longMax = TopicConfigs.longMax
-        var flushMessages = longMax
-        var flushMilliseconds = longMax
-        if case .interval(let messages, let milliseconds) = log.flushPolicy {
-            flushMessages = messages.map(String.init) ?? longMax
-            flushMilliseconds = milliseconds.map(String.init) ?? longMax
+        let settings = Settings(configuration: configuration, advertised: advertised, listenPort: listenPort)
+        return definitions.compactMap { definition in
+            definition.listing.map { listing in
+                Value(name: definition.name, type: definition.type, kafkaDefault: listing.kafkaDefault, value: listing.value(settings))
+            }
+        }.sorted { $0.name < $1.name }
+    }
+
+    /// The setting `name` (a key of `--config`, or a listed Kafka config).
+    public static func definition(named name: String) -> BrokerConfigDefinition? { definitionsByName[name] }
+
+    private static let definitionsByName: [String: BrokerConfigDefinition] =
+        Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
+
+    /// Every broker setting: Samsa's own first, then Kafka's by name. `--help` lists the
+    /// documented ones in this order.
+    public static let definitions: [BrokerConfigDefinition] = [
+        samsa("listen", "HOST:PORT to listen on (default 127.0.0.1:9092)") { configuration, value throws(ConfigurationError) in
+            (configuration.listenHost, configuration.listenPort) = try BrokerConfiguration.parseHostPort(value)
+        },
+        samsa("advertise", "HOST:PORT clients are told to connect to (default: the listen address; alias advertised.listeners)",
+              setAdvertised),
+        samsa("data.dir", "directory for logs and metadata (default ./samsa-data; alias log.dirs)", setDataDirectory),
+        samsa("log.flush.policy", "group-commit (acks=all waits for fsync), interval, or none (default group-commit)") {
+            configuration, value throws(ConfigurationError) in
+            switch value {
+            case "group-commit": configuration.logDefaults.flushPolicy = .groupCommit
+            case "interval": configuration.logDefaults.flushPolicy = .interval(messages: nil, milliseconds: 1000)
+            case "none": configuration.logDefaults.flushPolicy = .none
+            default: throw ConfigurationError("expected group-commit, interval or none")
+            }
+        },
+        samsa("log.retention.minutes", nil) { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.retentionMilliseconds = try integer(value) * 60_000
+        },
+        samsa("maintenance.interval.ms", "how often retention, compaction and checkpoints run (default 30000)") {
+            configuration, value throws(ConfigurationError) in
+            let milliseconds = try integer(value)
+            guard milliseconds > 0 else { throw ConfigurationError("must be positive") }
+            configuration.maintenanceInterval = .milliseconds(milliseconds)
+        },
+
+        kafka("advertised.listeners", .string, nil, { "PLAINTEXT://\($0.advertised.host):\($0.advertised.port)" }, set: setAdvertised),
+        kafka("auto.create.topics.enable", .boolean, "true", { String($0.configuration.autoCreateTopics) },
+              "create unknown topics on Metadata requests (default true)") { configuration, value throws(ConfigurationError) in
+            configuration.autoCreateTopics = try boolean(value)
+        },
+        kafka("broker.id", .int, "-1", { String($0.configuration.nodeID) }, set: setNodeID),
+        fixed("compression.gzip.level", .int, "-1", "-1"),
+        fixed("compression.lz4.level", .int, "9", "9"),
+        fixed("compression.type", .string, "producer", "producer"),
+        fixed("compression.zstd.level", .int, "3", "3"),
+        fixed("default.replication.factor", .int, "1", "1"),
+        fixed("delete.topic.enable", .boolean, "true", "true"),
+        kafka("listeners", .string, "PLAINTEXT://:9092", { "PLAINTEXT://\($0.configuration.listenHost):\($0.listenPort)" }),
+        kafka("log.cleaner.delete.retention.ms", .long, "86400000", { String($0.configuration.logDefaults.deleteRetentionMilliseconds) }),
+        fixed("log.cleaner.enable", .boolean, "true", "true"),
+        fixed("log.cleaner.max.compaction.lag.ms", .long, TopicConfigs.longMax, TopicConfigs.longMax),
+        fixed("log.cleaner.min.cleanable.ratio", .double, "0.5", "0.5"),
+        fixed("log.cleaner.min.compaction.lag.ms", .long, "0", "0"),
+        fixed("log.cleaner.threads", .int, "1", "1"),
+        kafka("log.cleanup.policy", .list, "delete", { TopicConfigs.string(of: $0.configuration.logDefaults.cleanupPolicy) },
+              "delete, compact, or compact,delete (default delete)") { configuration, value throws(ConfigurationError) in
+            guard let policy = TopicConfigs.cleanupPolicy(value) else {
+                throw ConfigurationError("expected delete, compact or compact,delete")
+            }
+            configuration.logDefaults.cleanupPolicy = policy
+        },
+        kafka("log.dir", .string, "/tmp/kafka-logs", { $0.configuration.dataDirectory }, set: setDataDirectory),
+        kafka("log.dirs", .string, nil, { $0.configuration.dataDirectory }, set: setDataDirectory),
+        kafka("log.flush.interval.messages", .long, TopicConfigs.longMax, { flushInterval(of: $0).messages },
+              "with the interval policy: fsync after this many messages") { configuration, value throws(ConfigurationError) in
+            let messages = Int(try integer(value))
+            var milliseconds: Int64?
+            if case .interval(_, let current) = configuration.logDefaults.flushPolicy { milliseconds = current }
+            configuration.logDefaults.flushPolicy = .interval(messages: messages, milliseconds: milliseconds)
+        },
+        kafka("log.flush.interval.ms", .long, TopicConfigs.longMax, { flushInterval(of: $0).milliseconds },
+              "with the interval policy: fsync data older than this") { configuration, value throws(ConfigurationError) in
+            let milliseconds = try integer(value)
+            var messages: Int?
+            if case .interval(let current, _) = configuration.logDefaults.flushPolicy { messages = current }
+            configuration.logDefaults.flushPolicy = .interval(messages: messages, milliseconds: milliseconds)
+        },
+        kafka("log.index.interval.bytes", .int, String(LogConfig().indexIntervalBytes),
+              { String($0.configuration.logDefaults.indexIntervalBytes) }),
+        kafka("log.index.size.max.bytes", .int, "10485760", { String($0.configuration.logDefaults.maxIndexEntries * 8) }),
+        fixed("log.local.retention.bytes", .long, "-2", "-2"),
+        fixed("log.local.retention.ms", .long, "-2", "-2"),
+        fixed("log.message.timestamp.after.max.ms", .long, "3600000", "3600000"),
+        fixed("log.message.timestamp.before.max.ms", .long, TopicConfigs.longMax, TopicConfigs.longMax),
+        kafka("log.message.timestamp.type", .string, "CreateTime",
+              { $0.configuration.logDefaults.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime" },
+              "CreateTime or LogAppendTime (default CreateTime)") { configuration, value throws(ConfigurationError) in
+            switch value {
+            case "CreateTime": configuration.logDefaults.timestampType = .createTime
+            case "LogAppendTime": configuration.logDefaults.timestampType = .logAppendTime
+            default: throw ConfigurationError("expected CreateTime or LogAppendTime")
+            }
+        },
+        fixed("log.preallocate", .boolean, "false", "false"),
+        kafka("log.retention.bytes", .long, "-1", { String($0.configuration.logDefaults.retentionBytes ?? -1) },
+              "delete the oldest data while a partition is larger; -1: no limit (default -1)") { configuration, value throws(ConfigurationError) in
+            let bytes = try integer(value)
+            configuration.logDefaults.retentionBytes = bytes < 0 ? nil : bytes
+        },
+        kafka("log.retention.check.interval.ms", .long, "300000", { String(milliseconds($0.configuration.maintenanceInterval)) }),
+        // Listed as Kafka's default whatever is set: the value in force is log.retention.ms.
+        kafka("log.retention.hours", .int, "168", { _ in "168" }) { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.retentionMilliseconds = try integer(value) * 3_600_000
+        },
+        kafka("log.retention.ms", .long, "604800000", { String($0.configuration.logDefaults.retentionMilliseconds ?? -1) },
+              "delete data older than this; -1 keeps it forever (default 7 days; also .minutes, .hours)") {
+            configuration, value throws(ConfigurationError) in
+            let milliseconds = try integer(value)
+            configuration.logDefaults.retentionMilliseconds = milliseconds < 0 ? nil : milliseconds
+        },
+        kafka("log.roll.hours", .int, "168", { _ in "168" }) { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.segmentMilliseconds = try integer(value) * 3_600_000
+        },
+        fixed("log.roll.jitter.ms", .long, "0", "0"),
+        kafka("log.roll.ms", .long, "604800000", { String($0.configuration.logDefaults.segmentMilliseconds) },
+              "roll a segment at this age (default 7 days; also log.roll.hours)") { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.segmentMilliseconds = try integer(value)
+        },
+        kafka("log.segment.bytes", .int, "1073741824", { String($0.configuration.logDefaults.segmentBytes) },
+              "roll a segment at this size (default 1 GiB)") { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.segmentBytes = Int(try integer(value, atLeast: 1024))
+        },
+        fixed("log.segment.delete.delay.ms", .long, "60000", "60000"),
+        kafka("message.max.bytes", .int, "1048588", { String($0.configuration.logDefaults.maxBatchBytes) },
+              "largest record batch a topic accepts (default 1048588)") { configuration, value throws(ConfigurationError) in
+            configuration.logDefaults.maxBatchBytes = Int(try integer(value))
+        },
+        fixed("min.insync.replicas", .int, "1", "1"),
+        kafka("node.id", .int, "-1", { String($0.configuration.nodeID) }, "this broker's node id (default 1)", set: setNodeID),
+        kafka("num.io.threads", .int, "8", { String($0.configuration.blockingThreadCount) }),
+        kafka("num.partitions", .int, "1", { String($0.configuration.defaultPartitionCount) },
+              "partitions of auto-created topics (default 1)") { configuration, value throws(ConfigurationError) in
+            configuration.defaultPartitionCount = Int32(clamping: try integer(value, atLeast: 1))
+        },
+        fixed("offsets.topic.num.partitions", .int, "50", "50"),
+        fixed("offsets.topic.replication.factor", .short, "3", "1"),
+        fixed("process.roles", .list, "", "broker,controller"),
+        kafka("socket.request.max.bytes", .int, "104857600", { String($0.configuration.maxFrameBytes) },
+              "largest request frame (default 104857600)") { configuration, value throws(ConfigurationError) in
+            configuration.maxFrameBytes = Int(try integer(value, atLeast: 1024))
+        },
+        fixed("transaction.state.log.min.isr", .int, "2", "1"),
+        fixed("transaction.state.log.num.partitions", .int, "50", "50"),
+        fixed("transaction.state.log.replication.factor", .short, "3", "1"),
+        fixed("unclean.leader.election.enable", .boolean, "false", "false"),
+    ]
+
+    // MARK: Building the table
+
+    /// A setting of Samsa's own, for `--config` only.
+    private static func samsa(
+        _ name: String, _ documentation: String?, _ apply: @escaping BrokerConfigDefinition.Apply
+    ) -> BrokerConfigDefinition {
+        BrokerConfigDefinition(name: name, type: .string, documentation: documentation, listing: nil, apply: apply)
+    }
+
+    /// A Kafka config with the value in force, settable when `set` is given.
+    private static func kafka(
+        _ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: @escaping @Sendable (Settings) -> String?,
+        _ documentation: String? = nil, set: BrokerConfigDefinition.Apply? = nil
+    ) -> BrokerConfigDefinition {
+        BrokerConfigDefinition(
+            name: name, type: type, documentation: documentation, listing: .init(kafkaDefault: kafkaDefault, value: value),
+            apply: set)
+    }
+
+    /// A Kafka config that Samsa fixes at `value`.
+    private static func fixed(_ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: String?) -> BrokerConfigDefinition {
+        kafka(name, type, kafkaDefault, { _ in value })
+    }
+
+    // MARK: Values shared by several rows
+
+    private static let setAdvertised: BrokerConfigDefinition.Apply = { configuration, value throws(ConfigurationError) in
+        let (host, port) = try BrokerConfiguration.parseHostPort(value)
+        configuration.advertisedHost = host
+        configuration.advertisedPort = port
+    }
+
+    private static let setDataDirectory: BrokerConfigDefinition.Apply = { configuration, value throws(ConfigurationError) in
+        guard !value.isEmpty else { throw ConfigurationError("expected a directory") }
+        configuration.dataDirectory = value
+    }
+
+    private static let setNodeID: BrokerConfigDefinition.Apply = { configuration, value throws(ConfigurationError) in
+        configuration.nodeID = Int32(clamping: try integer(value))
+    }
+
+    /// `log.flush.interval.messages` and `.ms` as listed: Kafka's "never" unless the interval
+    /// policy sets them.
+    private static func flushInterval(of settings: Settings) -> (messages: String, milliseconds: String) {
+        guard case .interval(let messages, let milliseconds) = settings.configuration.logDefaults.flushPolicy else {
+            return (TopicConfigs.longMax, TopicConfigs.longMax)
         }
-        func v(_ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: String?) -> Value {
-            Value(name: name, type: type, kafkaDefault: kafkaDefault, value: value)
-        }
-        let nodeID = String(configuration.nodeID)
-        let listener = "PLAINTEXT://\(configuration.listenHost):\(listenPort)"
-        let values: [Value] = [
-            v("advertised.listeners", .string, nil, "PLAINTEXT://\(advertised.host):\(advertised.port)"),
-            v("auto.create.topics.enable", .boolean, "true", String(configuration.autoCreateTopics)),
-            v("broker.id", .int, "-1", nodeID),
-            v("compression.gzip.level", .int, "-1", "-1"),
-            v("compression.lz4.level", .int, "9", "9"),
-            v("compression.type", .string, "producer", "producer"),
-            v("compression.zstd.level", .int, "3", "3"),
-            v("default.replication.factor", .int, "1", "1"),
-            v("delete.topic.enable", .boolean, "true", "true"),
-            v("log.cleaner.delete.retention.ms", .long, "86400000", String(log.deleteRetentionMilliseconds)),
-            v("log.cleaner.enable", .boolean, "true", "true"),
-            v("log.cleaner.max.compaction.lag.ms", .long, longMax, longMax),
-            v("log.cleaner.min.cleanable.ratio", .double, "0.5", "0.5"),
-            v("log.cleaner.min.compaction.lag.ms", .long, "0", "0"),
-            v("log.cleaner.threads", .int, "1", "1"),
-            v("log.cleanup.policy", .list, "delete", TopicConfigs.string(of: log.cleanupPolicy)),
-            v("log.dir", .string, "/tmp/kafka-logs", configuration.dataDirectory),
-            v("log.dirs", .string, nil, configuration.dataDirectory),
-            v("log.flush.interval.messages", .long, longMax, flushMessages),
-            v("log.flush.interval.ms", .long, longMax, flushMilliseconds),
-            v("log.index.interval.bytes", .int, String(kafkaLog.indexIntervalBytes), String(log.indexIntervalBytes)),
-            v("log.index.size.max.bytes", .int, "10485760", String(log.maxIndexEntries * 8)),
-            v("log.local.retention.bytes", .long, "-2", "-2"),
-            v("log.local.retention.ms", .long, "-2", "-2"),
-            v("log.message.timestamp.after.max.ms", .long, "3600000", "3600000"),
-            v("log.message.timestamp.before.max.ms", .long, longMax, longMax),
-            v("log.message.timestamp.type", .string, "CreateTime", log.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime"),
-            v("log.preallocate", .boolean, "false", "false"),
-            v("log.retention.bytes", .long, "-1", String(log.retentionBytes ?? -1)),
-            v("log.retention.check.interval.ms", .long, "300000", String(milliseconds(configuration.maintenanceInterval))),
-            v("log.retention.hours", .int, "168", "168"),
-            v("log.retention.ms", .long, "604800000", String(log.retentionMilliseconds ?? -1)),
-            v("log.roll.hours", .int, "168", "168"),
-            v("log.roll.jitter.ms", .long, "0", "0"),
-            v("log.roll.ms", .long, "604800000", String(log.segmentMilliseconds)),
-            v("log.segment.bytes", .int, "1073741824", String(log.segmentBytes)),
-            v("log.segment.delete.delay.ms", .long, "60000", "60000"),
-            v("listeners", .string, "PLAINTEXT://:9092", listener),
-            v("message.max.bytes", .int, "1048588", String(log.maxBatchBytes)),
-            v("min.insync.replicas", .int, "1", "1"),
-            v("node.id", .int, "-1", nodeID),
-            v("num.io.threads", .int, "8", String(configuration.blockingThreadCount)),
-            v("num.partitions", .int, "1", String(configuration.defaultPartitionCount)),
-            v("offsets.topic.num.partitions", .int, "50", "50"),
-            v("offsets.topic.replication.factor", .short, "3", "1"),
-            v("process.roles", .list, "", "broker,controller"),
-            v("socket.request.max.bytes", .int, "104857600", String(configuration.maxFrameBytes)),
-            v("transaction.state.log.min.isr", .int, "2", "1"),
-            v("transaction.state.log.num.partitions", .int, "50", "50"),
-            v("transaction.state.log.replication.factor", .short, "3", "1"),
-            v("unclean.leader.election.enable", .boolean, "false", "false"),
-        ]
-        return values.sorted { $0.name < $1.name }
+        return (messages.map(String.init) ?? TopicConfigs.longMax, milliseconds.map(String.init) ?? TopicConfigs.longMax)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    // MARK: Parsing values
+
+    private static func integer(_ value: String, atLeast minimum: Int64? = nil) throws(ConfigurationError) -> Int64 {
+        guard let number = Int64(value) else { throw ConfigurationError("expected a number, got `\(value)`") }
+        if let minimum, number < minimum { throw ConfigurationError("must be at least \(minimum)") }
+        return number
+    }
+
+    private static func boolean(_ value: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "true", "yes", "1": return true
+        case "false", "no", "0": return false
+        default: throw ConfigurationError("expected true or false, got `\(value)`")
+        }
     }
 }

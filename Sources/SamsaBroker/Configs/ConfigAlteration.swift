@@ -32,6 +32,14 @@ struct ConfigAlteration {
         }
     }
 
+    /// ``apply(_:validateOnly:core:)`` on the core's blocking pool: each resource's failure,
+    /// nil where it succeeded.
+    static func apply(
+        _ alterations: [ConfigAlteration], validateOnly: Bool, on core: BrokerCore
+    ) async throws -> [ConfigChangeFailure?] {
+        try await core.blocking.run { try apply(alterations, validateOnly: validateOnly, core: core) }
+    }
+
     /// Checks and applies this resource's changes; nil on success.
     func apply(validateOnly: Bool, core: BrokerCore) throws -> ConfigChangeFailure? {
         if Set(changes.map(\.name)).count != changes.count {

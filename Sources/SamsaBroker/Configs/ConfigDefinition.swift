@@ -1,3 +1,5 @@
+import SamsaStorage
+
 /// A config's type as DescribeConfigs (v3+) reports it, with Kafka's ids.
 public enum ConfigType: Int8, Sendable {
     case unknown = 0
@@ -50,8 +52,12 @@ public enum ConfigResourceType: Int8, Sendable {
 }
 
 /// One topic config: its Kafka name, type, Kafka's default, the broker config that supplies
-/// the default (`retention.ms` ← `log.retention.ms`), and the values it accepts.
+/// the default (`retention.ms` ← `log.retention.ms`), the values it accepts, and what it
+/// changes in the topic's `LogConfig`.
 public struct ConfigDefinition: Sendable {
+    /// Sets a valid, trimmed value on a log's configuration; an unparsable one changes nothing.
+    public typealias ApplyToLog = @Sendable (inout LogConfig, String) -> Void
+
     public var name: String
     public var type: ConfigType
     /// Kafka's default as a string; nil for a null default.
@@ -60,13 +66,19 @@ public struct ConfigDefinition: Sendable {
     public var brokerSynonym: String?
     /// The values it accepts.
     public var rule: ConfigRule
+    /// nil for a config storage does not act on: kept and reported only.
+    public var applyToLog: ApplyToLog?
 
-    public init(_ name: String, _ type: ConfigType, _ defaultValue: String?, broker: String?, _ rule: ConfigRule) {
+    public init(
+        _ name: String, _ type: ConfigType, _ defaultValue: String?, broker: String?, _ rule: ConfigRule,
+        log applyToLog: ApplyToLog? = nil
+    ) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.brokerSynonym = broker
         self.rule = rule
+        self.applyToLog = applyToLog
     }
 
     /// Why `value` is not acceptable, in Kafka's words, or nil if it is.

@@ -58,22 +58,17 @@ struct FetchReader: Sendable {
             topicFiles.reserveCapacity(wanted.partitions.count)
             let topic = version >= 13 ? image.topic(id: wanted.topicId) : image.topic(named: wanted.topic)
             for partition in wanted.partitions {
-                var data: FetchResponse.PartitionData
-                var file: FileRange?
-                if version >= 13 && topic == nil {
-                    data = Self.failed(partition.partition, .unknownTopicId)
-                } else if let error = PartitionLeadership.checkCurrentLeaderEpoch(partition.currentLeaderEpoch) {
-                    data = Self.failed(partition.partition, error)
-                } else {
-                    switch core.servingLog(topic: topic, partition: partition.partition) {
-                    case .failure(let error):
-                        data = Self.failed(partition.partition, error.code)
-                    case .success(let log):
-                        pass.partitions.append(TopicPartition(topic: topic!.name, partition: partition.partition))
-                        let limit = min(max(0, Int(partition.partitionMaxBytes)), remaining)
-                        (data, file) = read(partition, from: log, maxBytes: limit, minOneBatch: minOneBatch, isolation: isolation)
-                    }
+                let outcome: PartitionResult<FetchDataInfo>
+                switch servingLog(partition, of: topic) {
+                case .failure(let error):
+                    outcome = .failure(error)
+                case .success(let log):
+                    let key = TopicPartition(topic: topic!.name, partition: partition.partition)
+                    pass.partitions.append(key)
+                    let limit = min(max(0, Int(partition.partitionMaxBytes)), remaining)
+                    outcome = read(partition, of: key, from: log, maxBytes: limit, minOneBatch: minOneBatch, isolation: isolation)
                 }
+                let (data, file) = Self.partitionData(partition.partition, outcome)
                 let length = file?.length ?? 0
                 if length > 0 { minOneBatch = false }
                 remaining = max(0, remaining - length)
@@ -88,21 +83,38 @@ struct FetchReader: Sendable {
         return pass
     }
 
+    /// The partition's log, checked as Kafka checks a fetch: the topic id (v13+), then the
+    /// CurrentLeaderEpoch, then the partition itself.
+    private func servingLog(_ partition: FetchRequest.FetchPartition, of topic: TopicMetadata?) -> PartitionResult<PartitionLog> {
+        if version >= 13 && topic == nil {
+            return .failure(.unknownPartition(.unknownTopicId))
+        }
+        return PartitionLeadership.checkCurrentLeaderEpoch(partition.currentLeaderEpoch).flatMap {
+            core.servingLog(topic: topic, partition: partition.partition)
+        }
+    }
+
     private func read(
-        _ partition: FetchRequest.FetchPartition, from log: PartitionLog, maxBytes: Int, minOneBatch: Bool,
+        _ partition: FetchRequest.FetchPartition, of key: TopicPartition, from log: PartitionLog, maxBytes: Int, minOneBatch: Bool,
         isolation: FetchIsolation
-    ) -> (FetchResponse.PartitionData, FileRange?) {
-        let info: FetchDataInfo
-        do throws(StorageError) {
-            info = try log.read(from: partition.fetchOffset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch)
+    ) -> PartitionResult<FetchDataInfo> {
+        do {
+            return .success(try log.read(from: partition.fetchOffset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch))
         } catch {
-            if error.fetchErrorCode == .kafkaStorageError {
-                core.logger.error("fetch from \(log.directory) failed: \(error)")
-            }
-            return (Self.failed(partition.partition, error.fetchErrorCode), nil)
+            return .failure(.storage(error, during: .read, partition: key, logger: core.logger))
+        }
+    }
+
+    /// A partition's entry in the response, and the file range its records are sent from
+    /// (nil when it has none or failed).
+    static func partitionData(_ partition: Int32, _ outcome: PartitionResult<FetchDataInfo>) -> (FetchResponse.PartitionData, FileRange?) {
+        let info: FetchDataInfo
+        switch outcome {
+        case .failure(let error): return (failed(partition, error.code), nil)
+        case .success(let read): info = read
         }
         var data = FetchResponse.PartitionData()
-        data.partitionIndex = partition.partition
+        data.partitionIndex = partition
         data.errorCode = ErrorCode.noError.rawValue
         data.highWatermark = info.highWatermark
         data.lastStableOffset = info.lastStableOffset

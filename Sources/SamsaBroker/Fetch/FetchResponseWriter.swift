@@ -46,23 +46,7 @@ enum FetchResponseWriter {
                 let file = topicIndex < files.count && partitionIndex < files[topicIndex].count
                     ? files[topicIndex][partitionIndex] : nil
                 writeFields(of: partition, version: version, flexible: flexible, into: &buffer)
-                if let file {
-                    guard let descriptor = file.file.fileDescriptor else {
-                        preconditionFailure("a fetch file range without a descriptor must be read into a buffer first")
-                    }
-                    if flexible {
-                        buffer.writeUnsignedVarint(UInt32(file.length + 1))
-                    } else {
-                        buffer.writeKafkaInt32(Int32(file.length))
-                    }
-                    frame.append(buffer)
-                    try frame.appendFile(descriptor: descriptor, position: file.position, length: file.length)
-                    buffer = allocator.buffer(capacity: 256)
-                } else if flexible {
-                    buffer.writeCompactNullableBytes(partition.records)
-                } else {
-                    buffer.writeKafkaNullableBytes(partition.records)
-                }
+                try writeRecords(of: partition, file: file, flexible: flexible, into: &frame, buffer: &buffer, allocator: allocator)
                 if flexible {
                     buffer.writeTaggedFields(taggedFields(of: partition, version: version))
                 }
@@ -83,6 +67,33 @@ enum FetchResponseWriter {
         }
         frame.append(buffer)
         return frame
+    }
+
+    /// The partition's `records`: inline from the partition, or as the length prefix ending
+    /// `buffer` followed by the file region, the encoding going on in a fresh buffer.
+    private static func writeRecords(
+        of partition: FetchResponse.PartitionData, file: FileRange?, flexible: Bool, into frame: inout ResponseFrame,
+        buffer: inout ByteBuffer, allocator: ByteBufferAllocator
+    ) throws {
+        guard let file else {
+            if flexible {
+                buffer.writeCompactNullableBytes(partition.records)
+            } else {
+                buffer.writeKafkaNullableBytes(partition.records)
+            }
+            return
+        }
+        guard let descriptor = file.file.fileDescriptor else {
+            preconditionFailure("a fetch file range without a descriptor must be read into a buffer first")
+        }
+        if flexible {
+            buffer.writeUnsignedVarint(UInt32(file.length + 1))
+        } else {
+            buffer.writeKafkaInt32(Int32(file.length))
+        }
+        frame.append(buffer)
+        try frame.appendFile(descriptor: descriptor, position: file.position, length: file.length)
+        buffer = allocator.buffer(capacity: 256)
     }
 
     private static func writeCount(_ count: Int, flexible: Bool, into buffer: inout ByteBuffer) {

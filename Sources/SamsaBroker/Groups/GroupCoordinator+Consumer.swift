@@ -21,7 +21,7 @@ extension GroupCoordinator {
         var request = request
         guard !isShutDown else { return ConsumerHeartbeatResult(errorCode: .notCoordinator, memberId: request.memberId) }
         guard !groupId.isEmpty else {
-            return ConsumerHeartbeatResult(errorCode: .invalidRequest, errorMessage: "GroupId can't be empty.", memberId: request.memberId)
+            return ConsumerHeartbeatResult(errorCode: .invalidRequest, errorMessage: KafkaMessage.emptyGroupId, memberId: request.memberId)
         }
         let settings = configuration.consumer
         if let error = ConsumerGroup.validate(request, memberIdRequired: memberIdRequired, settings: settings) {

@@ -10,7 +10,8 @@ import SamsaStorage
 /// A group's records all go to partition `abs(javaHashCode(groupId)) % partitions`, as in
 /// Kafka, so one partition replayed in order gives a group's latest state.
 enum OffsetsTopic {
-    static let name = "__consumer_offsets"
+    /// The topic's name (``InternalTopics/consumerOffsets``).
+    static let name = InternalTopics.consumerOffsets
 
     /// What replaying the topic yields: the latest group metadata and offsets per group.
     struct LoadedState {

@@ -22,11 +22,7 @@ struct AlterConfigsHandler: RequestHandler {
                 changes: resource.configs.map { .init(name: $0.name, operation: nil, value: $0.value) },
                 isIncremental: false)
         }
-        let core = self.core
-        let validateOnly = request.validateOnly
-        let failures = try await core.blocking.run {
-            try ConfigAlteration.apply(alterations, validateOnly: validateOnly, core: core)
-        }
+        let failures = try await ConfigAlteration.apply(alterations, validateOnly: request.validateOnly, on: core)
         var response = AlterConfigsResponse()
         response.responses = zip(request.resources, failures).map { resource, failure in
             var result = AlterConfigsResponse.AlterConfigsResourceResponse()

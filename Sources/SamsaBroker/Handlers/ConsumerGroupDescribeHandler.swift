@@ -27,7 +27,7 @@ struct ConsumerGroupDescribeHandler: RequestHandler {
             }
             guard !id.isEmpty else {
                 entry.errorCode = ErrorCode.invalidGroupId.rawValue
-                entry.errorMessage = "GroupId can't be empty."
+                entry.errorMessage = KafkaMessage.emptyGroupId
                 response.groups.append(entry)
                 continue
             }

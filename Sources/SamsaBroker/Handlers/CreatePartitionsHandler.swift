@@ -37,7 +37,7 @@ struct CreatePartitionsHandler: RequestHandler {
             } else {
                 guard reportedDuplicates.insert(topic.name).inserted else { continue }
                 result.errorCode = ErrorCode.invalidRequest.rawValue
-                result.errorMessage = "Duplicate topic name."
+                result.errorMessage = KafkaMessage.duplicateTopicName
             }
             results.append(result)
         }

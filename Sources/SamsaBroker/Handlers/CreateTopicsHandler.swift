@@ -31,7 +31,7 @@ struct CreateTopicsHandler: RequestHandler {
             var result = CreateTopicsResponse.CreatableTopicResult()
             result.name = name
             result.errorCode = ErrorCode.invalidRequest.rawValue
-            result.errorMessage = "Duplicate topic name."
+            result.errorMessage = KafkaMessage.duplicateTopicName
             results.append(result)
         }
         var response = CreateTopicsResponse()

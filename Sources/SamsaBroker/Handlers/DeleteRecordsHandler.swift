@@ -35,31 +35,39 @@ struct DeleteRecordsHandler: RequestHandler {
     ) throws -> DeleteRecordsResponse.DeleteRecordsPartitionResult {
         var result = DeleteRecordsResponse.DeleteRecordsPartitionResult()
         result.partitionIndex = request.partitionIndex
-        result.lowWatermark = -1
-        guard let metadata = core.topics.image.topic(named: topic), request.partitionIndex >= 0,
-            request.partitionIndex < metadata.partitionCount,
-            let log = core.logs.log(for: TopicPartition(topic: topic, partition: request.partitionIndex))
-        else {
-            result.errorCode = ErrorCode.unknownTopicOrPartition.rawValue
-            return result
+        switch try lowWatermark(deleting: request, of: core.topics.image.topic(named: topic), core: core) {
+        case .success(let lowWatermark):
+            result.errorCode = ErrorCode.noError.rawValue
+            result.lowWatermark = lowWatermark
+        case .failure(let error):
+            result.errorCode = error.code.rawValue
+            result.lowWatermark = -1
+        }
+        return result
+    }
+
+    /// Deletes the records `request` asks to, returning the partition's new log start offset.
+    private static func lowWatermark(
+        deleting request: DeleteRecordsRequest.DeleteRecordsPartition, of topic: TopicMetadata?, core: BrokerCore
+    ) throws -> PartitionResult<Int64> {
+        let log: PartitionLog
+        switch core.servingLog(topic: topic, partition: request.partitionIndex) {
+        case .failure(let error): return .failure(error)
+        case .success(let found): log = found
         }
         guard log.config.cleanupPolicy.contains(.delete) else {
-            result.errorCode = ErrorCode.policyViolation.rawValue
-            return result
+            return .failure(PartitionError(.policyViolation))
         }
         let offset = request.offset == -1 ? log.highWatermark : request.offset
         guard offset >= 0, offset <= log.highWatermark else {
-            result.errorCode = ErrorCode.offsetOutOfRange.rawValue
-            return result
+            return .failure(PartitionError(.offsetOutOfRange))
         }
         do throws(StorageError) {
-            result.lowWatermark = try log.deleteRecords(before: offset)
-            result.errorCode = ErrorCode.noError.rawValue
+            return .success(try log.deleteRecords(before: offset))
         } catch {
             guard error.isOffsetOutOfRange else { throw error }
             // The high watermark moved back (truncation) since it was read.
-            result.errorCode = ErrorCode.offsetOutOfRange.rawValue
+            return .failure(PartitionError(.offsetOutOfRange))
         }
-        return result
     }
 }

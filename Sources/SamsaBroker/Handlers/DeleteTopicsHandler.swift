@@ -15,93 +15,109 @@ struct DeleteTopicsHandler: RequestHandler {
 
     let core: BrokerCore
 
-    func handle(_ request: DeleteTopicsRequest, context: RequestContext) async throws -> DeleteTopicsResponse? {
-        var results: [DeleteTopicsResponse.DeletableTopicResult] = []
-        func answer(_ name: String?, _ id: KafkaUUID, _ code: ErrorCode, _ message: String?) {
-            var result = DeleteTopicsResponse.DeletableTopicResult()
-            result.name = name
-            result.topicId = id
-            result.errorCode = code.rawValue
-            result.errorMessage = message
-            results.append(result)
-        }
+    typealias TopicResult = DeleteTopicsResponse.DeletableTopicResult
 
-        var names: [String] = []
-        var duplicateNames: [String] = []
-        var ids: [KafkaUUID] = []
-        var duplicateIDs: [KafkaUUID] = []
-        func addName(_ name: String) {
-            if duplicateNames.contains(name) { return }
-            if let index = names.firstIndex(of: name) {
-                names.remove(at: index)
-                duplicateNames.append(name)
-            } else {
-                names.append(name)
-            }
-        }
-        func addID(_ id: KafkaUUID) {
-            if duplicateIDs.contains(id) { return }
-            if let index = ids.firstIndex(of: id) {
-                ids.remove(at: index)
-                duplicateIDs.append(id)
-            } else {
-                ids.append(id)
-            }
-        }
-        if context.apiVersion < 6 {
-            request.topicNames.forEach(addName)
+    func handle(_ request: DeleteTopicsRequest, context: RequestContext) async throws -> DeleteTopicsResponse? {
+        var results: [TopicResult] = []
+        let named = Self.namedTopics(in: request, version: context.apiVersion, problems: &results)
+        let doomed = Self.resolve(named, in: core.topics.image, unknown: &results)
+        results += try await delete(doomed)
+        var response = DeleteTopicsResponse()
+        response.responses = results
+        return response
+    }
+
+    /// The topics a request names, each name and id once; the request's problems (entries
+    /// with both or neither of name and id, names and ids given twice) go to `problems`.
+    private static func namedTopics(
+        in request: DeleteTopicsRequest, version: Int16, problems: inout [TopicResult]
+    ) -> (names: [String], ids: [KafkaUUID]) {
+        var names = NamedOnce<String>()
+        var ids = NamedOnce<KafkaUUID>()
+        if version < 6 {
+            request.topicNames.forEach { names.add($0) }
         }
         for topic in request.topics {
             switch (topic.name, topic.topicId.isZero) {
-            case (nil, true): answer(nil, .zero, .invalidRequest, "Neither topic name nor id were specified.")
-            case (nil, false): addID(topic.topicId)
-            case (let name?, true): addName(name)
-            case (let name?, false): answer(name, topic.topicId, .invalidRequest, "You may not specify both topic name and topic id.")
+            case (nil, true): problems.append(result(nil, .zero, .invalidRequest, "Neither topic name nor id were specified."))
+            case (nil, false): ids.add(topic.topicId)
+            case (let name?, true): names.add(name)
+            case (let name?, false):
+                problems.append(result(name, topic.topicId, .invalidRequest, "You may not specify both topic name and topic id."))
             }
         }
-        for name in duplicateNames { answer(name, .zero, .invalidRequest, "Duplicate topic name.") }
-        for id in duplicateIDs { answer(nil, id, .invalidRequest, "Duplicate topic id.") }
+        problems += names.repeated.map { result($0, .zero, .invalidRequest, KafkaMessage.duplicateTopicName) }
+        problems += ids.repeated.map { result(nil, $0, .invalidRequest, "Duplicate topic id.") }
+        return (names.once, ids.once)
+    }
 
-        // Resolve everything to (name, id) pairs against one image.
-        let image = core.topics.image
+    /// The (name, id) pairs to delete, resolved against one image; unknown names and ids, and
+    /// names whose id is also given, go to `unknown`.
+    private static func resolve(
+        _ named: (names: [String], ids: [KafkaUUID]), in image: MetadataImage, unknown: inout [TopicResult]
+    ) -> [(name: String, id: KafkaUUID)] {
         var doomed: [(name: String, id: KafkaUUID)] = []
-        for id in ids {
+        for id in named.ids {
             guard let topic = image.topic(id: id) else {
-                answer(nil, id, .unknownTopicId, "This server does not host this topic ID.")
+                unknown.append(result(nil, id, .unknownTopicId, KafkaMessage.unknownTopicId))
                 continue
             }
             doomed.append((topic.name, id))
         }
-        for name in names {
+        for name in named.names {
             guard let topic = image.topic(named: name) else {
-                answer(name, .zero, .unknownTopicOrPartition, "This server does not host this topic-partition.")
+                unknown.append(result(name, .zero, .unknownTopicOrPartition, KafkaMessage.unknownTopicOrPartition))
                 continue
             }
             if let index = doomed.firstIndex(where: { $0.id == topic.id }) {
                 doomed.remove(at: index)
-                answer(name, topic.id, .invalidRequest, "The provided topic name maps to an ID that was already supplied.")
+                unknown.append(result(name, topic.id, .invalidRequest, "The provided topic name maps to an ID that was already supplied."))
                 continue
             }
             doomed.append((name, topic.id))
         }
+        return doomed
+    }
 
+    /// Deletes the topics on the blocking pool, each one's result in order.
+    private func delete(_ doomed: [(name: String, id: KafkaUUID)]) async throws -> [TopicResult] {
         let core = self.core
-        let toDelete = doomed
-        let outcomes = try await core.blocking.run {
-            try toDelete.map { topic -> (String, KafkaUUID, ErrorCode, String?) in
+        return try await core.blocking.run {
+            try doomed.map { topic in
                 // The topic may have been deleted (or deleted and re-created) since the lookup.
                 guard core.topics.image.topic(named: topic.name)?.id == topic.id else {
-                    return (topic.name, topic.id, .unknownTopicId, "This server does not host this topic ID.")
+                    return Self.result(topic.name, topic.id, .unknownTopicId, KafkaMessage.unknownTopicId)
                 }
-                let result = try core.deleteTopic(named: topic.name)
-                return (topic.name, topic.id, result.errorCode, result.errorMessage)
+                let deleted = try core.deleteTopic(named: topic.name)
+                let code = deleted.errorCode
+                return Self.result(topic.name, topic.id, code, code == .noError ? nil : deleted.errorMessage)
             }
         }
-        for (name, id, code, message) in outcomes {
-            answer(name, id, code, code == .noError ? nil : message)
+    }
+
+    private static func result(_ name: String?, _ id: KafkaUUID, _ code: ErrorCode, _ message: String?) -> TopicResult {
+        var result = TopicResult()
+        result.name = name
+        result.topicId = id
+        result.errorCode = code.rawValue
+        result.errorMessage = message
+        return result
+    }
+}
+
+/// Values named in a request, split into those named once and those named more than once
+/// (Kafka answers each of the latter with one INVALID_REQUEST), in the order first named.
+private struct NamedOnce<Value: Equatable> {
+    private(set) var once: [Value] = []
+    private(set) var repeated: [Value] = []
+
+    mutating func add(_ value: Value) {
+        if repeated.contains(value) { return }
+        if let index = once.firstIndex(of: value) {
+            once.remove(at: index)
+            repeated.append(value)
+        } else {
+            once.append(value)
         }
-        var response = DeleteTopicsResponse()
-        response.responses = results
-        return response
     }
 }

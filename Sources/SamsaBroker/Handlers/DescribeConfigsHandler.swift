@@ -47,7 +47,7 @@ struct DescribeConfigsHandler: RequestHandler {
                 return .failure(.init(.invalidTopicException, problem))
             }
             guard let topic = core.topics.image.topic(named: name) else {
-                return .failure(.init(.unknownTopicOrPartition, "This server does not host this topic-partition."))
+                return .failure(.init(.unknownTopicOrPartition, KafkaMessage.unknownTopicOrPartition))
             }
             return .success(core.topicConfigEntries(overrides: topic.configs))
         case .broker:

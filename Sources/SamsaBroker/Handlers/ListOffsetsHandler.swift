@@ -42,12 +42,10 @@ struct ListOffsetsHandler: RequestHandler {
                 let metadata = core.topics.image.topic(named: topic.name)
                 for partition in topic.partitions {
                     let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                    var answer: ListOffsetsResponse.ListOffsetsPartitionResponse
-                    if duplicates.contains(key) {
-                        answer = Self.failed(partition.partitionIndex, .invalidRequest)
-                    } else {
-                        answer = Self.lookUp(partition, topic: metadata, request: request, version: version, core: core)
-                    }
+                    let outcome: PartitionResult<OffsetSearch.Found?> = duplicates.contains(key)
+                        ? .failure(PartitionError(.invalidRequest))
+                        : Self.lookUp(partition, of: key, topic: metadata, request: request, version: version, core: core)
+                    let answer = Self.answer(partition.partitionIndex, outcome, version: version)
                     topicResponse.partitions.append(answer)
                 }
                 response.topics.append(topicResponse)
@@ -56,24 +54,28 @@ struct ListOffsetsHandler: RequestHandler {
         }
     }
 
-    /// One partition's answer. Blocking.
+    /// What one partition's offset lookup found: nil when no offset qualifies. Blocking.
     private static func lookUp(
-        _ partition: ListOffsetsRequest.ListOffsetsPartition, topic: TopicMetadata?, request: ListOffsetsRequest,
-        version: Int16, core: BrokerCore
-    ) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
-        let index = partition.partitionIndex
+        _ partition: ListOffsetsRequest.ListOffsetsPartition, of key: TopicPartition, topic: TopicMetadata?,
+        request: ListOffsetsRequest, version: Int16, core: BrokerCore
+    ) -> PartitionResult<OffsetSearch.Found?> {
         let timestamp = partition.timestamp
         if timestamp < 0, version < specialTimestampVersions[timestamp] ?? Int16.max {
-            return failed(index, .unsupportedVersion)
+            return .failure(PartitionError(.unsupportedVersion))
         }
-        let log: PartitionLog
-        switch core.servingLog(topic: topic, partition: index) {
-        case .failure(let error): return failed(index, error.code)
-        case .success(let found): log = found
+        let currentLeaderEpoch = version >= 4 ? partition.currentLeaderEpoch : -1
+        return core.servingLog(topic: topic, partition: key.partition, currentLeaderEpoch: currentLeaderEpoch).flatMap { log in
+            do {
+                return .success(try search(log, for: timestamp, request: request))
+            } catch {
+                // A storage failure, or a batch that does not decode: the log is damaged.
+                return .failure(.storage(error, during: .read, partition: key, logger: core.logger))
+            }
         }
-        if version >= 4, let error = PartitionLeadership.checkCurrentLeaderEpoch(partition.currentLeaderEpoch) {
-            return failed(index, error)
-        }
+    }
+
+    /// The offset `timestamp` asks for in `log`, or nil when none qualifies.
+    private static func search(_ log: PartitionLog, for timestamp: Int64, request: ListOffsetsRequest) throws -> OffsetSearch.Found? {
         // Consumers see up to the high watermark or the last stable offset; replicas everything.
         let lastVisible: Int64
         if request.replicaId == -1 {
@@ -81,57 +83,41 @@ struct ListOffsetsHandler: RequestHandler {
         } else {
             lastVisible = log.logEndOffset
         }
-        var answer = ListOffsetsResponse.ListOffsetsPartitionResponse()
-        answer.partitionIndex = index
-        answer.errorCode = ErrorCode.noError.rawValue
-        do {
-            let found: OffsetSearch.Found?
-            switch timestamp {
-            case -1:
-                found = OffsetSearch.Found(timestamp: -1, offset: lastVisible, leaderEpoch: PartitionLeadership.leaderEpoch)
-            case -2, -4:
-                return answered(index, OffsetSearch.Found(timestamp: -1, offset: log.logStartOffset,
-                                                          leaderEpoch: PartitionLeadership.leaderEpoch), version: version)
-            case -5, -6:
-                found = OffsetSearch.Found(timestamp: -1, offset: -1, leaderEpoch: -1)
-            case -3:
-                found = try OffsetSearch.maxTimestampRecord(in: log)
-            default:
-                found = try OffsetSearch.firstRecord(in: log, atOrAfter: timestamp)
-            }
-            // Kafka drops a result the reader may not see yet (-1 latest is the bound itself).
-            guard let found, timestamp == -1 || found.offset < lastVisible else { return answer }
-            return answered(index, found, version: version)
-        } catch let error as StorageError {
-            if error.fetchErrorCode == .kafkaStorageError {
-                core.logger.error("ListOffsets on \(log.directory) failed: \(error)")
-            }
-            return failed(index, error.fetchErrorCode)
-        } catch {
-            // A batch that does not decode: the log is damaged.
-            core.logger.error("ListOffsets on \(log.directory) failed: \(error)")
-            return failed(index, .kafkaStorageError)
+        let found: OffsetSearch.Found?
+        switch timestamp {
+        case -1:
+            found = OffsetSearch.Found(timestamp: -1, offset: lastVisible, leaderEpoch: PartitionLeadership.leaderEpoch)
+        case -2, -4:
+            return OffsetSearch.Found(timestamp: -1, offset: log.logStartOffset, leaderEpoch: PartitionLeadership.leaderEpoch)
+        case -5, -6:
+            found = OffsetSearch.Found(timestamp: -1, offset: -1, leaderEpoch: -1)
+        case -3:
+            found = try OffsetSearch.maxTimestampRecord(in: log)
+        default:
+            found = try OffsetSearch.firstRecord(in: log, atOrAfter: timestamp)
         }
+        // Kafka drops a result the reader may not see yet (-1 latest is the bound itself).
+        guard let found, timestamp == -1 || found.offset < lastVisible else { return nil }
+        return found
     }
 
-    private static func answered(
-        _ partition: Int32, _ found: OffsetSearch.Found, version: Int16
+    /// A partition's entry in the response; offset and timestamp stay -1 when nothing was
+    /// found or on error.
+    private static func answer(
+        _ partition: Int32, _ outcome: PartitionResult<OffsetSearch.Found?>, version: Int16
     ) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
         var answer = ListOffsetsResponse.ListOffsetsPartitionResponse()
         answer.partitionIndex = partition
-        answer.errorCode = ErrorCode.noError.rawValue
-        answer.timestamp = found.timestamp
-        answer.offset = found.offset
-        answer.leaderEpoch = version >= 4 ? found.leaderEpoch : -1
-        return answer
-    }
-
-    private static func failed(_ partition: Int32, _ error: ErrorCode) -> ListOffsetsResponse.ListOffsetsPartitionResponse {
-        var answer = ListOffsetsResponse.ListOffsetsPartitionResponse()
-        answer.partitionIndex = partition
-        answer.errorCode = error.rawValue
-        answer.timestamp = -1
-        answer.offset = -1
+        switch outcome {
+        case .success(let found):
+            answer.errorCode = ErrorCode.noError.rawValue
+            guard let found else { return answer }
+            answer.timestamp = found.timestamp
+            answer.offset = found.offset
+            answer.leaderEpoch = version >= 4 ? found.leaderEpoch : -1
+        case .failure(let error):
+            answer.errorCode = error.code.rawValue
+        }
         return answer
     }
 }

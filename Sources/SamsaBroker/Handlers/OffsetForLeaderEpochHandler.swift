@@ -40,16 +40,12 @@ struct OffsetForLeaderEpochHandler: RequestHandler {
         answer.leaderEpoch = -1
         answer.endOffset = -1
         let log: PartitionLog
-        switch core.servingLog(topic: topic, partition: partition.partition) {
+        switch core.servingLog(topic: topic, partition: partition.partition, currentLeaderEpoch: partition.currentLeaderEpoch) {
         case .failure(let error):
             answer.errorCode = error.code.rawValue
             return answer
         case .success(let found):
             log = found
-        }
-        if let error = PartitionLeadership.checkCurrentLeaderEpoch(partition.currentLeaderEpoch) {
-            answer.errorCode = error.rawValue
-            return answer
         }
         answer.errorCode = ErrorCode.noError.rawValue
         let requested = partition.leaderEpoch

@@ -29,10 +29,15 @@ struct ProduceHandler: RequestHandler {
 
     let core: BrokerCore
 
+    /// Where a partition stands in the request, and so in the response, which follows its order.
+    struct Position: Hashable, Sendable {
+        var topic: Int
+        var partition: Int
+    }
+
     /// A partition whose batch passed the request-level checks and goes to its log.
     struct PendingAppend: Sendable {
-        var topicIndex: Int
-        var partitionIndex: Int
+        var position: Position
         var partition: TopicPartition
         var log: PartitionLog
         var batch: ByteBuffer
@@ -44,74 +49,19 @@ struct ProduceHandler: RequestHandler {
         guard version >= 3 else {
             throw RequestRejection("Produce v\(version) carries a legacy message set; only v3 and later are accepted")
         }
-        var response = ProduceResponse()
-        response.responses.reserveCapacity(request.topicData.count)
-        var pending: [PendingAppend] = []
-        var transactionalWithoutId = false
-        let image = core.topics.image
-        for (topicIndex, topicData) in request.topicData.enumerated() {
-            var topicResponse = ProduceResponse.TopicProduceResponse()
-            let topic: TopicMetadata?
-            let missing: ErrorCode
-            if version >= 13 {
-                topicResponse.topicId = topicData.topicId
-                topic = image.topic(id: topicData.topicId)
-                missing = .unknownTopicId
-            } else {
-                topicResponse.name = topicData.name
-                topic = image.topic(named: topicData.name)
-                missing = .unknownTopicOrPartition
-            }
-            topicResponse.partitionResponses.reserveCapacity(topicData.partitionData.count)
-            for (partitionIndex, partitionData) in topicData.partitionData.enumerated() {
-                var result = ProduceResponse.PartitionProduceResponse()
-                result.index = partitionData.index
-                let outcome = Self.locate(partitionData, in: topic, missing: missing, version: version, logs: core.logs)
-                switch outcome {
-                case .failure(let failure):
-                    result.fail(failure)
-                case .success(let (log, batch, header)):
-                    if header.isTransactional && request.transactionalId == nil { transactionalWithoutId = true }
-                    result.baseOffset = -1
-                    pending.append(PendingAppend(
-                        topicIndex: topicIndex, partitionIndex: partitionIndex,
-                        partition: TopicPartition(topic: topic!.name, partition: partitionData.index),
-                        log: log, batch: batch, header: header))
-                }
-                topicResponse.partitionResponses.append(result)
-            }
-            response.responses.append(topicResponse)
-        }
-
-        if transactionalWithoutId {
+        let located = locate(request, version: version)
+        let outcomes: [[PartitionResult<AppendedBatch>]]
+        if request.transactionalId == nil, located.joined().contains(where: { (try? $0.get())?.header.isTransactional == true }) {
             // Kafka refuses the whole request before looking at any partition.
-            response.failAll(PartitionFailure(.transactionalIdAuthorizationFailed, "Transactional records need a transactional id."))
-            pending.removeAll()
-        } else if ![-1, 0, 1].contains(request.acks) {
-            for item in pending {
-                response.responses[item.topicIndex].partitionResponses[item.partitionIndex]
-                    .fail(PartitionFailure(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(request.acks)."))
-            }
-            pending.removeAll()
+            let refusal = PartitionError(.transactionalIdAuthorizationFailed, "Transactional records need a transactional id.")
+            outcomes = located.map { $0.map { _ in .failure(refusal) } }
+        } else {
+            let pending = located.joined().compactMap { try? $0.get() }
+            let appended = try await append(pending, acks: request.acks, context: context)
+            // Every located partition was pending, so each has an outcome by its position.
+            outcomes = located.map { $0.map { $0.flatMap { appended[$0.position]! } } }
         }
-
-        if !pending.isEmpty {
-            let appender = ProduceAppender(
-                core: core, version: version, waitForFlush: request.acks == -1,
-                allowInternalTopics: context.clientId == "__admin_client")
-            let work = pending
-            let results = try await core.blocking.run { work.map { appender.append($0) } }
-            var durable: [(index: Int, log: PartitionLog, offset: Int64)] = []
-            for (index, (item, result)) in zip(pending, results).enumerated() {
-                response.responses[item.topicIndex].partitionResponses[item.partitionIndex] = result.response
-                if let offset = result.durableOffset { durable.append((index, item.log, offset)) }
-            }
-            for (index, failure) in try await waitUntilDurable(durable) {
-                let item = pending[index]
-                response.responses[item.topicIndex].partitionResponses[item.partitionIndex].fail(failure)
-            }
-        }
-
+        let response = ProduceResponse(answering: request, version: version, outcomes: outcomes)
         guard request.acks != 0 else {
             if let failure = response.firstFailure {
                 // No response to carry the error: close, so the producer refreshes its metadata.
@@ -122,88 +72,98 @@ struct ProduceHandler: RequestHandler {
         return response
     }
 
-    /// Waits until each log is durable up to its offset, in parallel across logs, so partitions
-    /// share the wait rather than queue behind each other's fsyncs. Returns the failures.
-    private func waitUntilDurable(_ waits: [(index: Int, log: PartitionLog, offset: Int64)]) async throws -> [(Int, PartitionFailure)] {
+    /// Each partition's log and batch, in request order, or why it has none: an unknown topic
+    /// or partition (UNKNOWN_TOPIC_ID at v13, which names topics by id), or data that is not
+    /// exactly one acceptable batch (see ``BatchInspection``).
+    private func locate(_ request: ProduceRequest, version: Int16) -> [[PartitionResult<PendingAppend>]] {
+        let image = core.topics.image
+        let missing: ErrorCode = version >= 13 ? .unknownTopicId : .unknownTopicOrPartition
+        return request.topicData.enumerated().map { topicIndex, topicData in
+            let topic = version >= 13 ? image.topic(id: topicData.topicId) : image.topic(named: topicData.name)
+            return topicData.partitionData.enumerated().map { partitionIndex, data in
+                core.servingLog(topic: topic, partition: data.index, missing: missing).flatMap { log in
+                    BatchInspection.single(data.records, version: version).map { inspected in
+                        PendingAppend(
+                            position: Position(topic: topicIndex, partition: partitionIndex),
+                            partition: TopicPartition(topic: topic!.name, partition: data.index),
+                            log: log, batch: inspected.batch, header: inspected.header)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends the pending batches on the blocking pool, then waits until those acks=-1
+    /// answers after are durable. Every pending partition fails alike for an invalid `acks`.
+    private func append(
+        _ pending: [PendingAppend], acks: Int16, context: RequestContext
+    ) async throws -> [Position: PartitionResult<AppendedBatch>] {
+        var outcomes: [PartitionResult<AppendedBatch>] = []
+        if ![-1, 0, 1].contains(acks) {
+            let failure = PartitionError(.invalidRequiredAcks, "acks must be -1, 0 or 1, not \(acks).")
+            outcomes = pending.map { _ in .failure(failure) }
+        } else if !pending.isEmpty {
+            let appender = ProduceAppender(
+                core: core, version: context.apiVersion, waitForFlush: acks == -1,
+                allowInternalTopics: context.clientId == InternalTopics.adminClientId)
+            outcomes = try await core.blocking.run { pending.map { appender.append($0) } }
+            for (index, failure) in try await waitUntilDurable(pending, outcomes) {
+                outcomes[index] = .failure(failure)
+            }
+        }
+        return Dictionary(uniqueKeysWithValues: zip(pending.map(\.position), outcomes))
+    }
+
+    /// Waits until each appended batch that asks for it is durable, in parallel across logs,
+    /// so partitions share the wait rather than queue behind each other's fsyncs. Returns the
+    /// failures by index in `pending`.
+    private func waitUntilDurable(
+        _ pending: [PendingAppend], _ outcomes: [PartitionResult<AppendedBatch>]
+    ) async throws -> [(Int, PartitionError)] {
+        let waits = zip(pending, outcomes).enumerated().compactMap { index, appended -> (index: Int, item: PendingAppend, offset: Int64)? in
+            guard case .success(let batch) = appended.1, let offset = batch.durableOffset else { return nil }
+            return (index, appended.0, offset)
+        }
         guard !waits.isEmpty else { return [] }
         let blocking = core.blocking
         let logger = core.logger
-        return try await withThrowingTaskGroup(of: (Int, PartitionFailure)?.self) { group in
+        return try await withThrowingTaskGroup(of: (Int, PartitionError)?.self) { group in
             for wait in waits {
                 group.addTask {
                     try await blocking.run {
                         do {
-                            try wait.log.waitUntilDurable(wait.offset)
+                            try wait.item.log.waitUntilDurable(wait.offset)
                             return nil
                         } catch {
-                            logger.error("flush failed for a produce with acks=-1", metadata: [
-                                "directory": "\(wait.log.directory)", "error": "\(error)",
-                            ])
-                            return (wait.index, PartitionFailure(.kafkaStorageError, "The data could not be made durable: \(error)"))
+                            return (wait.index, .storage(error, during: .flush, partition: wait.item.partition, logger: logger))
                         }
                     }
                 }
             }
-            var failures: [(Int, PartitionFailure)] = []
+            var failures: [(Int, PartitionError)] = []
             for try await failure in group {
                 if let failure { failures.append(failure) }
             }
             return failures
         }
     }
-
-    /// Finds the partition's log and checks its data as Kafka's `ProduceRequest.validateRecords`
-    /// does: exactly one complete batch, magic 2, no zstd before v7. Reads only the header.
-    static func locate(
-        _ data: ProduceRequest.PartitionProduceData, in topic: TopicMetadata?, missing: ErrorCode, version: Int16,
-        logs: LogManager
-    ) -> Result<(PartitionLog, ByteBuffer, RecordBatchHeader), PartitionFailure> {
-        guard let topic, data.index >= 0, data.index < topic.partitionCount,
-            let log = logs.log(for: TopicPartition(topic: topic.name, partition: data.index))
-        else {
-            return .failure(PartitionFailure(missing, "This server does not host this topic-partition."))
-        }
-        switch BatchInspection.single(data.records, version: version) {
-        case .failure(let failure): return .failure(failure)
-        case .success(let (batch, header)): return .success((log, batch, header))
-        }
-    }
-}
-
-/// A per-partition Kafka error with the message sent from v8.
-struct PartitionFailure: Error, Sendable, CustomStringConvertible {
-    var code: ErrorCode
-    var message: String
-    var recordErrors: [ProduceResponse.BatchIndexAndErrorMessage] = []
-
-    init(_ code: ErrorCode, _ message: String, recordErrors: [ProduceResponse.BatchIndexAndErrorMessage] = []) {
-        self.code = code
-        self.message = message
-        self.recordErrors = recordErrors
-    }
-
-    var description: String { "\(code): \(message)" }
-}
-
-extension ProduceResponse.PartitionProduceResponse {
-    /// Turns this entry into Kafka's answer for a failed partition.
-    mutating func fail(_ failure: PartitionFailure) {
-        errorCode = failure.code.rawValue
-        errorMessage = failure.message
-        recordErrors = failure.recordErrors
-        baseOffset = -1
-        logAppendTimeMs = -1
-        logStartOffset = -1
-    }
 }
 
 extension ProduceResponse {
-    /// Fails every partition of the response with `failure`.
-    mutating func failAll(_ failure: PartitionFailure) {
-        for topic in responses.indices {
-            for partition in responses[topic].partitionResponses.indices {
-                responses[topic].partitionResponses[partition].fail(failure)
+    /// The response to `request`: each partition's entry from its outcome, in request order.
+    init(answering request: ProduceRequest, version: Int16, outcomes: [[PartitionResult<AppendedBatch>]]) {
+        self.init()
+        responses = zip(request.topicData, outcomes).map { topicData, partitions in
+            var topic = TopicProduceResponse()
+            if version >= 13 {
+                topic.topicId = topicData.topicId
+            } else {
+                topic.name = topicData.name
             }
+            topic.partitionResponses = zip(topicData.partitionData, partitions).map { data, outcome in
+                PartitionProduceResponse(index: data.index, outcome: outcome)
+            }
+            return topic
         }
     }
 
@@ -215,5 +175,32 @@ extension ProduceResponse {
             }
         }
         return nil
+    }
+}
+
+extension ProduceResponse.PartitionProduceResponse {
+    /// Partition `index`'s entry: the batch's offsets, or Kafka's answer for a failed
+    /// partition (offsets -1, the error's message and record errors).
+    init(index: Int32, outcome: PartitionResult<AppendedBatch>) {
+        self.init()
+        self.index = index
+        switch outcome {
+        case .success(let appended):
+            baseOffset = appended.baseOffset
+            logAppendTimeMs = appended.logAppendTime
+            logStartOffset = appended.logStartOffset
+        case .failure(let error):
+            errorCode = error.code.rawValue
+            errorMessage = error.message
+            recordErrors = error.recordErrors.map { recordError in
+                var entry = ProduceResponse.BatchIndexAndErrorMessage()
+                entry.batchIndex = recordError.batchIndex
+                entry.batchIndexErrorMessage = recordError.message
+                return entry
+            }
+            baseOffset = -1
+            logAppendTimeMs = -1
+            logStartOffset = -1
+        }
     }
 }

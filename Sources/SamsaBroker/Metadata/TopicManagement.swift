@@ -164,7 +164,7 @@ extension BrokerCore {
     /// leaves only orphan logs that the next start deletes.
     public func deleteTopic(named name: String) throws -> TopicChangeResult {
         guard let topic = topics.image.topic(named: name) else {
-            return .failure(.unknownTopicOrPartition, "This server does not host this topic-partition.")
+            return .failure(.unknownTopicOrPartition, KafkaMessage.unknownTopicOrPartition)
         }
         try topics.remove(named: name)
         try logs.deleteTopic(name)

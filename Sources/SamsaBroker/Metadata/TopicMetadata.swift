@@ -17,7 +17,7 @@ public struct TopicMetadata: Hashable, Sendable, Codable {
     }
 
     /// Internal topics (`__consumer_offsets`, `__transaction_state`) are flagged in Metadata.
-    public var isInternal: Bool { name == "__consumer_offsets" || name == "__transaction_state" }
+    public var isInternal: Bool { InternalTopics.all.contains(name) }
 
     private enum CodingKeys: String, CodingKey {
         case name, id, partitionCount, configs

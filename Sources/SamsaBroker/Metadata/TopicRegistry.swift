@@ -23,7 +23,7 @@ import SamsaStorage
 public final class TopicRegistry: Sendable {
     /// The metadata log's directory name inside the data directory. It has no `-<partition>`
     /// suffix, so the log manager never mistakes it for a topic partition.
-    public static let directoryName = "__cluster_metadata"
+    public static let directoryName = InternalTopics.clusterMetadata
 
     private let log: PartitionLog
     private let clock: any StorageClock
