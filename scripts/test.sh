@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Samsa test: installs what the tests need when it is missing, checks that the
-# generated protocol code matches Spec/, builds with warnings treated as failures, and runs
+# Runs every Samsa test: installs what the tests need when it is missing, checks the code style
+# and that the generated protocol code matches Spec/, builds with warnings treated as failures, and runs
 # the Swift test suites, then the interoperability suite (real Kafka clients against
 # `samsa serve`, scripts/interop.sh).
 set -euo pipefail
@@ -25,6 +25,9 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$build_log"; then
   echo "The build printed warnings in Samsa's own code (listed above); fix them." >&2
   exit 1
 fi
+
+step "Checking the code style (scripts/format.sh --check; scripts/format.sh fixes it)"
+scripts/format.sh --check
 
 step "Checking that Sources/SamsaProtocol/Generated matches Spec/"
 swift run --skip-build SamsaCodegen --check

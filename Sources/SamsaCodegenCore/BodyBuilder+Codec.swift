@@ -47,7 +47,10 @@ extension BodyBuilder {
         var elementSize = "1"
         if case .array(let element) = field.type {
             let flexibleSize = sizes.elementSize(element, over: field.versions.intersection(flexible))
-            let fixedSize = sizes.elementSize(element, over: VersionRange(field.versions.lower, min(field.versions.upper, flexible.isEmpty ? field.versions.upper : flexible.lower - 1)))
+            let fixedSize = sizes.elementSize(
+                element,
+                over: VersionRange(
+                    field.versions.lower, min(field.versions.upper, flexible.isEmpty ? field.versions.upper : flexible.lower - 1)))
             switch compact {
             case "true": elementSize = "\(flexibleSize)"
             case "false": elementSize = "\(fixedSize)"
@@ -70,9 +73,17 @@ extension BodyBuilder {
                 let suffix = nullability == .nullable ? "" : " ?? []"
                 switch element {
                 case .structure(let name):
-                    return [target + "try \(buffer).readKafkaStructArray(\(name).self, version: version, compact: \(compact), minimumElementSize: \(elementSize), context: \(context))" + suffix]
+                    return [
+                        target
+                            + "try \(buffer).readKafkaStructArray(\(name).self, version: version, compact: \(compact), minimumElementSize: \(elementSize), context: \(context))"
+                            + suffix
+                    ]
                 default:
-                    return [target + "try \(buffer).readKafkaArray(\(FieldTypeSpelling.element(element)).self, compact: \(compact), context: \(context))" + suffix]
+                    return [
+                        target
+                            + "try \(buffer).readKafkaArray(\(FieldTypeSpelling.element(element)).self, compact: \(compact), context: \(context))"
+                            + suffix
+                    ]
                 }
             case .structure(let name):
                 if nullability == .nullable {

@@ -47,14 +47,23 @@ public enum CodeGenerator {
         for api in apis {
             let base = baseName(key: api.key, name: api.name)
             let header = header(from: api.path)
-            files.append(GeneratedFile(path: "\(sourceDirectory)/\(base).swift", contents: MessageEmitter(api: api).fileContents(header: header)))
-            files.append(GeneratedFile(path: "\(testDirectory)/\(base)+Random.swift", contents: RandomEmitter(api: api).fileContents(header: header)))
+            files.append(
+                GeneratedFile(path: "\(sourceDirectory)/\(base).swift", contents: MessageEmitter(api: api).fileContents(header: header)))
+            files.append(
+                GeneratedFile(path: "\(testDirectory)/\(base)+Random.swift", contents: RandomEmitter(api: api).fileContents(header: header))
+            )
         }
         let allMessages = header(from: "Spec/Messages/*.spec")
         files.append(GeneratedFile(path: "\(sourceDirectory)/ApiKey.swift", contents: TableEmitter.apiKeyFile(apis, header: allMessages)))
-        files.append(GeneratedFile(path: "\(sourceDirectory)/ApiMessageTable.swift", contents: TableEmitter.messageTableFile(apis, header: allMessages)))
-        files.append(GeneratedFile(path: "\(sourceDirectory)/ErrorCode.swift", contents: TableEmitter.errorCodeFile(codes, header: header(from: "Spec/ErrorCodes.spec"))))
-        files.append(GeneratedFile(path: "\(testDirectory)/RandomMessages.swift", contents: RandomEmitter.registryFile(apis, header: allMessages)))
+        files.append(
+            GeneratedFile(
+                path: "\(sourceDirectory)/ApiMessageTable.swift", contents: TableEmitter.messageTableFile(apis, header: allMessages)))
+        files.append(
+            GeneratedFile(
+                path: "\(sourceDirectory)/ErrorCode.swift",
+                contents: TableEmitter.errorCodeFile(codes, header: header(from: "Spec/ErrorCodes.spec"))))
+        files.append(
+            GeneratedFile(path: "\(testDirectory)/RandomMessages.swift", contents: RandomEmitter.registryFile(apis, header: allMessages)))
         return files.sorted { $0.path < $1.path }
     }
 

@@ -15,7 +15,8 @@ enum ErrorCodesParser {
             }
             let name = words[1]
             guard !name.isEmpty, name.allSatisfy({ ($0.isUppercase || $0.isNumber || $0 == "_") && $0.isASCII }),
-                  name.first!.isLetter else {
+                name.first!.isLetter
+            else {
                 throw SpecError(file: file, line: line.number, message: "error name `\(name)` must be UPPER_SNAKE_CASE")
             }
             let retriable: Bool

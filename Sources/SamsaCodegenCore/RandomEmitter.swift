@@ -104,7 +104,8 @@ struct RandomEmitter {
             for (kind, suffix) in [("request", "Request"), ("response", "Response")] {
                 writer.line("/// A random \(kind) of `apiKey` at `version`, or nil for an unknown key.")
                 let returnType = "(any Kafka\(suffix)Message)?"
-                writer.block("static func \(kind)(apiKey: Int16, version: Int16, using random: inout TestRandom) -> \(returnType)") { writer in
+                writer.block("static func \(kind)(apiKey: Int16, version: Int16, using random: inout TestRandom) -> \(returnType)") {
+                    writer in
                     writer.switchBlock("apiKey") { writer in
                         for api in apis {
                             writer.line("case \(api.key): return \(api.name)\(suffix).random(version: version, using: &random)")

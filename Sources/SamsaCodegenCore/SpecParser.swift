@@ -33,7 +33,7 @@ public struct SpecParser {
             }
             let words = SpecLexer.tokens(line.text)
             let keyword = words[0]
-            if (keyword == "request" || keyword == "response"), apiKey == nil || versions == nil || flexible == nil {
+            if keyword == "request" || keyword == "response", apiKey == nil || versions == nil || flexible == nil {
                 throw error(line.number, "`api`, `versions` and `flexible` must come before the `\(keyword)` section")
             }
             switch keyword {
@@ -113,7 +113,8 @@ public struct SpecParser {
         if body.hasSuffix("+"), let lower = Int(body.dropLast()) {
             range = VersionRange(lower, VersionRange.maximum)
         } else if let dash = body.firstIndex(of: "-"), let lower = Int(body[..<dash]),
-                  let upper = Int(body[body.index(after: dash)...]) {
+            let upper = Int(body[body.index(after: dash)...])
+        {
             range = VersionRange(lower, upper)
         } else if let single = Int(body) {
             range = VersionRange(single, single)
@@ -239,7 +240,10 @@ public struct SpecParser {
         }
         if let primitive = PrimitiveType(rawValue: word) { return .primitive(primitive) }
         guard Naming.isIdentifier(word), word.first!.isUppercase else {
-            throw error(line, "unknown type `\(word)`; expected a primitive (\(PrimitiveType.allCases.map(\.rawValue).joined(separator: " "))), [T] or a struct name")
+            throw error(
+                line,
+                "unknown type `\(word)`; expected a primitive (\(PrimitiveType.allCases.map(\.rawValue).joined(separator: " "))), [T] or a struct name"
+            )
         }
         return .structure(word)
     }

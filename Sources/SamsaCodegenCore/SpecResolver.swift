@@ -115,7 +115,8 @@ struct SpecResolver {
         for item in structs {
             for field in item.fields {
                 if let target = field.type.structName, indexByName[target] == nil {
-                    throw error(field.line, "unknown struct `\(target)`: declare it with `struct \(target)` or indent its fields under this field")
+                    throw error(
+                        field.line, "unknown struct `\(target)`: declare it with `struct \(target)` or indent its fields under this field")
                 }
             }
         }

@@ -65,6 +65,7 @@ public struct RecordBatch: Sendable {
             length >= RecordBatchHeader.minimumBatchLength
         else { return nil }
         let total = RecordBatchHeader.lengthFieldEnd + Int(length)
-        return CRC32C.checksum(buffer, at: index + RecordBatchHeader.checksumRangeStart, length: total - RecordBatchHeader.checksumRangeStart)
+        return CRC32C.checksum(
+            buffer, at: index + RecordBatchHeader.checksumRangeStart, length: total - RecordBatchHeader.checksumRangeStart)
     }
 }

@@ -24,8 +24,9 @@ logger.logLevel = .error
 var config = LogConfig()
 config.segmentBytes = 64 * 1024
 do {
-    let log = try PartitionLog.open(directory: arguments[1], config: config, fileSystem: PosixFileSystem(), clock: SystemClock(),
-                                    logger: logger)
+    let log = try PartitionLog.open(
+        directory: arguments[1], config: config, fileSystem: PosixFileSystem(), clock: SystemClock(),
+        logger: logger)
     let recordsPerBatch: Int64 = 4
     let firstSeed = Int(log.logEndOffset / recordsPerBatch)
     for seed in firstSeed..<(firstSeed + batchCount) {
@@ -56,7 +57,8 @@ enum CrashTestBatch {
         var builder = RecordBatchBuilder()
         for index in 0..<4 {
             let value = (0..<(100 + seed % 300)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ index) }
-            builder.append(key: ByteBuffer(string: "key-\(seed)"), value: ByteBuffer(bytes: value), timestamp: Int64(seed) * 10 + Int64(index))
+            builder.append(
+                key: ByteBuffer(string: "key-\(seed)"), value: ByteBuffer(bytes: value), timestamp: Int64(seed) * 10 + Int64(index))
         }
         return try! builder.build()
     }

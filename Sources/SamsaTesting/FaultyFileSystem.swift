@@ -35,17 +35,26 @@ public final class FaultyFileSystem: FileSystem, Sendable {
 
     /// Makes the next `count` writes to matching files throw without writing anything.
     public func failNextWrite(count: Int = 1, pathContaining filter: String = "") {
-        faults.withLockedValue { $0.failWrites = count; $0.pathFilter = filter }
+        faults.withLockedValue {
+            $0.failWrites = count
+            $0.pathFilter = filter
+        }
     }
 
     /// Makes the next `count` syncs of matching files throw without making anything durable.
     public func failNextSync(count: Int = 1, pathContaining filter: String = "") {
-        faults.withLockedValue { $0.failSyncs = count; $0.pathFilter = filter }
+        faults.withLockedValue {
+            $0.failSyncs = count
+            $0.pathFilter = filter
+        }
     }
 
     /// Makes the next write to a matching file store only its first `bytes` bytes, then throw.
     public func tearNextWrite(after bytes: Int, pathContaining filter: String = "") {
-        faults.withLockedValue { $0.tearNextWriteAfter = bytes; $0.pathFilter = filter }
+        faults.withLockedValue {
+            $0.tearNextWriteAfter = bytes
+            $0.pathFilter = filter
+        }
     }
 
     /// Simulates a power loss: everything not synced is dropped, open handles stop working.
@@ -59,7 +68,10 @@ public final class FaultyFileSystem: FileSystem, Sendable {
         faults.withLockedValue { ($0.writesSeen, $0.syncsSeen) }
     }
 
-    enum WriteFault { case none, fail, tear(Int) }
+    enum WriteFault {
+        case none, fail
+        case tear(Int)
+    }
 
     func takeWriteFault(path: String) -> WriteFault {
         faults.withLockedValue { faults in

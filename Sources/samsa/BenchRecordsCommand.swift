@@ -47,11 +47,14 @@ struct BenchRecordsCommand: ParsableCommand {
                 builder.append(key: ByteBuffer(string: "key-\(index)"), value: value, timestamp: 1_700_000_000_000 + Int64(index))
             }
             var batch = try builder.build()
-            plainRecords.writeImmutableBuffer(batch.getSlice(at: RecordBatchHeader.size, length: batch.readableBytes - RecordBatchHeader.size)!)
+            plainRecords.writeImmutableBuffer(
+                batch.getSlice(at: RecordBatchHeader.size, length: batch.readableBytes - RecordBatchHeader.size)!)
             log.writeBuffer(&batch)
         }
         let totalRecords = batches * recordsPerBatch
-        print("samsa bench records: \(batches) batches of \(log.readableBytes / batches) bytes, \(recordsPerBatch) records of \(recordSize) bytes each")
+        print(
+            "samsa bench records: \(batches) batches of \(log.readableBytes / batches) bytes, \(recordsPerBatch) records of \(recordSize) bytes each"
+        )
 
         let decode = try measure(bytes: log.readableBytes) {
             var scanner = RecordBatchScanner(log, verifiesChecksums: true)
@@ -63,7 +66,9 @@ struct BenchRecordsCommand: ParsableCommand {
             guard seen == totalRecords else { throw ValidationError("decoded \(seen) of \(totalRecords) records") }
         }
         let recordsPerSecond = Double(totalRecords) * decode.passes / decode.elapsed
-        print(format("record batch decode (header + CRC + records)", decode.megabytesPerSecond) + "  \(format(recordsPerSecond / 1e6, digits: 2)) M records/s")
+        print(
+            format("record batch decode (header + CRC + records)", decode.megabytesPerSecond)
+                + "  \(format(recordsPerSecond / 1e6, digits: 2)) M records/s")
 
         let expectedCRC = CRC32C.checksum(log)
         let crc = try measure(bytes: log.readableBytes) {
@@ -84,7 +89,9 @@ struct BenchRecordsCommand: ParsableCommand {
                 guard output.readableBytes == plainRecords.readableBytes else { throw ValidationError("\(codec) round trip lost bytes") }
             }
             let ratio = Double(plainRecords.readableBytes) / Double(compressed.readableBytes)
-            print("\(codec.description.padding(8)) \(format(ratio, digits: 2).leftPadding(5))  \(format(compress.megabytesPerSecond, digits: 1).leftPadding(13))  \(format(decompress.megabytesPerSecond, digits: 1).leftPadding(15))")
+            print(
+                "\(codec.description.padding(8)) \(format(ratio, digits: 2).leftPadding(5))  \(format(compress.megabytesPerSecond, digits: 1).leftPadding(13))  \(format(decompress.megabytesPerSecond, digits: 1).leftPadding(15))"
+            )
         }
     }
 
@@ -130,8 +137,10 @@ struct BenchRecordsCommand: ParsableCommand {
 /// Record values that look like log lines: compressible, but not trivially.
 private struct BenchGenerator {
     var state: UInt64
-    private let words = ["order", "created", "user", "4711", "eu-west-1", "payment", "ok", "retry", "{\"id\":", "}", "2024-05-01T12:00:00Z", "amount"]
-        .map { Array($0.utf8) }
+    private let words = [
+        "order", "created", "user", "4711", "eu-west-1", "payment", "ok", "retry", "{\"id\":", "}", "2024-05-01T12:00:00Z", "amount",
+    ]
+    .map { Array($0.utf8) }
 
     init(seed: UInt64) {
         state = seed

@@ -59,18 +59,26 @@ struct BenchStorageCommand: ParsableCommand {
                 let path = StoragePath.join(directory, "run-\(results.count)-\(index)")
                 figures.append(try measure(batch, path))
                 if fileSystem.exists(at: path) {
-                    if fileSystem.isDirectory(at: path) { try? fileSystem.removeDirectory(at: path) } else { try? fileSystem.removeFile(at: path) }
+                    if fileSystem.isDirectory(at: path) {
+                        try? fileSystem.removeDirectory(at: path)
+                    } else {
+                        try? fileSystem.removeFile(at: path)
+                    }
                 }
             }
             results[name] = figures
-            print(name.rightPadded(to: 44)
-                + figures.map { Self.format($0).leftPadded(to: 16) }.joined())
+            print(
+                name.rightPadded(to: 44)
+                    + figures.map { Self.format($0).leftPadded(to: 16) }.joined())
         }
         try row("raw write, no fsync") { batch, path in try rawWrite(batch, path: path, fsync: false) }
         try row("raw write, fsync per write") { batch, path in try rawWrite(batch, path: path, fsync: true) }
-        try row("raw write, fsync per \(writers) writes") { batch, path in try rawWrite(batch, path: path, fsync: true, writesPerSync: writers) }
+        try row("raw write, fsync per \(writers) writes") { batch, path in
+            try rawWrite(batch, path: path, fsync: true, writesPerSync: writers)
+        }
         try row("log append, no flush") { batch, path in try append(batch, path: path, writers: 1, durability: .written) }
-        try row("log append, fsync per append (1 writer)") { batch, path in try append(batch, path: path, writers: 1, durability: .flushed) }
+        try row("log append, fsync per append (1 writer)") { batch, path in try append(batch, path: path, writers: 1, durability: .flushed)
+        }
         try row("log append, group commit (\(writers) writers)") { batch, path in
             try append(batch, path: path, writers: writers, durability: .flushed)
         }
@@ -79,11 +87,16 @@ struct BenchStorageCommand: ParsableCommand {
         let rawSync = results["raw write, fsync per write"]!
         let noFlush = results["log append, no flush"]!
         let group = results["log append, group commit (\(writers) writers)"]!
-        print("append without flush / raw write:             " + zip(noFlush, raw).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
+        print(
+            "append without flush / raw write:             " + zip(noFlush, raw).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
         print("group commit / raw write (no fsync):          " + zip(group, raw).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
-        print("group commit / raw write (fsync per write):   " + zip(group, rawSync).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
+        print(
+            "group commit / raw write (fsync per write):   " + zip(group, rawSync).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined()
+        )
         let rawGroup = results["raw write, fsync per \(writers) writes"]!
-        print("group commit / raw write (fsync per \(writers) writes): " + zip(group, rawGroup).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
+        print(
+            "group commit / raw write (fsync per \(writers) writes): "
+                + zip(group, rawGroup).map { Self.percent($0 / $1).leftPadded(to: 16) }.joined())
     }
 
     /// A batch of 1 KiB records, about `bytes` long.
@@ -197,12 +210,12 @@ struct BenchStorageCommand: ParsableCommand {
     }
 }
 
-private extension String {
-    func leftPadded(to width: Int) -> String {
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 
-    func rightPadded(to width: Int) -> String {
+    fileprivate func rightPadded(to width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }
@@ -215,10 +228,12 @@ private final class BenchThread: @unchecked Sendable {
     init(_ body: @escaping @Sendable () -> Void) {
         self.body = body
         let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            Unmanaged<BenchThread>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<BenchThread>.fromOpaque(context!).takeRetainedValue().body()
+                return nil
+            }, context)
         precondition(result == 0, "pthread_create failed")
     }
 

@@ -75,12 +75,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let loadTime = ContinuousClock.now - started
         let server = KafkaServer(
-            configuration: .init(host: configuration.listenHost, port: configuration.listenPort, maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(
+                host: configuration.listenHost, port: configuration.listenPort, maxFrameBytes: configuration.maxFrameBytes),
             processor: broker,
             logger: logger
         )
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: broker), .init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: [.init(service: broker), .init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -90,15 +92,17 @@ struct ServeCommand: AsyncParsableCommand {
                 let image = broker.core.topics.image
                 let partitionCount = image.topics.reduce(0) { $0 + Int($1.partitionCount) }
                 let advertised = broker.core.advertisedEndpoint
-                logger.info("Samsa \(SamsaVersion.current) is ready", metadata: [
-                    "listen": "\(configuration.listenHost):\(address.port ?? configuration.listenPort)",
-                    "advertised": "\(advertised.host):\(advertised.port)",
-                    "dataDirectory": "\(configuration.dataDirectory)",
-                    "topics": "\(image.topics.count)",
-                    "partitions": "\(partitionCount)",
-                    "cleanShutdown": "\(broker.core.logs.hadCleanShutdown)",
-                    "loadTime": "\(loadTime.components.seconds * 1000 + loadTime.components.attoseconds / 1_000_000_000_000_000) ms",
-                ])
+                logger.info(
+                    "Samsa \(SamsaVersion.current) is ready",
+                    metadata: [
+                        "listen": "\(configuration.listenHost):\(address.port ?? configuration.listenPort)",
+                        "advertised": "\(advertised.host):\(advertised.port)",
+                        "dataDirectory": "\(configuration.dataDirectory)",
+                        "topics": "\(image.topics.count)",
+                        "partitions": "\(partitionCount)",
+                        "cleanShutdown": "\(broker.core.logs.hadCleanShutdown)",
+                        "loadTime": "\(loadTime.components.seconds * 1000 + loadTime.components.attoseconds / 1_000_000_000_000_000) ms",
+                    ])
             }
             try await tasks.waitForAll()
         }

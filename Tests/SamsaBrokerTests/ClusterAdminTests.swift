@@ -59,7 +59,9 @@ struct ClusterAdminTests {
             controller.endpointType = 2
             let mismatched = try await client.send(controller, version: 1)
             #expect(mismatched.errorCode == ErrorCode.mismatchedEndpointType.rawValue)
-            #expect(mismatched.errorMessage == "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER")
+            #expect(
+                mismatched.errorMessage
+                    == "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER")
             #expect(mismatched.brokers.isEmpty)
             controller.endpointType = 7
             let unsupported = try await client.send(controller, version: 2)
@@ -124,7 +126,9 @@ struct ClusterAdminTests {
                 partition.offset = offset
                 return partition
             }
-            func topic(_ name: String, _ partitions: [DeleteRecordsRequest.DeleteRecordsPartition]) -> DeleteRecordsRequest.DeleteRecordsTopic {
+            func topic(
+                _ name: String, _ partitions: [DeleteRecordsRequest.DeleteRecordsPartition]
+            ) -> DeleteRecordsRequest.DeleteRecordsTopic {
                 var topic = DeleteRecordsRequest.DeleteRecordsTopic()
                 topic.name = name
                 topic.partitions = partitions
@@ -149,9 +153,10 @@ struct ClusterAdminTests {
             var beyond = DeleteRecordsRequest()
             beyond.topics = [topic("trim", [partition(0, 11), partition(1, -7), partition(0, 2)])]
             let errors = try await client.send(beyond, version: 0)
-            #expect(errors.topics[0].partitions.map(\.errorCode) == [
-                ErrorCode.offsetOutOfRange.rawValue, ErrorCode.offsetOutOfRange.rawValue, 0,
-            ])
+            #expect(
+                errors.topics[0].partitions.map(\.errorCode) == [
+                    ErrorCode.offsetOutOfRange.rawValue, ErrorCode.offsetOutOfRange.rawValue, 0,
+                ])
             // Deleting below the current start leaves it where it is.
             #expect(errors.topics[0].partitions[2].lowWatermark == 6)
         }

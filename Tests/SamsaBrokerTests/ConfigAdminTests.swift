@@ -12,7 +12,9 @@ struct ConfigAdminTests {
         #expect(response.topics[0].errorCode == 0)
     }
 
-    private func alter(_ type: ConfigResourceType, _ name: String, _ configs: [(String, String?)], validateOnly: Bool = false) -> AlterConfigsRequest {
+    private func alter(
+        _ type: ConfigResourceType, _ name: String, _ configs: [(String, String?)], validateOnly: Bool = false
+    ) -> AlterConfigsRequest {
         var resource = AlterConfigsRequest.AlterConfigsResource()
         resource.resourceType = type.rawValue
         resource.resourceName = name
@@ -47,7 +49,9 @@ struct ConfigAdminTests {
         return request
     }
 
-    private func topicConfigs(_ client: AdminTestClient, _ name: String) async throws -> [String: DescribeConfigsResponse.DescribeConfigsResourceResult] {
+    private func topicConfigs(
+        _ client: AdminTestClient, _ name: String
+    ) async throws -> [String: DescribeConfigsResponse.DescribeConfigsResourceResult] {
         let response = try await client.send(AdminRequests.describeConfigs(type: .topic, name: name), version: 4)
         #expect(response.results[0].errorCode == 0)
         return Dictionary(uniqueKeysWithValues: response.results[0].configs.map { ($0.name, $0) })
@@ -155,7 +159,10 @@ struct ConfigAdminTests {
                 alter(.topic, "altered", [("retention.bytes", " 2048 "), ("cleanup.policy", "compact, delete")]), version: 2)
             #expect(response.responses[0].errorCode == 0)
             #expect(response.responses[0].errorMessage == nil)
-            #expect(broker.core.topics.image.topic(named: "altered")?.configs == ["retention.bytes": "2048", "cleanup.policy": "compact,delete"])
+            #expect(
+                broker.core.topics.image.topic(named: "altered")?.configs == [
+                    "retention.bytes": "2048", "cleanup.policy": "compact,delete",
+                ])
             let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "altered", partition: 1)))
             #expect(log.config.retentionBytes == 2048)
             #expect(log.config.retentionMilliseconds == 604_800_000)
@@ -171,12 +178,20 @@ struct ConfigAdminTests {
         try await AdminTestBroker.withFreshBroker { client, broker in
             try await createTopic(client, "kept", configs: ["retention.ms": "1000"])
             let cases: [(AlterConfigsRequest, ErrorCode, String)] = [
-                (alter(.topic, "kept", [("segment.ms", "0")]), .invalidConfig, "Invalid value 0 for configuration segment.ms: Value must be at least 1"),
-                (alter(.topic, "kept", [("preallocate", "maybe")]), .invalidConfig,
-                 "Invalid value maybe for configuration preallocate: Expected value to be either true or false"),
+                (
+                    alter(.topic, "kept", [("segment.ms", "0")]), .invalidConfig,
+                    "Invalid value 0 for configuration segment.ms: Value must be at least 1"
+                ),
+                (
+                    alter(.topic, "kept", [("preallocate", "maybe")]), .invalidConfig,
+                    "Invalid value maybe for configuration preallocate: Expected value to be either true or false"
+                ),
                 (alter(.topic, "kept", [("no.such", "1")]), .invalidConfig, "Unknown topic config name: no.such"),
                 (alter(.topic, "missing", []), .unknownTopicOrPartition, "The topic 'missing' does not exist."),
-                (alter(.topic, "kept", [("retention.ms", "1"), ("retention.ms", "2")]), .invalidRequest, "Error due to duplicate config keys"),
+                (
+                    alter(.topic, "kept", [("retention.ms", "1"), ("retention.ms", "2")]), .invalidRequest,
+                    "Error due to duplicate config keys"
+                ),
                 (alter(.topic, "kept", [("retention.ms", nil)]), .invalidRequest, "Null value not supported for : retention.ms"),
                 (alter(.broker, "2", [("num.partitions", "3")]), .invalidRequest, "Unexpected broker id, expected 1, but received 2"),
                 (alter(.brokerLogger, "1", []), .invalidRequest, "Unknown resource type 8"),
@@ -203,14 +218,19 @@ struct ConfigAdminTests {
     func incrementalAlterConfigs() async throws {
         try await AdminTestBroker.withFreshBroker { client, broker in
             try await createTopic(client, "inc", configs: ["retention.ms": "1000", "segment.ms": "5000"])
-            let set: Int8 = 0, delete: Int8 = 1, append: Int8 = 2, subtract: Int8 = 3
+            let set: Int8 = 0
+            let delete: Int8 = 1
+            let append: Int8 = 2
+            let subtract: Int8 = 3
             let first = try await client.send(
-                incremental(.topic, "inc", [("max.message.bytes", set, "2048"), ("segment.ms", delete, nil), ("cleanup.policy", append, "compact")]),
+                incremental(
+                    .topic, "inc", [("max.message.bytes", set, "2048"), ("segment.ms", delete, nil), ("cleanup.policy", append, "compact")]),
                 version: 1)
             #expect(first.responses[0].errorCode == 0)
-            #expect(broker.core.topics.image.topic(named: "inc")?.configs == [
-                "retention.ms": "1000", "max.message.bytes": "2048", "cleanup.policy": "delete,compact",
-            ])
+            #expect(
+                broker.core.topics.image.topic(named: "inc")?.configs == [
+                    "retention.ms": "1000", "max.message.bytes": "2048", "cleanup.policy": "delete,compact",
+                ])
             let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "inc", partition: 0)))
             #expect(log.config.maxBatchBytes == 2048)
             #expect(log.config.cleanupPolicy == [.compact, .delete])
@@ -225,16 +245,22 @@ struct ConfigAdminTests {
             #expect(broker.core.topics.image.topic(named: "inc")?.configs["retention.ms"] == "1000")
 
             let cases: [(IncrementalAlterConfigsRequest, ErrorCode, String)] = [
-                (incremental(.topic, "inc", [("retention.ms", append, "5")]), .invalidConfig,
-                 "Can't APPEND to key retention.ms because its type is not LIST."),
+                (
+                    incremental(.topic, "inc", [("retention.ms", append, "5")]), .invalidConfig,
+                    "Can't APPEND to key retention.ms because its type is not LIST."
+                ),
                 (incremental(.topic, "inc", [("retention.ms", 9, "5")]), .invalidRequest, "Unknown operations type 9"),
-                (incremental(.topic, "inc", [("retention.ms", set, "-5")]), .invalidConfig,
-                 "Invalid value -5 for configuration retention.ms: Value must be at least -1"),
+                (
+                    incremental(.topic, "inc", [("retention.ms", set, "-5")]), .invalidConfig,
+                    "Invalid value -5 for configuration retention.ms: Value must be at least -1"
+                ),
                 (incremental(.topic, "inc", [("retention.ms", set, nil)]), .invalidRequest, "Null value not supported for : retention.ms"),
                 (incremental(.topic, "gone", [("retention.ms", set, "5")]), .unknownTopicOrPartition, "The topic 'gone' does not exist."),
                 (incremental(.topic, "", [("retention.ms", set, "5")]), .invalidRequest, "Default topic resources are not allowed."),
-                (incremental(.brokerLogger, "1", [("root", set, "DEBUG")]), .invalidRequest,
-                 "Changing log levels at run time is not supported by this broker"),
+                (
+                    incremental(.brokerLogger, "1", [("root", set, "DEBUG")]), .invalidRequest,
+                    "Changing log levels at run time is not supported by this broker"
+                ),
                 (incremental(.unknown, "x", []), .invalidRequest, "Unknown resource type 0"),
             ]
             for (request, code, message) in cases {
@@ -242,9 +268,12 @@ struct ConfigAdminTests {
                 #expect(response.responses[0].errorCode == code.rawValue, "\(message)")
                 #expect(response.responses[0].errorMessage == message)
             }
-            #expect(try await client.send(incremental(.broker, "1", [("log.retention.ms", delete, nil)]), version: 1).responses[0].errorCode == 0)
-            #expect(try await client.send(incremental(.broker, "", [("log.retention.ms", set, "5")]), version: 1).responses[0].errorCode
-                == ErrorCode.invalidRequest.rawValue)
+            #expect(
+                try await client.send(incremental(.broker, "1", [("log.retention.ms", delete, nil)]), version: 1).responses[0].errorCode
+                    == 0)
+            #expect(
+                try await client.send(incremental(.broker, "", [("log.retention.ms", set, "5")]), version: 1).responses[0].errorCode
+                    == ErrorCode.invalidRequest.rawValue)
         }
     }
 }

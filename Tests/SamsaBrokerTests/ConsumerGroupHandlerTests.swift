@@ -144,7 +144,8 @@ import Testing
             try await withGroupTestBroker(dataDirectory: directory, configure: configure) { broker, address in
                 try await createGroupTestTopic(broker, "events", partitions: 4)
                 let a = try await ConsumerGroupTestMember.connect(to: address, groupId: "cg", topics: ["events"], version: 0)
-                let b = try await ConsumerGroupTestMember.connect(to: address, groupId: "cg", topics: ["events"], version: 0, assignor: "range")
+                let b = try await ConsumerGroupTestMember.connect(
+                    to: address, groupId: "cg", topics: ["events"], version: 0, assignor: "range")
                 let joined = try await a.heartbeat()
                 #expect(joined.memberId?.isEmpty == false)
                 try await b.heartbeat()
@@ -162,7 +163,8 @@ import Testing
                 #expect(await a.partitions == [0, 1, 2, 3])
                 let fenced = try await b.heartbeat()
                 #expect(fenced.errorCode == ErrorCode.unknownMemberId.rawValue)
-                let unknownAssignor = try await ConsumerGroupTestMember.connect(to: address, groupId: "cg", topics: ["events"], assignor: "sticky")
+                let unknownAssignor = try await ConsumerGroupTestMember.connect(
+                    to: address, groupId: "cg", topics: ["events"], assignor: "sticky")
                 #expect(try await unknownAssignor.heartbeat().errorCode == ErrorCode.unsupportedAssignor.rawValue)
                 for member in [a, b, unknownAssignor] { await member.close() }
             }

@@ -34,7 +34,9 @@ func makeFetch(
 
 @Suite("Fetch")
 struct FetchHandlerTests {
-    @Test("reads from the start and from the middle of a batch, whole batches, at every version", arguments: [4, 11, 12, 13, 16, 18] as [Int16])
+    @Test(
+        "reads from the start and from the middle of a batch, whole batches, at every version",
+        arguments: [4, 11, 12, 13, 16, 18] as [Int16])
     func startAndMiddle(version: Int16) async throws {
         try await FetchTestBroker.with { broker in
             let topic = try await broker.createTopic("events")
@@ -136,7 +138,10 @@ struct FetchHandlerTests {
             #expect(response.responses.first?.partitions.first?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
             response = try await broker.send(makeFetch(missing, [(0, 0), (1, 0)]), version: 13)
             #expect(response.responses.first?.topicId == missing.id)
-            #expect(response.responses.first?.partitions.map(\.errorCode) == [ErrorCode.unknownTopicId.rawValue, ErrorCode.unknownTopicId.rawValue])
+            #expect(
+                response.responses.first?.partitions.map(\.errorCode) == [
+                    ErrorCode.unknownTopicId.rawValue, ErrorCode.unknownTopicId.rawValue,
+                ])
             response = try await broker.send(makeFetch(topic, [(3, 0)]), version: 16)
             #expect(response.responses.first?.partitions.first?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
 
@@ -145,9 +150,10 @@ struct FetchHandlerTests {
             epochs.topics[0].partitions[1].currentLeaderEpoch = 1
             epochs.topics[0].partitions[2].currentLeaderEpoch = -2
             response = try await broker.send(epochs, version: 12)
-            #expect(response.responses.first?.partitions.map(\.errorCode) == [
-                0, ErrorCode.unknownLeaderEpoch.rawValue, ErrorCode.fencedLeaderEpoch.rawValue,
-            ])
+            #expect(
+                response.responses.first?.partitions.map(\.errorCode) == [
+                    0, ErrorCode.unknownLeaderEpoch.rawValue, ErrorCode.fencedLeaderEpoch.rawValue,
+                ])
         }
     }
 
@@ -253,7 +259,8 @@ struct FetchHandlerTests {
             aborted.isTransactional = true
             for index in 0..<3 { aborted.append(key: nil, value: ByteBuffer(string: "aborted-\(index)"), timestamp: 1000) }
             try await broker.append(try aborted.build(), topic: "txn")
-            try await broker.append(ControlRecord(type: .abort, coordinatorEpoch: 0).buildBatch(producerId: 7, producerEpoch: 0, timestamp: 1001), topic: "txn")
+            try await broker.append(
+                ControlRecord(type: .abort, coordinatorEpoch: 0).buildBatch(producerId: 7, producerEpoch: 0, timestamp: 1001), topic: "txn")
             // 4-5: plain records; 6: an open transaction of producer 9.
             try await broker.append(TestBatches.batch(count: 2, first: 4), topic: "txn")
             var open = RecordBatchBuilder()

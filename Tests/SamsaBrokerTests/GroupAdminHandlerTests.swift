@@ -91,9 +91,10 @@ struct GroupAdminHandlerTests {
                 var request = DeleteGroupsRequest()
                 request.groupsNames = ["g", "missing", ""]
                 let refused = try await client.send(request, version: 2)
-                #expect(refused.results.map(\.errorCode) == [
-                    ErrorCode.nonEmptyGroup.rawValue, ErrorCode.groupIdNotFound.rawValue, ErrorCode.invalidGroupId.rawValue,
-                ])
+                #expect(
+                    refused.results.map(\.errorCode) == [
+                        ErrorCode.nonEmptyGroup.rawValue, ErrorCode.groupIdNotFound.rawValue, ErrorCode.invalidGroupId.rawValue,
+                    ])
                 _ = try await member.leave()
                 request.groupsNames = ["g"]
                 #expect(try await client.send(request, version: 0).results.map(\.errorCode) == [0])
@@ -140,9 +141,10 @@ struct GroupAdminHandlerTests {
                 }
                 let response = try await client.send(request, version: 0)
                 #expect(response.errorCode == 0)
-                #expect(response.topics.map { $0.partitions.first?.errorCode } == [
-                    ErrorCode.groupSubscribedToTopic.rawValue, 0, ErrorCode.unknownTopicOrPartition.rawValue,
-                ])
+                #expect(
+                    response.topics.map { $0.partitions.first?.errorCode } == [
+                        ErrorCode.groupSubscribedToTopic.rawValue, 0, ErrorCode.unknownTopicOrPartition.rawValue,
+                    ])
                 let t = try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3)
                 #expect(t.topics.first?.partitions.first?.committedOffset == 4)
                 let old = try await client.send(groupTestFetch("g", topic: "old", partitions: [0]), version: 3)

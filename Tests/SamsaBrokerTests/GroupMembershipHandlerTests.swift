@@ -30,9 +30,10 @@ struct GroupMembershipHandlerTests {
                 batched.keyType = 1
                 #expect(try await client.send(batched, version: 6).coordinators.allSatisfy { $0.errorCode == 0 })
                 batched.keyType = 2
-                #expect(try await client.send(batched, version: 6).coordinators.allSatisfy {
-                    $0.errorCode == ErrorCode.invalidRequest.rawValue && $0.nodeId == -1
-                })
+                #expect(
+                    try await client.send(batched, version: 6).coordinators.allSatisfy {
+                        $0.errorCode == ErrorCode.invalidRequest.rawValue && $0.nodeId == -1
+                    })
                 await client.close()
             }
         }
@@ -41,9 +42,12 @@ struct GroupMembershipHandlerTests {
     @Test("three members share six partitions; one leaves, one dies, the survivor ends up with all of them")
     func multiMemberRebalance() async throws {
         try await withGroupTestDirectory { directory in
-            try await withGroupTestBroker(dataDirectory: directory, configure: { configuration in
-                configuration.groups.classic = ClassicGroupSettings(initialRebalanceDelayMs: 150, minSessionTimeoutMs: 50)
-            }) { broker, address in
+            try await withGroupTestBroker(
+                dataDirectory: directory,
+                configure: { configuration in
+                    configuration.groups.classic = ClassicGroupSettings(initialRebalanceDelayMs: 150, minSessionTimeoutMs: 50)
+                }
+            ) { broker, address in
                 try await createGroupTestTopic(broker, "events", partitions: 6)
                 var members: [GroupTestMember] = []
                 for _ in 0..<3 {
@@ -100,7 +104,8 @@ struct GroupMembershipHandlerTests {
         try await withGroupTestDirectory { directory in
             try await withGroupTestBroker(dataDirectory: directory) { broker, address in
                 try await createGroupTestTopic(broker, "t", partitions: 2)
-                let member = try await GroupTestMember.connect(to: address, groupId: "g", topic: "t", sessionTimeoutMs: 1_000, instanceId: "static-1")
+                let member = try await GroupTestMember.connect(
+                    to: address, groupId: "g", topic: "t", sessionTimeoutMs: 1_000, instanceId: "static-1")
                 try await member.rebalance(partitionCount: 2)
                 let client = try await GroupTestClient.connect(to: address)
 

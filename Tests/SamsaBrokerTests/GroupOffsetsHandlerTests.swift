@@ -91,17 +91,21 @@ struct GroupOffsetsHandlerTests {
     @Test("OffsetCommit errors: unknown topic or partition, metadata too large, generations of unknown groups")
     func commitErrors() async throws {
         try await withGroupTestDirectory { directory in
-            try await withGroupTestBroker(dataDirectory: directory, configure: { configuration in
-                fastGroupSettings(&configuration)
-                configuration.groups.offsetMetadataMaxBytes = 8
-            }) { broker, address in
+            try await withGroupTestBroker(
+                dataDirectory: directory,
+                configure: { configuration in
+                    fastGroupSettings(&configuration)
+                    configuration.groups.offsetMetadataMaxBytes = 8
+                }
+            ) { broker, address in
                 try await createGroupTestTopic(broker, "t", partitions: 1)
                 let client = try await GroupTestClient.connect(to: address)
                 let unknown = try await client.send(groupTestCommit("g", topic: "nope", [0: 1]), version: 7)
                 #expect(unknown.topics.first?.partitions.first?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
                 let badPartition = try await client.send(groupTestCommit("g", topic: "t", [0: 1, 5: 1]), version: 7)
                 #expect(badPartition.topics.first?.partitions.map(\.errorCode) == [0, ErrorCode.unknownTopicOrPartition.rawValue])
-                let large = try await client.send(groupTestCommit("g", topic: "t", [0: 1], metadata: String(repeating: "x", count: 9)), version: 7)
+                let large = try await client.send(
+                    groupTestCommit("g", topic: "t", [0: 1], metadata: String(repeating: "x", count: 9)), version: 7)
                 #expect(large.topics.first?.partitions.first?.errorCode == ErrorCode.offsetMetadataTooLarge.rawValue)
                 let v7 = try await client.send(groupTestCommit("fresh", topic: "t", [0: 1], generation: 3, memberId: "m"), version: 7)
                 #expect(v7.topics.first?.partitions.first?.errorCode == ErrorCode.illegalGeneration.rawValue)
@@ -115,7 +119,8 @@ struct GroupOffsetsHandlerTests {
                 let v10 = try await client.send(byId, version: 10)
                 #expect(v10.topics.first?.partitions.first?.errorCode == 0)
                 byId.topics[0].topicId = KafkaUUID(mostSignificantBits: 1, leastSignificantBits: 2)
-                #expect(try await client.send(byId, version: 10).topics.first?.partitions.first?.errorCode == ErrorCode.unknownTopicId.rawValue)
+                #expect(
+                    try await client.send(byId, version: 10).topics.first?.partitions.first?.errorCode == ErrorCode.unknownTopicId.rawValue)
                 var fetch = OffsetFetchRequest()
                 var group = OffsetFetchRequest.OffsetFetchRequestGroup()
                 group.groupId = "g"
@@ -142,7 +147,8 @@ struct GroupOffsetsHandlerTests {
                 let ok = try await member.commit(offset: 5, metadata: "m")
                 #expect(ok.topics.first?.partitions.map(\.errorCode) == [0, 0])
                 let client = try await GroupTestClient.connect(to: address)
-                let stale = try await client.send(groupTestCommit("g", topic: "t", [0: 9], generation: 0, memberId: await member.memberId), version: 7)
+                let stale = try await client.send(
+                    groupTestCommit("g", topic: "t", [0: 9], generation: 0, memberId: await member.memberId), version: 7)
                 #expect(stale.topics.first?.partitions.first?.errorCode == ErrorCode.illegalGeneration.rawValue)
                 let stranger = try await client.send(groupTestCommit("g", topic: "t", [0: 9], generation: 1, memberId: "x"), version: 7)
                 #expect(stranger.topics.first?.partitions.first?.errorCode == ErrorCode.unknownMemberId.rawValue)
@@ -201,20 +207,27 @@ struct GroupOffsetsHandlerTests {
     @Test("offsets of empty groups expire after the retention period; the group goes with them")
     func retention() async throws {
         try await withGroupTestDirectory { directory in
-            try await withGroupTestBroker(dataDirectory: directory, configure: { configuration in
-                fastGroupSettings(&configuration)
-                configuration.groups.offsetsRetentionMs = 1500
-                configuration.groups.offsetsRetentionCheckIntervalMs = 50
-            }) { broker, address in
+            try await withGroupTestBroker(
+                dataDirectory: directory,
+                configure: { configuration in
+                    fastGroupSettings(&configuration)
+                    configuration.groups.offsetsRetentionMs = 1500
+                    configuration.groups.offsetsRetentionCheckIntervalMs = 50
+                }
+            ) { broker, address in
                 try await createGroupTestTopic(broker, "t", partitions: 1)
                 let client = try await GroupTestClient.connect(to: address)
                 try await client.send(groupTestCommit("g", topic: "t", [0: 3]), version: 2)
-                #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == 3)
+                #expect(
+                    try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?
+                        .committedOffset == 3)
                 await advanceGroupTime(broker, directory, byMilliseconds: 1499)
                 #expect(await broker.groups.group("g") != nil, "kept until the retention period has passed")
                 await advanceGroupTime(broker, directory, byMilliseconds: 51)
                 #expect(await broker.groups.group("g") == nil)
-                #expect(try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?.committedOffset == -1)
+                #expect(
+                    try await client.send(groupTestFetch("g", topic: "t", partitions: [0]), version: 3).topics.first?.partitions.first?
+                        .committedOffset == -1)
                 #expect(await broker.groups.group("g") == nil)
                 await client.close()
             }

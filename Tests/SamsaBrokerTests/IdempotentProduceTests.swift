@@ -85,7 +85,8 @@ struct IdempotentProduceTests {
                     #expect(try await produce(connection, "idem", producerId: pid, epoch: 1, sequence: 0) == (.noError, 5))
                     #expect(try await produce(connection, "idem", producerId: pid, epoch: 0, sequence: 5).0 == .invalidProducerEpoch)
                     // The old epoch's batches are forgotten: its retry is fenced too.
-                    #expect(try await produce(connection, "idem", producerId: pid, epoch: 0, sequence: 0, count: 3).0 == .invalidProducerEpoch)
+                    #expect(
+                        try await produce(connection, "idem", producerId: pid, epoch: 0, sequence: 0, count: 3).0 == .invalidProducerEpoch)
                     #expect(log.logEndOffset == 7)
                 }
             }
@@ -100,7 +101,9 @@ struct IdempotentProduceTests {
                 try await ProduceTestConnection.with(address) { connection in
                     let pid = try await initProducerId(connection)
                     for index in 0..<7 {
-                        #expect(try await produce(connection, "window", producerId: pid, sequence: Int32(index), count: 1, acks: 1).1 == Int64(index))
+                        #expect(
+                            try await produce(connection, "window", producerId: pid, sequence: Int32(index), count: 1, acks: 1).1
+                                == Int64(index))
                     }
                     #expect(try await produce(connection, "window", producerId: pid, sequence: 2, count: 1) == (.noError, 2))
                     #expect(try await produce(connection, "window", producerId: pid, sequence: 1, count: 1).0 == .outOfOrderSequenceNumber)
@@ -142,7 +145,9 @@ struct IdempotentProduceTests {
                 try await ProduceTestConnection.with(address) { connection in
                     let pid = try await initProducerId(connection)
                     let batch = try Fixtures.batch(count: 2, producerId: pid, epoch: 0, sequence: 0)
-                    #expect(try await connection.request(Fixtures.request(acks: 1, [("crc", 0, batch)]), version: 9).responses[0].partitionResponses[0].errorCode == 0)
+                    #expect(
+                        try await connection.request(Fixtures.request(acks: 1, [("crc", 0, batch)]), version: 9).responses[0]
+                            .partitionResponses[0].errorCode == 0)
                     var corrupt = ByteBuffer(buffer: batch)
                     corrupt.setInteger(UInt8(0x33), at: corrupt.writerIndex - 1)
                     let response = try await connection.request(Fixtures.request(acks: 1, [("crc", 0, corrupt)]), version: 9)
@@ -195,7 +200,8 @@ struct IdempotentProduceTests {
                                 var offsets: [Int64] = []
                                 for round in 0..<rounds {
                                     let batch = try Fixtures.batch(count: 2, prefix: "t\(task)r\(round)")
-                                    let response = try await connection.request(Fixtures.request(acks: -1, [("busy", 0, batch)]), version: 9)
+                                    let response = try await connection.request(
+                                        Fixtures.request(acks: -1, [("busy", 0, batch)]), version: 9)
                                     let result = response.responses[0].partitionResponses[0]
                                     #expect(result.errorCode == 0)
                                     offsets.append(result.baseOffset)

@@ -27,7 +27,6 @@ func makeListOffsets(
     return request
 }
 
-
 @Suite("ListOffsets")
 struct ListOffsetsHandlerTests {
     @Test("by timestamp, max timestamp, earliest and latest, checked against a scan of every record")
@@ -104,7 +103,10 @@ struct ListOffsetsHandlerTests {
             response = try await broker.send(makeListOffsets("errs", [(1, -1)]), version: 7)
             #expect(response.topics.first?.partitions.first?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
             response = try await broker.send(makeListOffsets("errs", [(0, -1), (0, -2)]), version: 7)
-            #expect(response.topics.first?.partitions.map(\.errorCode) == [ErrorCode.invalidRequest.rawValue, ErrorCode.invalidRequest.rawValue])
+            #expect(
+                response.topics.first?.partitions.map(\.errorCode) == [
+                    ErrorCode.invalidRequest.rawValue, ErrorCode.invalidRequest.rawValue,
+                ])
             response = try await broker.send(makeListOffsets("errs", [(0, -1)], currentLeaderEpoch: 1), version: 4)
             #expect(response.topics.first?.partitions.first?.errorCode == ErrorCode.unknownLeaderEpoch.rawValue)
             response = try await broker.send(makeListOffsets("errs", [(0, -1)], currentLeaderEpoch: 0), version: 4)

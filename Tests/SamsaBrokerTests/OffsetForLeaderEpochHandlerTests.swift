@@ -26,16 +26,20 @@ struct OffsetForLeaderEpochHandlerTests {
         try await FetchTestBroker.with { broker in
             try await broker.createTopic("epochs", partitions: 2)
             try await broker.append(TestBatches.batch(count: 6), topic: "epochs", partition: 1)
-            let response = try await broker.send(request("epochs", [
-                (0, -1, 0), (1, 0, 0), (1, -1, 1), (1, -1, -1), (1, 1, 0), (1, -3, 0), (1, -1, -5), (7, -1, 0),
-            ]), version: version)
+            let response = try await broker.send(
+                request(
+                    "epochs",
+                    [
+                        (0, -1, 0), (1, 0, 0), (1, -1, 1), (1, -1, -1), (1, 1, 0), (1, -3, 0), (1, -1, -5), (7, -1, 0),
+                    ]), version: version)
             let answers = try #require(response.topics.first?.partitions)
             #expect(response.topics.first?.topic == "epochs")
             #expect(answers.map(\.partition) == [0, 1, 1, 1, 1, 1, 1, 7])
-            #expect(answers.map(\.errorCode) == [
-                0, 0, 0, 0, ErrorCode.unknownLeaderEpoch.rawValue, ErrorCode.fencedLeaderEpoch.rawValue, 0,
-                ErrorCode.unknownTopicOrPartition.rawValue,
-            ])
+            #expect(
+                answers.map(\.errorCode) == [
+                    0, 0, 0, 0, ErrorCode.unknownLeaderEpoch.rawValue, ErrorCode.fencedLeaderEpoch.rawValue, 0,
+                    ErrorCode.unknownTopicOrPartition.rawValue,
+                ])
             #expect(answers.map(\.leaderEpoch) == [0, 0, -1, -1, -1, -1, -5, -1])
             #expect(answers.map(\.endOffset) == [0, 6, -1, -1, -1, -1, 0, -1])
 

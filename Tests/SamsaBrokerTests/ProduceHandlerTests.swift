@@ -12,7 +12,9 @@ import Testing
 struct ProduceHandlerTests {
     typealias Fixtures = ProduceFixtures
 
-    private func partitionResult(_ response: ProduceResponse, topic: Int = 0, partition: Int = 0) throws -> ProduceResponse.PartitionProduceResponse {
+    private func partitionResult(
+        _ response: ProduceResponse, topic: Int = 0, partition: Int = 0
+    ) throws -> ProduceResponse.PartitionProduceResponse {
         let topicResponse = try #require(response.responses.count > topic ? response.responses[topic] : nil)
         return try #require(topicResponse.partitionResponses.count > partition ? topicResponse.partitionResponses[partition] : nil)
     }
@@ -48,10 +50,12 @@ struct ProduceHandlerTests {
                 try await Fixtures.createTopic(broker, "durable")
                 let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "durable", partition: 0)))
                 try await ProduceTestConnection.with(address) { connection in
-                    let response = try await connection.request(Fixtures.request(acks: -1, [("durable", 0, try Fixtures.batch(count: 4))]), version: 11)
+                    let response = try await connection.request(
+                        Fixtures.request(acks: -1, [("durable", 0, try Fixtures.batch(count: 4))]), version: 11)
                     #expect(try partitionResult(response).errorCode == 0)
                     #expect(log.recoveryPoint == 4)
-                    let second = try await connection.request(Fixtures.request(acks: 1, [("durable", 0, try Fixtures.batch(count: 2))]), version: 11)
+                    let second = try await connection.request(
+                        Fixtures.request(acks: 1, [("durable", 0, try Fixtures.batch(count: 2))]), version: 11)
                     #expect(try partitionResult(second).baseOffset == 4)
                     // acks=1 does not wait for the disk.
                     #expect(log.recoveryPoint == 4)
@@ -87,16 +91,19 @@ struct ProduceHandlerTests {
                 try await Fixtures.createTopic(broker, "a", partitions: 3)
                 try await Fixtures.createTopic(broker, "b")
                 try await ProduceTestConnection.with(address) { connection in
-                    let request = Fixtures.request(acks: -1, [
-                        ("a", 0, try Fixtures.batch(count: 1, prefix: "a0")),
-                        ("a", 2, try Fixtures.batch(count: 2, prefix: "a2")),
-                        ("a", 3, try Fixtures.batch(count: 1)),
-                        ("b", 0, try Fixtures.batch(count: 5, prefix: "b0")),
-                        ("nope", 0, try Fixtures.batch(count: 1)),
-                    ])
+                    let request = Fixtures.request(
+                        acks: -1,
+                        [
+                            ("a", 0, try Fixtures.batch(count: 1, prefix: "a0")),
+                            ("a", 2, try Fixtures.batch(count: 2, prefix: "a2")),
+                            ("a", 3, try Fixtures.batch(count: 1)),
+                            ("b", 0, try Fixtures.batch(count: 5, prefix: "b0")),
+                            ("nope", 0, try Fixtures.batch(count: 1)),
+                        ])
                     let response = try await connection.request(request, version: 8)
                     #expect(response.responses.map(\.name) == ["a", "b", "nope"])
-                    #expect(response.responses[0].partitionResponses.map(\.errorCode) == [0, 0, ErrorCode.unknownTopicOrPartition.rawValue])
+                    #expect(
+                        response.responses[0].partitionResponses.map(\.errorCode) == [0, 0, ErrorCode.unknownTopicOrPartition.rawValue])
                     #expect(response.responses[0].partitionResponses.map(\.index) == [0, 2, 3])
                     #expect(response.responses[1].partitionResponses[0].errorCode == 0)
                     #expect(response.responses[1].partitionResponses[0].baseOffset == 0)
@@ -143,7 +150,8 @@ struct ProduceHandlerTests {
             try await withProduceTestBroker(dataDirectory: directory) { broker, address in
                 try await Fixtures.createTopic(broker, "t", partitions: 2)
                 try await ProduceTestConnection.with(address) { connection in
-                    let request = Fixtures.request(acks: 2, [("t", 0, try Fixtures.batch()), ("t", 1, try Fixtures.batch()), ("x", 0, try Fixtures.batch())])
+                    let request = Fixtures.request(
+                        acks: 2, [("t", 0, try Fixtures.batch()), ("t", 1, try Fixtures.batch()), ("x", 0, try Fixtures.batch())])
                     let response = try await connection.request(request, version: 7)
                     #expect(response.responses[0].partitionResponses.map(\.errorCode) == [21, 21])
                     #expect(try partitionResult(response, topic: 1).errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
@@ -199,9 +207,16 @@ struct ProduceHandlerTests {
                         Fixtures.request(acks: 1, [("compacted", 0, try Fixtures.batch(count: 3, keyless: true))]), version: 9)
                     #expect(try partitionResult(keyless).recordErrors.map(\.batchIndex) == [0, 1, 2])
                     // zstd is fine from v7; a batch with trailing bytes too short for another is accepted.
-                    #expect(try partitionResult(try await connection.request(Fixtures.request(acks: 1, [("strict", 0, zstd)]), version: 7)).errorCode == 0)
-                    #expect(try partitionResult(try await connection.request(Fixtures.request(acks: 1, [("strict", 0, trailingGarbage)]), version: 9)).baseOffset == 2)
-                    #expect(try partitionResult(try await connection.request(Fixtures.request(acks: 1, [("compacted", 0, good)]), version: 9)).errorCode == 0)
+                    #expect(
+                        try partitionResult(try await connection.request(Fixtures.request(acks: 1, [("strict", 0, zstd)]), version: 7))
+                            .errorCode == 0)
+                    #expect(
+                        try partitionResult(
+                            try await connection.request(Fixtures.request(acks: 1, [("strict", 0, trailingGarbage)]), version: 9)
+                        ).baseOffset == 2)
+                    #expect(
+                        try partitionResult(try await connection.request(Fixtures.request(acks: 1, [("compacted", 0, good)]), version: 9))
+                            .errorCode == 0)
                 }
                 #expect(broker.core.logs.log(for: TopicPartition(topic: "strict", partition: 0))?.logEndOffset == 4)
                 #expect(broker.core.logs.log(for: TopicPartition(topic: "compacted", partition: 0))?.logEndOffset == 2)
@@ -215,7 +230,8 @@ struct ProduceHandlerTests {
             try await withProduceTestBroker(dataDirectory: directory) { broker, address in
                 try await Fixtures.createTopic(broker, "stamped", configs: ["message.timestamp.type": "LogAppendTime"])
                 try await ProduceTestConnection.with(address) { connection in
-                    let response = try await connection.request(Fixtures.request(acks: 1, [("stamped", 0, try Fixtures.batch())]), version: 9)
+                    let response = try await connection.request(
+                        Fixtures.request(acks: 1, [("stamped", 0, try Fixtures.batch())]), version: 9)
                     let result = try partitionResult(response)
                     #expect(result.errorCode == 0)
                     #expect(result.logAppendTimeMs > 0)

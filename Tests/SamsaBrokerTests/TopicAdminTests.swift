@@ -53,34 +53,60 @@ struct TopicAdminTests {
         try await AdminTestBroker.withFreshBroker { client, broker in
             _ = try await client.send(AdminRequests.createTopics([AdminRequests.createTopic("a.b")]), version: 7)
             let cases: [(CreateTopicsRequest.CreatableTopic, ErrorCode, String)] = [
-                (AdminRequests.createTopic("bad name!"), .invalidTopicException,
-                 "Topic name \"bad name!\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"),
+                (
+                    AdminRequests.createTopic("bad name!"), .invalidTopicException,
+                    "Topic name \"bad name!\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"
+                ),
                 (AdminRequests.createTopic(""), .invalidTopicException, "Topic name is illegal, it can't be empty"),
                 (AdminRequests.createTopic("a_b"), .invalidTopicException, "Topic 'a_b' collides with existing topic: a.b"),
-                (AdminRequests.createTopic("zero", partitions: 0), .invalidPartitions,
-                 "Number of partitions was set to an invalid non-positive value."),
-                (AdminRequests.createTopic("rf0", replicationFactor: 0), .invalidReplicationFactor,
-                 "Replication factor must be larger than 0, or -1 to use the default value."),
-                (AdminRequests.createTopic("rf3", replicationFactor: 3), .invalidReplicationFactor,
-                 "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered."),
-                (AdminRequests.createTopic("unknown-config", configs: ["retention.hours": "1"]), .invalidConfig,
-                 "Unknown topic config name: retention.hours"),
-                (AdminRequests.createTopic("bad-value", configs: ["retention.ms": "soon"]), .invalidConfig,
-                 "Invalid value soon for configuration retention.ms: Not a number of type LONG"),
-                (AdminRequests.createTopic("bad-policy", configs: ["cleanup.policy": "shred"]), .invalidConfig,
-                 "Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete"),
-                (AdminRequests.createTopic("null-config", configs: ["retention.ms": nil]), .invalidConfig,
-                 "Null value not supported for topic configs: retention.ms"),
-                (AdminRequests.createTopic("remote", configs: ["remote.storage.enable": "true"]), .invalidConfig,
-                 "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage."),
-                (AdminRequests.createTopic("other-broker", partitions: -1, assignments: [[2]]), .invalidReplicaAssignment,
-                 "The manual partition assignment includes broker 2, but no such broker is registered."),
-                (AdminRequests.createTopic("twice", partitions: -1, assignments: [[1, 1]]), .invalidReplicaAssignment,
-                 "The manual partition assignment includes the broker 1 more than once."),
-                (AdminRequests.createTopic("empty", partitions: -1, assignments: [[]]), .invalidReplicaAssignment,
-                 "The manual partition assignment includes an empty replica list."),
-                (AdminRequests.createTopic("count-and-assignments", partitions: 2, assignments: [[1]]), .invalidRequest,
-                 "A manual partition assignment was specified, but numPartitions was not set to -1."),
+                (
+                    AdminRequests.createTopic("zero", partitions: 0), .invalidPartitions,
+                    "Number of partitions was set to an invalid non-positive value."
+                ),
+                (
+                    AdminRequests.createTopic("rf0", replicationFactor: 0), .invalidReplicationFactor,
+                    "Replication factor must be larger than 0, or -1 to use the default value."
+                ),
+                (
+                    AdminRequests.createTopic("rf3", replicationFactor: 3), .invalidReplicationFactor,
+                    "Unable to replicate the partition 3 time(s): The target replication factor of 3 cannot be reached because only 1 broker(s) are registered."
+                ),
+                (
+                    AdminRequests.createTopic("unknown-config", configs: ["retention.hours": "1"]), .invalidConfig,
+                    "Unknown topic config name: retention.hours"
+                ),
+                (
+                    AdminRequests.createTopic("bad-value", configs: ["retention.ms": "soon"]), .invalidConfig,
+                    "Invalid value soon for configuration retention.ms: Not a number of type LONG"
+                ),
+                (
+                    AdminRequests.createTopic("bad-policy", configs: ["cleanup.policy": "shred"]), .invalidConfig,
+                    "Invalid value shred for configuration cleanup.policy: String must be one of: compact, delete"
+                ),
+                (
+                    AdminRequests.createTopic("null-config", configs: ["retention.ms": nil]), .invalidConfig,
+                    "Null value not supported for topic configs: retention.ms"
+                ),
+                (
+                    AdminRequests.createTopic("remote", configs: ["remote.storage.enable": "true"]), .invalidConfig,
+                    "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage."
+                ),
+                (
+                    AdminRequests.createTopic("other-broker", partitions: -1, assignments: [[2]]), .invalidReplicaAssignment,
+                    "The manual partition assignment includes broker 2, but no such broker is registered."
+                ),
+                (
+                    AdminRequests.createTopic("twice", partitions: -1, assignments: [[1, 1]]), .invalidReplicaAssignment,
+                    "The manual partition assignment includes the broker 1 more than once."
+                ),
+                (
+                    AdminRequests.createTopic("empty", partitions: -1, assignments: [[]]), .invalidReplicaAssignment,
+                    "The manual partition assignment includes an empty replica list."
+                ),
+                (
+                    AdminRequests.createTopic("count-and-assignments", partitions: 2, assignments: [[1]]), .invalidRequest,
+                    "A manual partition assignment was specified, but numPartitions was not set to -1."
+                ),
             ]
             let response = try await client.send(AdminRequests.createTopics(cases.map(\.0)), version: 5)
             #expect(response.topics.count == cases.count)
@@ -223,8 +249,10 @@ struct TopicAdminTests {
             assignments.topics = [topic("grow", 6, [[1]]), topic("grow-less", 4, [[7]])]
             let rejected = try await client.send(assignments, version: 3)
             #expect(rejected.results[0].errorCode == ErrorCode.invalidReplicaAssignment.rawValue)
-            #expect(rejected.results[0].errorMessage == "Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.")
-            #expect(rejected.results[1].errorMessage == "The manual partition assignment includes broker 7, but no such broker is registered.")
+            #expect(
+                rejected.results[0].errorMessage == "Attempted to add 2 additional partition(s), but only 1 assignment(s) were specified.")
+            #expect(
+                rejected.results[1].errorMessage == "The manual partition assignment includes broker 7, but no such broker is registered.")
         }
     }
 }

@@ -33,20 +33,25 @@ struct TopicConfigsTests {
     @Test("values are checked by type and range with Kafka's messages")
     func validation() {
         #expect(TopicConfigs.validate(["retention.ms": "-1", "segment.bytes": " 1048576 ", "preallocate": "TRUE"]) == nil)
-        #expect(TopicConfigs.validate(["segment.bytes": "99999999999"])
-            == "Invalid value 99999999999 for configuration segment.bytes: Not a number of type INT")
-        #expect(TopicConfigs.validate(["min.cleanable.dirty.ratio": "1.5"])
-            == "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1")
-        #expect(TopicConfigs.validate(["compression.type": "brotli"])
-            == "Invalid value brotli for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer")
+        #expect(
+            TopicConfigs.validate(["segment.bytes": "99999999999"])
+                == "Invalid value 99999999999 for configuration segment.bytes: Not a number of type INT")
+        #expect(
+            TopicConfigs.validate(["min.cleanable.dirty.ratio": "1.5"])
+                == "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1")
+        #expect(
+            TopicConfigs.validate(["compression.type": "brotli"])
+                == "Invalid value brotli for configuration compression.type: String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer"
+        )
         #expect(TopicConfigs.validate(["compression.gzip.level": "-1"]) == nil)
         #expect(TopicConfigs.validate(["compression.gzip.level": "0"]) != nil)
         #expect(TopicConfigs.validate(["leader.replication.throttled.replicas": "0:1,1:1"]) == nil)
         #expect(TopicConfigs.validate(["leader.replication.throttled.replicas": "*"]) == nil)
         #expect(TopicConfigs.validate(["leader.replication.throttled.replicas": "zero"]) != nil)
         #expect(TopicConfigs.validate(["cleanup.policy": ""]) == nil)
-        #expect(TopicConfigs.validate(["min.compaction.lag.ms": "10", "max.compaction.lag.ms": "5"])
-            == "conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (5)")
+        #expect(
+            TopicConfigs.validate(["min.compaction.lag.ms": "10", "max.compaction.lag.ms": "5"])
+                == "conflict topic config setting min.compaction.lag.ms (10) > max.compaction.lag.ms (5)")
     }
 
     @Test("overrides map onto LogConfig; flush settings switch to interval flushing")

@@ -27,8 +27,9 @@ import Testing
     }
 
     @Test func tagsVersionsAndNullabilityShapeTheCode() throws {
-        let files = try CodeGenerator.generate(messageSpecs: [
-            "99-Sample.spec": """
+        let files = try CodeGenerator.generate(
+            messageSpecs: [
+                "99-Sample.spec": """
                 api 99 Sample
                 versions 0-4
                 flexible 2+
@@ -39,8 +40,8 @@ import Testing
                   Maybe: Holder nullable default null
                     Value: float64 default 1.5
                 response
-                """,
-        ], errorCodes: "0 NONE fatal \"No error.\"\n")
+                """
+            ], errorCodes: "0 NONE fatal \"No error.\"\n")
         let sample = try #require(files.first { $0.path.hasSuffix("Generated/99-Sample.swift") })
         let text = sample.contents
         #expect(text.contains("public var name: String? = \"\""))

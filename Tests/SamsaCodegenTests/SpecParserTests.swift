@@ -21,7 +21,8 @@ import Testing
     let header = "api 99 Test\nversions 0-5\nflexible 3+\n"
 
     @Test func parsesHeaderFieldsAndModifiers() throws {
-        let spec = try parse("""
+        let spec = try parse(
+            """
             /// The API.
             api 99 Test
             versions 1-5   # comment
@@ -52,17 +53,20 @@ import Testing
     }
 
     @Test func resolvesRangesAgainstParents() throws {
-        let api = try SpecResolver(spec: parse(header + """
-            request
-              Items: [Item] v2+
-                Old: int32 v0-3
-                New: int32 v4+
-              Common: [Shared] v1-2
-              Other: Shared v4+ tag 0
-              struct Shared
-                X: int8
-            response
-            """)).resolve()
+        let api = try SpecResolver(
+            spec: parse(
+                header + """
+                    request
+                      Items: [Item] v2+
+                        Old: int32 v0-3
+                        New: int32 v4+
+                      Common: [Shared] v1-2
+                      Other: Shared v4+ tag 0
+                      struct Shared
+                        X: int8
+                    response
+                    """)
+        ).resolve()
         let item = try #require(api.request.structNamed("Item"))
         #expect(item.hull == VersionRange(2, 5))
         #expect(item.fields[0].versions == VersionRange(2, 3))
@@ -92,7 +96,8 @@ import Testing
     }
 
     @Test func errorCodesParse() throws {
-        let codes = try ErrorCodesParser.parse("""
+        let codes = try ErrorCodesParser.parse(
+            """
             # comment
             3 UNKNOWN_TOPIC_OR_PARTITION retriable "This server does not host \\"it\\"."
             -1 UNKNOWN_SERVER_ERROR fatal "Unexpected."

@@ -65,7 +65,9 @@ struct ClassicGroupHarness {
     }
 
     @discardableResult
-    mutating func sync(_ memberId: String, generation: Int32, assignments: [String: ByteBuffer] = [:], protocolName: String? = nil) -> ClassicSyncResult? {
+    mutating func sync(
+        _ memberId: String, generation: Int32, assignments: [String: ByteBuffer] = [:], protocolName: String? = nil
+    ) -> ClassicSyncResult? {
         let (reply, actions) = group.sync(
             ClassicSyncRequest(memberId: memberId, generationId: generation, protocolName: protocolName, assignments: assignments), now: now
         )

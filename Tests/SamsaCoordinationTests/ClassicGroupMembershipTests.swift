@@ -74,13 +74,18 @@ struct ClassicGroupMembershipTests {
         var harness = ClassicGroupHarness()
         #expect(harness.group.validateOffsetCommit(memberId: "", groupInstanceId: nil, generationId: -1, now: harness.now) == .noError)
         let a = harness.joinNew()
-        #expect(harness.group.validateOffsetCommit(memberId: a, groupInstanceId: nil, generationId: 1, now: harness.now) == .rebalanceInProgress)
+        #expect(
+            harness.group.validateOffsetCommit(memberId: a, groupInstanceId: nil, generationId: 1, now: harness.now) == .rebalanceInProgress
+        )
         harness.sync(a, generation: 1)
         harness.finishStore()
         #expect(harness.group.validateOffsetCommit(memberId: a, groupInstanceId: nil, generationId: 1, now: harness.now) == .noError)
-        #expect(harness.group.validateOffsetCommit(memberId: a, groupInstanceId: nil, generationId: 0, now: harness.now) == .illegalGeneration)
-        #expect(harness.group.validateOffsetCommit(memberId: "", groupInstanceId: nil, generationId: -1, now: harness.now) == .unknownMemberId)
-        #expect(harness.group.validateOffsetCommit(memberId: "x", groupInstanceId: nil, generationId: 1, now: harness.now) == .unknownMemberId)
+        #expect(
+            harness.group.validateOffsetCommit(memberId: a, groupInstanceId: nil, generationId: 0, now: harness.now) == .illegalGeneration)
+        #expect(
+            harness.group.validateOffsetCommit(memberId: "", groupInstanceId: nil, generationId: -1, now: harness.now) == .unknownMemberId)
+        #expect(
+            harness.group.validateOffsetCommit(memberId: "x", groupInstanceId: nil, generationId: 1, now: harness.now) == .unknownMemberId)
     }
 
     @Test("a restored group is Stable with its members, who keep heartbeating in the same generation")
@@ -112,6 +117,8 @@ struct ClassicGroupMembershipTests {
         #expect(harness.group.state == .dead)
         #expect(harness.joins["member-2"]?.errorCode == .coordinatorNotAvailable)
         #expect(harness.join(ClassicGroupHarness.request())?.errorCode == .coordinatorNotAvailable)
-        #expect(harness.group.heartbeat(memberId: "member-1", groupInstanceId: nil, generationId: 1, now: harness.now) == .coordinatorNotAvailable)
+        #expect(
+            harness.group.heartbeat(memberId: "member-1", groupInstanceId: nil, generationId: 1, now: harness.now)
+                == .coordinatorNotAvailable)
     }
 }

@@ -180,7 +180,8 @@ struct ClassicGroupRebalanceTests {
     func lastMemberLeaves() {
         var harness = ClassicGroupHarness()
         let (a, b) = Self.stableGroupOfTwo(&harness)
-        let (errors, actions) = harness.group.leave([ClassicLeavingMember(memberId: a), ClassicLeavingMember(memberId: "ghost")], now: harness.now)
+        let (errors, actions) = harness.group.leave(
+            [ClassicLeavingMember(memberId: a), ClassicLeavingMember(memberId: "ghost")], now: harness.now)
         harness.apply(actions)
         #expect(errors == [.noError, .unknownMemberId])
         #expect(harness.group.state == .preparingRebalance)

@@ -81,12 +81,21 @@ struct OffsetsRecordTests {
     func retention() {
         let day: Int64 = 86_400_000
         let offset = CommittedOffset(offset: 1, commitTimestamp: 0)
-        #expect(!OffsetRetention.isExpired(offset, groupIsEmpty: false, usesGroupManagement: true, emptySince: 0, retentionMs: day, now: 10 * day))
-        #expect(!OffsetRetention.isExpired(offset, groupIsEmpty: true, usesGroupManagement: true, emptySince: 5 * day, retentionMs: day, now: 5 * day + 10))
-        #expect(OffsetRetention.isExpired(offset, groupIsEmpty: true, usesGroupManagement: true, emptySince: 5 * day, retentionMs: day, now: 6 * day))
-        #expect(OffsetRetention.isExpired(offset, groupIsEmpty: true, usesGroupManagement: false, emptySince: 5 * day, retentionMs: day, now: day))
+        #expect(
+            !OffsetRetention.isExpired(
+                offset, groupIsEmpty: false, usesGroupManagement: true, emptySince: 0, retentionMs: day, now: 10 * day))
+        #expect(
+            !OffsetRetention.isExpired(
+                offset, groupIsEmpty: true, usesGroupManagement: true, emptySince: 5 * day, retentionMs: day, now: 5 * day + 10))
+        #expect(
+            OffsetRetention.isExpired(
+                offset, groupIsEmpty: true, usesGroupManagement: true, emptySince: 5 * day, retentionMs: day, now: 6 * day))
+        #expect(
+            OffsetRetention.isExpired(
+                offset, groupIsEmpty: true, usesGroupManagement: false, emptySince: 5 * day, retentionMs: day, now: day))
         let explicit = CommittedOffset(offset: 1, commitTimestamp: 0, expireTimestamp: 50)
-        #expect(OffsetRetention.isExpired(explicit, groupIsEmpty: false, usesGroupManagement: true, emptySince: 0, retentionMs: day, now: 50))
+        #expect(
+            OffsetRetention.isExpired(explicit, groupIsEmpty: false, usesGroupManagement: true, emptySince: 0, retentionMs: day, now: 50))
     }
 
     @Test("the topics of a consumer subscription are read from JoinGroup metadata")

@@ -27,7 +27,7 @@ import Testing
         for raw in ErrorCode.knownRawValues {
             let code = ErrorCode(rawValue: raw)
             #expect(code.isKnown)
-            #expect(!code.name.hasPrefix("UNKNOWN(") )
+            #expect(!code.name.hasPrefix("UNKNOWN("))
             #expect(!code.message.isEmpty)
         }
     }

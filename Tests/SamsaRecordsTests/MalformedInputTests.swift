@@ -67,7 +67,9 @@ struct MalformedInputTests {
         manyHeaders.writeBytes([0, 0])
         #expect(throws: RecordBatchError.self) { try iterate(makeBatch(records: manyHeaders, count: 1)) }
         // A null header key is invalid.
-        let nullKey = Self.encoded([Record(offsetDelta: 0, timestampDelta: 0, key: nil, value: nil, headers: [RecordHeader(key: "x", value: nil)])])
+        let nullKey = Self.encoded([
+            Record(offsetDelta: 0, timestampDelta: 0, key: nil, value: nil, headers: [RecordHeader(key: "x", value: nil)])
+        ])
         var patched = nullKey
         patched.setInteger(UInt8(0x01), at: patched.writerIndex - 3)
         #expect(throws: RecordBatchError.self) { try iterate(makeBatch(records: patched, count: 1)) }

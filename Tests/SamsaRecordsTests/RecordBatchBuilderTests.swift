@@ -31,7 +31,9 @@ struct RecordBatchBuilderTests {
             let headers: [(String, [UInt8]?)] = (0..<Int.random(in: 0..<4, using: &rng)).map { index in
                 ("header-\(index)-ü", Bool.random(using: &rng) ? nil : rng.bytes(Int.random(in: 0..<10, using: &rng)))
             }
-            return Input(key: field(), value: field(), headers: headers, timestamp: Int64.random(in: 1_600_000_000_000..<1_700_000_000_000, using: &rng))
+            return Input(
+                key: field(), value: field(), headers: headers,
+                timestamp: Int64.random(in: 1_600_000_000_000..<1_700_000_000_000, using: &rng))
         }
     }
 
@@ -102,7 +104,8 @@ struct RecordBatchBuilderTests {
 
     @Test func recordEncodingMatchesKafkasLayout() throws {
         // Record with key "a", value null, one header ("h" -> null), timestamp delta 1, offset delta 2.
-        let record = Record(offsetDelta: 2, timestampDelta: 1, key: ByteBuffer(string: "a"), value: nil, headers: [RecordHeader(key: "h", value: nil)])
+        let record = Record(
+            offsetDelta: 2, timestampDelta: 1, key: ByteBuffer(string: "a"), value: nil, headers: [RecordHeader(key: "h", value: nil)])
         var buffer = ByteBuffer()
         record.write(to: &buffer)
         // length 10 (zig-zag 20 = 0x14), attributes 0, ts 1 -> 0x02, offset 2 -> 0x04, key len 1 -> 0x02 'a',
@@ -134,7 +137,8 @@ struct RecordBatchBuilderTests {
             try ControlRecord(Record(offsetDelta: 0, timestampDelta: 0, key: ByteBuffer(bytes: [0, 0, 0]), value: nil))
         }
         #expect(throws: WireFormatError.self) {
-            try ControlRecord(Record(offsetDelta: 0, timestampDelta: 0, key: ByteBuffer(bytes: [0, 0, 0, 1]), value: ByteBuffer(bytes: [0, 0])))
+            try ControlRecord(
+                Record(offsetDelta: 0, timestampDelta: 0, key: ByteBuffer(bytes: [0, 0, 0, 1]), value: ByteBuffer(bytes: [0, 0])))
         }
         // KRaft-only types parse without a marker value.
         let leaderChange = try ControlRecord(Record(offsetDelta: 0, timestampDelta: 0, key: ByteBuffer(bytes: [0, 0, 0, 2]), value: nil))

@@ -80,11 +80,13 @@ final class ThreadHandle: @unchecked Sendable {
     static func spawn(_ body: @escaping @Sendable () -> Void) -> ThreadHandle {
         let handle = ThreadHandle(body: body)
         let context = Unmanaged.passRetained(handle).toOpaque()
-        let result = pthread_create(&handle.thread, nil, { context in
-            let handle = Unmanaged<ThreadHandle>.fromOpaque(context!).takeRetainedValue()
-            handle.body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &handle.thread, nil,
+            { context in
+                let handle = Unmanaged<ThreadHandle>.fromOpaque(context!).takeRetainedValue()
+                handle.body()
+                return nil
+            }, context)
         precondition(result == 0, "pthread_create failed")
         return handle
     }

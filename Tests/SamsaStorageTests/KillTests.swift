@@ -16,7 +16,9 @@ import SamsaTesting
     static var helperPath: String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        let executable = length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let executable =
+            length > 0
+            ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
             : CommandLine.arguments[0]
         return StoragePath.join(StoragePath.parent(executable), "SamsaStorageCrashHelper")
     }
@@ -26,7 +28,8 @@ import SamsaTesting
         var builder = RecordBatchBuilder()
         for index in 0..<4 {
             let value = (0..<(100 + seed % 300)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &+ index) }
-            builder.append(key: ByteBuffer(string: "key-\(seed)"), value: ByteBuffer(bytes: value), timestamp: Int64(seed) * 10 + Int64(index))
+            builder.append(
+                key: ByteBuffer(string: "key-\(seed)"), value: ByteBuffer(bytes: value), timestamp: Int64(seed) * 10 + Int64(index))
         }
         return try! builder.build()
     }
@@ -41,8 +44,9 @@ import SamsaTesting
         var random = SeededGenerator(seed: testSeed("KillTests"))
         var acknowledged: [Int64: Int] = [:]
         for _ in 0..<4 {
-            let lines = try runAndKill(helper, arguments: [partition, "100000"],
-                                       afterMilliseconds: Int.random(in: 50...400, using: &random))
+            let lines = try runAndKill(
+                helper, arguments: [partition, "100000"],
+                afterMilliseconds: Int.random(in: 50...400, using: &random))
             for line in lines {
                 let fields = line.split(separator: " ")
                 try #require(fields.count == 2)

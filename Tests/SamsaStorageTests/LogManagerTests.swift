@@ -68,8 +68,10 @@ import SamsaTesting
         for round in 0..<40 {
             let keys = (0..<3).map { _ in "k\(Int.random(in: 0..<6, using: &random))" }
             let values: [String?] = keys.indices.map { index in round % 7 == 6 && index == 0 ? nil : "v\(round)-\(index)" }
-            let info = try log.append(makeBatch(count: 3, timestamp: clock.nowMilliseconds(), keys: keys, values: values,
-                                                compression: round % 2 == 0 ? .none : .gzip))
+            let info = try log.append(
+                makeBatch(
+                    count: 3, timestamp: clock.nowMilliseconds(), keys: keys, values: values,
+                    compression: round % 2 == 0 ? .none : .gzip))
             for (index, key) in keys.enumerated() { latest[key] = (info.firstOffset + Int64(index), values[index]) }
         }
         let endBefore = log.logEndOffset
@@ -97,8 +99,9 @@ import SamsaTesting
         #expect(after.allSatisfy { $0.value != nil })
         // The compacted log reopens after a crash with the same content.
         let reopened = try PartitionLog.open(directory: "/samsa-data/state-0", config: config, fileSystem: fileSystem, clock: clock)
-        #expect(try readAll(reopened).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)
-            == (try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)))
+        #expect(
+            try readAll(reopened).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)
+                == (try readAll(log).flatMap { try $0.decodeRecords(maxDecompressedBytes: 1 << 20) }.map(\.offset)))
     }
 
     @Test func topicDeletionIsAllOrNothing() throws {

@@ -40,12 +40,15 @@ import SamsaTesting
     @Test func readAfterAppendProperty() throws {
         var random = SeededGenerator(seed: testSeed("PartitionLogTests.readAfterAppendProperty"))
         for round in 0..<5 {
-            let log = try openLog(config: smallConfig(segmentBytes: Int.random(in: 600...5000, using: &random),
-                                                     indexInterval: Int.random(in: 1...600, using: &random)))
+            let log = try openLog(
+                config: smallConfig(
+                    segmentBytes: Int.random(in: 600...5000, using: &random),
+                    indexInterval: Int.random(in: 1...600, using: &random)))
             var expected: [(offset: Int64, batch: ByteBuffer)] = []
             for index in 0..<60 {
-                let batch = makeBatch(count: Int.random(in: 1...8, using: &random), valueSize: Int.random(in: 0...200, using: &random),
-                                      seed: round * 1000 + index)
+                let batch = makeBatch(
+                    count: Int.random(in: 1...8, using: &random), valueSize: Int.random(in: 0...200, using: &random),
+                    seed: round * 1000 + index)
                 let info = try log.append(batch)
                 expected.append((info.firstOffset, batch))
             }
@@ -67,8 +70,9 @@ import SamsaTesting
     }
 
     @Test func readBoundsAndIsolation() throws {
-        let log = try PartitionLog.open(directory: "/d/t-0", config: smallConfig(), fileSystem: InMemoryFileSystem(),
-                                        clock: clock, highWatermarkFollowsLogEnd: false)
+        let log = try PartitionLog.open(
+            directory: "/d/t-0", config: smallConfig(), fileSystem: InMemoryFileSystem(),
+            clock: clock, highWatermarkFollowsLogEnd: false)
         try log.append(makeBatch(count: 2))
         try log.append(makeBatch(count: 2))
         #expect(log.highWatermark == 0)

@@ -8,7 +8,9 @@ import SamsaTesting
     let clock = ManualClock()
     let directory = "/data/t-0"
 
-    func open(_ fileSystem: any FileSystem, cleanShutdown: Bool = false, config: LogConfig = smallConfig(segmentBytes: 1 << 20)) throws -> PartitionLog {
+    func open(
+        _ fileSystem: any FileSystem, cleanShutdown: Bool = false, config: LogConfig = smallConfig(segmentBytes: 1 << 20)
+    ) throws -> PartitionLog {
         try PartitionLog.open(directory: directory, config: config, fileSystem: fileSystem, clock: clock, cleanShutdown: cleanShutdown)
     }
 

@@ -97,8 +97,9 @@ public enum BrokerConfigs {
         samsa("listen", "HOST:PORT to listen on (default 127.0.0.1:9092)") { configuration, value throws(ConfigurationError) in
             (configuration.listenHost, configuration.listenPort) = try BrokerConfiguration.parseHostPort(value)
         },
-        samsa("advertise", "HOST:PORT clients are told to connect to (default: the listen address; alias advertised.listeners)",
-              setAdvertised),
+        samsa(
+            "advertise", "HOST:PORT clients are told to connect to (default: the listen address; alias advertised.listeners)",
+            setAdvertised),
         samsa("data.dir", "directory for logs and metadata (default ./samsa-data; alias log.dirs)", setDataDirectory),
         samsa("log.flush.policy", "group-commit (acks=all waits for fsync), interval, or none (default group-commit)") {
             configuration, value throws(ConfigurationError) in
@@ -120,8 +121,10 @@ public enum BrokerConfigs {
         },
 
         kafka("advertised.listeners", .string, nil, { "PLAINTEXT://\($0.advertised.host):\($0.advertised.port)" }, set: setAdvertised),
-        kafka("auto.create.topics.enable", .boolean, "true", { String($0.configuration.autoCreateTopics) },
-              "create unknown topics on Metadata requests (default true)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "auto.create.topics.enable", .boolean, "true", { String($0.configuration.autoCreateTopics) },
+            "create unknown topics on Metadata requests (default true)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.autoCreateTopics = try boolean(value)
         },
         kafka("broker.id", .int, "-1", { String($0.configuration.nodeID) }, set: setNodeID),
@@ -138,8 +141,10 @@ public enum BrokerConfigs {
         fixed("log.cleaner.min.cleanable.ratio", .double, "0.5", "0.5"),
         fixed("log.cleaner.min.compaction.lag.ms", .long, "0", "0"),
         fixed("log.cleaner.threads", .int, "1", "1"),
-        kafka("log.cleanup.policy", .list, "delete", { TopicConfigs.string(of: $0.configuration.logDefaults.cleanupPolicy) },
-              "delete, compact, or compact,delete (default delete)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.cleanup.policy", .list, "delete", { TopicConfigs.string(of: $0.configuration.logDefaults.cleanupPolicy) },
+            "delete, compact, or compact,delete (default delete)"
+        ) { configuration, value throws(ConfigurationError) in
             guard let policy = TopicConfigs.cleanupPolicy(value) else {
                 throw ConfigurationError("expected delete, compact or compact,delete")
             }
@@ -147,30 +152,37 @@ public enum BrokerConfigs {
         },
         kafka("log.dir", .string, "/tmp/kafka-logs", { $0.configuration.dataDirectory }, set: setDataDirectory),
         kafka("log.dirs", .string, nil, { $0.configuration.dataDirectory }, set: setDataDirectory),
-        kafka("log.flush.interval.messages", .long, TopicConfigs.longMax, { flushInterval(of: $0).messages },
-              "with the interval policy: fsync after this many messages") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.flush.interval.messages", .long, TopicConfigs.longMax, { flushInterval(of: $0).messages },
+            "with the interval policy: fsync after this many messages"
+        ) { configuration, value throws(ConfigurationError) in
             let messages = Int(try integer(value))
             var milliseconds: Int64?
             if case .interval(_, let current) = configuration.logDefaults.flushPolicy { milliseconds = current }
             configuration.logDefaults.flushPolicy = .interval(messages: messages, milliseconds: milliseconds)
         },
-        kafka("log.flush.interval.ms", .long, TopicConfigs.longMax, { flushInterval(of: $0).milliseconds },
-              "with the interval policy: fsync data older than this") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.flush.interval.ms", .long, TopicConfigs.longMax, { flushInterval(of: $0).milliseconds },
+            "with the interval policy: fsync data older than this"
+        ) { configuration, value throws(ConfigurationError) in
             let milliseconds = try integer(value)
             var messages: Int?
             if case .interval(let current, _) = configuration.logDefaults.flushPolicy { messages = current }
             configuration.logDefaults.flushPolicy = .interval(messages: messages, milliseconds: milliseconds)
         },
-        kafka("log.index.interval.bytes", .int, String(LogConfig().indexIntervalBytes),
-              { String($0.configuration.logDefaults.indexIntervalBytes) }),
+        kafka(
+            "log.index.interval.bytes", .int, String(LogConfig().indexIntervalBytes),
+            { String($0.configuration.logDefaults.indexIntervalBytes) }),
         kafka("log.index.size.max.bytes", .int, "10485760", { String($0.configuration.logDefaults.maxIndexEntries * 8) }),
         fixed("log.local.retention.bytes", .long, "-2", "-2"),
         fixed("log.local.retention.ms", .long, "-2", "-2"),
         fixed("log.message.timestamp.after.max.ms", .long, "3600000", "3600000"),
         fixed("log.message.timestamp.before.max.ms", .long, TopicConfigs.longMax, TopicConfigs.longMax),
-        kafka("log.message.timestamp.type", .string, "CreateTime",
-              { $0.configuration.logDefaults.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime" },
-              "CreateTime or LogAppendTime (default CreateTime)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.message.timestamp.type", .string, "CreateTime",
+            { $0.configuration.logDefaults.timestampType == .logAppendTime ? "LogAppendTime" : "CreateTime" },
+            "CreateTime or LogAppendTime (default CreateTime)"
+        ) { configuration, value throws(ConfigurationError) in
             switch value {
             case "CreateTime": configuration.logDefaults.timestampType = .createTime
             case "LogAppendTime": configuration.logDefaults.timestampType = .logAppendTime
@@ -178,8 +190,10 @@ public enum BrokerConfigs {
             }
         },
         fixed("log.preallocate", .boolean, "false", "false"),
-        kafka("log.retention.bytes", .long, "-1", { String($0.configuration.logDefaults.retentionBytes ?? -1) },
-              "delete the oldest data while a partition is larger; -1: no limit (default -1)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.retention.bytes", .long, "-1", { String($0.configuration.logDefaults.retentionBytes ?? -1) },
+            "delete the oldest data while a partition is larger; -1: no limit (default -1)"
+        ) { configuration, value throws(ConfigurationError) in
             let bytes = try integer(value)
             configuration.logDefaults.retentionBytes = bytes < 0 ? nil : bytes
         },
@@ -188,8 +202,10 @@ public enum BrokerConfigs {
         kafka("log.retention.hours", .int, "168", { _ in "168" }) { configuration, value throws(ConfigurationError) in
             configuration.logDefaults.retentionMilliseconds = try integer(value) * 3_600_000
         },
-        kafka("log.retention.ms", .long, "604800000", { String($0.configuration.logDefaults.retentionMilliseconds ?? -1) },
-              "delete data older than this; -1 keeps it forever (default 7 days; also .minutes, .hours)") {
+        kafka(
+            "log.retention.ms", .long, "604800000", { String($0.configuration.logDefaults.retentionMilliseconds ?? -1) },
+            "delete data older than this; -1 keeps it forever (default 7 days; also .minutes, .hours)"
+        ) {
             configuration, value throws(ConfigurationError) in
             let milliseconds = try integer(value)
             configuration.logDefaults.retentionMilliseconds = milliseconds < 0 ? nil : milliseconds
@@ -198,31 +214,41 @@ public enum BrokerConfigs {
             configuration.logDefaults.segmentMilliseconds = try integer(value) * 3_600_000
         },
         fixed("log.roll.jitter.ms", .long, "0", "0"),
-        kafka("log.roll.ms", .long, "604800000", { String($0.configuration.logDefaults.segmentMilliseconds) },
-              "roll a segment at this age (default 7 days; also log.roll.hours)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.roll.ms", .long, "604800000", { String($0.configuration.logDefaults.segmentMilliseconds) },
+            "roll a segment at this age (default 7 days; also log.roll.hours)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.logDefaults.segmentMilliseconds = try integer(value)
         },
-        kafka("log.segment.bytes", .int, "1073741824", { String($0.configuration.logDefaults.segmentBytes) },
-              "roll a segment at this size (default 1 GiB)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "log.segment.bytes", .int, "1073741824", { String($0.configuration.logDefaults.segmentBytes) },
+            "roll a segment at this size (default 1 GiB)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.logDefaults.segmentBytes = Int(try integer(value, atLeast: 1024))
         },
         fixed("log.segment.delete.delay.ms", .long, "60000", "60000"),
-        kafka("message.max.bytes", .int, "1048588", { String($0.configuration.logDefaults.maxBatchBytes) },
-              "largest record batch a topic accepts (default 1048588)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "message.max.bytes", .int, "1048588", { String($0.configuration.logDefaults.maxBatchBytes) },
+            "largest record batch a topic accepts (default 1048588)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.logDefaults.maxBatchBytes = Int(try integer(value))
         },
         fixed("min.insync.replicas", .int, "1", "1"),
         kafka("node.id", .int, "-1", { String($0.configuration.nodeID) }, "this broker's node id (default 1)", set: setNodeID),
         kafka("num.io.threads", .int, "8", { String($0.configuration.blockingThreadCount) }),
-        kafka("num.partitions", .int, "1", { String($0.configuration.defaultPartitionCount) },
-              "partitions of auto-created topics (default 1)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "num.partitions", .int, "1", { String($0.configuration.defaultPartitionCount) },
+            "partitions of auto-created topics (default 1)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.defaultPartitionCount = Int32(clamping: try integer(value, atLeast: 1))
         },
         fixed("offsets.topic.num.partitions", .int, "50", "50"),
         fixed("offsets.topic.replication.factor", .short, "3", "1"),
         fixed("process.roles", .list, "", "broker,controller"),
-        kafka("socket.request.max.bytes", .int, "104857600", { String($0.configuration.maxFrameBytes) },
-              "largest request frame (default 104857600)") { configuration, value throws(ConfigurationError) in
+        kafka(
+            "socket.request.max.bytes", .int, "104857600", { String($0.configuration.maxFrameBytes) },
+            "largest request frame (default 104857600)"
+        ) { configuration, value throws(ConfigurationError) in
             configuration.maxFrameBytes = Int(try integer(value, atLeast: 1024))
         },
         fixed("transaction.state.log.min.isr", .int, "2", "1"),

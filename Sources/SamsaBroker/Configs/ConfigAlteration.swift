@@ -98,6 +98,7 @@ struct ConfigAlteration {
         guard !names.isEmpty else { return nil }
         return ConfigChangeFailure(
             .invalidRequest,
-            "Cannot update these configs dynamically: \(names.joined(separator: ", ")). This broker does not support dynamic broker configs; set them in its configuration and restart it.")
+            "Cannot update these configs dynamically: \(names.joined(separator: ", ")). This broker does not support dynamic broker configs; set them in its configuration and restart it."
+        )
     }
 }

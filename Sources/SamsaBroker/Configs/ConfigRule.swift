@@ -79,7 +79,8 @@ public enum ConfigRule: Sendable {
         for item in items {
             let parts = item.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, Int32(parts[0]) != nil, Int32(parts[1]) != nil else {
-                return "must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
+                return
+                    "must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],..."
             }
         }
         return nil

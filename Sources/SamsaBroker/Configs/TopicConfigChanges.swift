@@ -45,8 +45,9 @@ extension TopicConfigs {
                 configs[name] = nil
             case .append, .subtract:
                 guard let definition = definition(named: name), definition.type == .list else {
-                    return .failure(ConfigChangeFailure(
-                        .invalidConfig, "Can't \(operation.name) to key \(name) because its type is not LIST."))
+                    return .failure(
+                        ConfigChangeFailure(
+                            .invalidConfig, "Can't \(operation.name) to key \(name) because its type is not LIST."))
                 }
                 var items = ConfigRule.listItems(configs[name] ?? definition.defaultValue ?? "")
                 let changes = (value ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }

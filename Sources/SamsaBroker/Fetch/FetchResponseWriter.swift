@@ -43,7 +43,8 @@ enum FetchResponseWriter {
             }
             writeCount(topic.partitions.count, flexible: flexible, into: &buffer)
             for (partitionIndex, partition) in topic.partitions.enumerated() {
-                let file = topicIndex < files.count && partitionIndex < files[topicIndex].count
+                let file =
+                    topicIndex < files.count && partitionIndex < files[topicIndex].count
                     ? files[topicIndex][partitionIndex] : nil
                 writeFields(of: partition, version: version, flexible: flexible, into: &buffer)
                 try writeRecords(of: partition, file: file, flexible: flexible, into: &frame, buffer: &buffer, allocator: allocator)

@@ -87,8 +87,9 @@ enum OffsetSearch {
                 var records = try batch.records(maxDecompressedBytes: maxDecompressedBytes)
                 while let record = try records.next() {
                     if record.offset >= logStart, matches(header, record) {
-                        return Found(timestamp: record.timestamp, offset: record.offset,
-                                     leaderEpoch: header.partitionLeaderEpoch >= 0 ? header.partitionLeaderEpoch : -1)
+                        return Found(
+                            timestamp: record.timestamp, offset: record.offset,
+                            leaderEpoch: header.partitionLeaderEpoch >= 0 ? header.partitionLeaderEpoch : -1)
                     }
                 }
             }

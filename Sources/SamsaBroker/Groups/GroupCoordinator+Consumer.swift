@@ -60,9 +60,10 @@ extension GroupCoordinator {
 
     /// The topics of the metadata image, internal ones left out, as assignors see them.
     func consumerGroupTopics() -> ConsumerGroupTopics {
-        ConsumerGroupTopics(core.topics.image.topics.filter { !$0.isInternal }.map {
-            ConsumerGroupTopic(name: $0.name, id: $0.id, partitionCount: $0.partitionCount)
-        })
+        ConsumerGroupTopics(
+            core.topics.image.topics.filter { !$0.isInternal }.map {
+                ConsumerGroupTopic(name: $0.name, id: $0.id, partitionCount: $0.partitionCount)
+            })
     }
 
     /// Applies due session and revocation timeouts of consumer groups.

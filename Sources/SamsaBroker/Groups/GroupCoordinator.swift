@@ -62,10 +62,12 @@ public actor GroupCoordinator {
         }
         let coordinator = GroupCoordinator(core: core, configuration: configuration, loaded: loaded)
         if loaded.recordCount > 0 {
-            core.logger.info("loaded consumer groups", metadata: [
-                "groups": "\(loaded.groups.count)", "records": "\(loaded.recordCount)",
-                "offsets": "\(loaded.offsets.values.reduce(0) { $0 + $1.count })",
-            ])
+            core.logger.info(
+                "loaded consumer groups",
+                metadata: [
+                    "groups": "\(loaded.groups.count)", "records": "\(loaded.recordCount)",
+                    "offsets": "\(loaded.offsets.values.reduce(0) { $0 + $1.count })",
+                ])
         }
         return coordinator
     }
@@ -146,7 +148,9 @@ public actor GroupCoordinator {
             }
             guard let pendingAssignment else { return }
             let errorCode: ErrorCode = (try? result.get()) == nil ? .coordinatorNotAvailable : .noError
-            Task { await self?.assignmentStored(groupId: groupId, generation: generation, assignments: pendingAssignment, errorCode: errorCode) }
+            Task {
+                await self?.assignmentStored(groupId: groupId, generation: generation, assignments: pendingAssignment, errorCode: errorCode)
+            }
         }
     }
 
@@ -283,7 +287,9 @@ public actor GroupCoordinator {
             let digits = Array("0123456789abcdef")
             return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
         }.joined()
-        let parts = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)]
+        let parts = [
+            hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20),
+        ]
         return "\(clientId)-\(parts.joined(separator: "-"))"
     }
 }

@@ -35,7 +35,7 @@ struct DeleteTopicsHandler: RequestHandler {
         var names = NamedOnce<String>()
         var ids = NamedOnce<KafkaUUID>()
         if version < 6 {
-            request.topicNames.forEach { names.add($0) }
+            for name in request.topicNames { names.add(name) }
         }
         for topic in request.topics {
             switch (topic.name, topic.topicId.isZero) {

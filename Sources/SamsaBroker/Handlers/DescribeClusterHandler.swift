@@ -26,7 +26,8 @@ struct DescribeClusterHandler: RequestHandler {
             } else {
                 response.errorCode = (isKnown ? ErrorCode.mismatchedEndpointType : .unsupportedEndpointType).rawValue
             }
-            response.errorMessage = isKnown
+            response.errorMessage =
+                isKnown
                 ? "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
                 : "Unsupported endpoint type \(endpointType)"
             return response

@@ -12,7 +12,8 @@ struct LeaveGroupHandler: RequestHandler {
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
         let version = context.apiVersion
-        let leaving = version >= 3
+        let leaving =
+            version >= 3
             ? request.members.map { ClassicLeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
             : [ClassicLeavingMember(memberId: request.memberId)]
         let (groupError, memberErrors) = await groups.leaveGroup(groupId: request.groupId, members: leaving)

@@ -16,7 +16,8 @@ struct ListGroupsHandler: RequestHandler {
         let version = context.apiVersion
         let stateNames = version >= 4 ? request.statesFilter : []
         let typeNames = version >= 5 ? request.typesFilter.map { $0.lowercased() } : []
-        let known = Set(ClassicGroupState.allCases.map { $0.rawValue.lowercased() } + ConsumerGroupState.allCases.map { $0.rawValue.lowercased() })
+        let known = Set(
+            ClassicGroupState.allCases.map { $0.rawValue.lowercased() } + ConsumerGroupState.allCases.map { $0.rawValue.lowercased() })
         let states = Set(stateNames.map { $0.lowercased() }).intersection(known)
         var response = ListGroupsResponse()
         response.errorCode = ErrorCode.noError.rawValue

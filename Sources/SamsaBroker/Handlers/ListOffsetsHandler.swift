@@ -42,7 +42,8 @@ struct ListOffsetsHandler: RequestHandler {
                 let metadata = core.topics.image.topic(named: topic.name)
                 for partition in topic.partitions {
                     let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                    let outcome: PartitionResult<OffsetSearch.Found?> = duplicates.contains(key)
+                    let outcome: PartitionResult<OffsetSearch.Found?> =
+                        duplicates.contains(key)
                         ? .failure(PartitionError(.invalidRequest))
                         : Self.lookUp(partition, of: key, topic: metadata, request: request, version: version, core: core)
                     let answer = Self.answer(partition.partitionIndex, outcome, version: version)

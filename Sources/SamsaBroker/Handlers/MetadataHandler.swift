@@ -69,7 +69,8 @@ struct MetadataHandler: RequestHandler {
             }
             var missing = MetadataResponse.MetadataResponseTopic()
             missing.name = name
-            missing.errorCode = BrokerCore.topicNameProblem(name) == nil
+            missing.errorCode =
+                BrokerCore.topicNameProblem(name) == nil
                 ? ErrorCode.unknownTopicOrPartition.rawValue : ErrorCode.invalidTopicException.rawValue
             return missing
         }

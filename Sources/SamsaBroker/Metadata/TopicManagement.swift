@@ -92,19 +92,25 @@ extension BrokerCore {
     ) -> Result<Int32, ConfigChangeFailure> {
         if !assignments.isEmpty {
             if replicationFactor != -1 {
-                return .failure(.init(.invalidRequest,
-                    "A manual partition assignment was specified, but replication factor was not set to -1."))
+                return .failure(
+                    .init(
+                        .invalidRequest,
+                        "A manual partition assignment was specified, but replication factor was not set to -1."))
             }
             if requested != -1 {
-                return .failure(.init(.invalidRequest,
-                    "A manual partition assignment was specified, but numPartitions was not set to -1."))
+                return .failure(
+                    .init(
+                        .invalidRequest,
+                        "A manual partition assignment was specified, but numPartitions was not set to -1."))
             }
             var partitions = Set<Int32>()
             var replicationFactor: Int?
             for assignment in assignments {
                 if partitions.contains(assignment.partition) {
-                    return .failure(.init(.invalidReplicaAssignment,
-                        "Found multiple manual partition assignments for partition \(assignment.partition)"))
+                    return .failure(
+                        .init(
+                            .invalidReplicaAssignment,
+                            "Found multiple manual partition assignments for partition \(assignment.partition)"))
                 }
                 if let problem = manualAssignmentProblem(assignment.brokers, replicationFactor: replicationFactor) {
                     return .failure(.init(.invalidReplicaAssignment, problem))
@@ -118,20 +124,27 @@ extension BrokerCore {
             return .success(Int32(partitions.count))
         }
         if replicationFactor < -1 || replicationFactor == 0 {
-            return .failure(.init(.invalidReplicationFactor,
-                "Replication factor must be larger than 0, or -1 to use the default value."))
+            return .failure(
+                .init(
+                    .invalidReplicationFactor,
+                    "Replication factor must be larger than 0, or -1 to use the default value."))
         }
         if requested < -1 || requested == 0 {
             return .failure(.init(.invalidPartitions, "Number of partitions was set to an invalid non-positive value."))
         }
         let partitionCount = requested == -1 ? configuration.defaultPartitionCount : requested
         if replicationFactor > 1 {
-            return .failure(.init(.invalidReplicationFactor,
-                "Unable to replicate the partition \(replicationFactor) time(s): The target replication factor of \(replicationFactor) cannot be reached because only 1 broker(s) are registered."))
+            return .failure(
+                .init(
+                    .invalidReplicationFactor,
+                    "Unable to replicate the partition \(replicationFactor) time(s): The target replication factor of \(replicationFactor) cannot be reached because only 1 broker(s) are registered."
+                ))
         }
         guard partitionCount <= Self.maxPartitionCount else {
-            return .failure(.init(.invalidPartitions,
-                "Number of partitions \(partitionCount) exceeds the limit of \(Self.maxPartitionCount)."))
+            return .failure(
+                .init(
+                    .invalidPartitions,
+                    "Number of partitions \(partitionCount) exceeds the limit of \(Self.maxPartitionCount)."))
         }
         return .success(partitionCount)
     }
@@ -155,7 +168,8 @@ extension BrokerCore {
             previous = broker
         }
         if let replicationFactor, brokers.count != replicationFactor {
-            return "The manual partition assignment includes a partition with \(brokers.count) replica(s), but this is not consistent with previous partitions, which have \(replicationFactor) replica(s)."
+            return
+                "The manual partition assignment includes a partition with \(brokers.count) replica(s), but this is not consistent with previous partitions, which have \(replicationFactor) replica(s)."
         }
         return nil
     }

@@ -22,14 +22,17 @@ enum BatchInspection {
         guard available >= RecordBatchHeader.lengthFieldEnd else { return .failure(noBatch) }
         let length = records.getInteger(at: start + 8, endianness: .big, as: Int32.self)!
         guard length >= minimumLength else {
-            return .failure(PartitionError(.corruptMessage, "Record size \(length) is less than the minimum record overhead (\(minimumLength))"))
+            return .failure(
+                PartitionError(.corruptMessage, "Record size \(length) is less than the minimum record overhead (\(minimumLength))"))
         }
         let total = RecordBatchHeader.lengthFieldEnd + Int(length)
         guard total <= available else { return .failure(noBatch) }
         let magic = records.getInteger(at: start + 16, as: Int8.self)!
         guard magic == RecordBatchHeader.currentMagic else {
-            return .failure(PartitionError(
-                .invalidRecord, "Produce requests with version \(version) are only allowed to contain record batches with magic version 2"))
+            return .failure(
+                PartitionError(
+                    .invalidRecord,
+                    "Produce requests with version \(version) are only allowed to contain record batches with magic version 2"))
         }
         let header: RecordBatchHeader
         do {
@@ -38,18 +41,23 @@ enum BatchInspection {
             return .failure(PartitionError(.corruptMessage, "Record batch header is corrupt: \(error)"))
         }
         if version < 7 && header.compression == .zstd {
-            return .failure(PartitionError(
-                .unsupportedCompressionType, "Produce requests with version \(version) are not allowed to use ZStandard compression"))
+            return .failure(
+                PartitionError(
+                    .unsupportedCompressionType, "Produce requests with version \(version) are not allowed to use ZStandard compression"))
         }
         let rest = available - total
         if rest >= RecordBatchHeader.lengthFieldEnd {
             let nextLength = records.getInteger(at: start + total + 8, endianness: .big, as: Int32.self)!
             if nextLength < minimumLength {
-                return .failure(PartitionError(.corruptMessage, "Record size \(nextLength) is less than the minimum record overhead (\(minimumLength))"))
+                return .failure(
+                    PartitionError(.corruptMessage, "Record size \(nextLength) is less than the minimum record overhead (\(minimumLength))")
+                )
             }
             if RecordBatchHeader.lengthFieldEnd + Int(nextLength) <= rest {
-                return .failure(PartitionError(
-                    .invalidRecord, "Produce requests with version \(version) are only allowed to contain exactly one record batch per partition"))
+                return .failure(
+                    PartitionError(
+                        .invalidRecord,
+                        "Produce requests with version \(version) are only allowed to contain exactly one record batch per partition"))
             }
         }
         return .success((records.getSlice(at: start, length: total)!, header))

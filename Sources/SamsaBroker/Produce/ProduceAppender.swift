@@ -46,10 +46,15 @@ struct ProduceAppender: Sendable {
         }
         let config = log.config
         guard header.baseOffset == 0 else {
-            throw PartitionError(.invalidRecord, "The baseOffset of the record batch in the append to \(partition) should be 0, but it is \(header.baseOffset)")
+            throw PartitionError(
+                .invalidRecord,
+                "The baseOffset of the record batch in the append to \(partition) should be 0, but it is \(header.baseOffset)")
         }
         guard header.totalSize <= config.maxBatchBytes else {
-            throw PartitionError(.messageTooLarge, "The record batch size in the append to \(partition) is \(header.totalSize) bytes which exceeds the maximum configured value of \(config.maxBatchBytes).")
+            throw PartitionError(
+                .messageTooLarge,
+                "The record batch size in the append to \(partition) is \(header.totalSize) bytes which exceeds the maximum configured value of \(config.maxBatchBytes)."
+            )
         }
         if let failure = Self.headerProblem(header, partition: partition, config: config) {
             try Self.verifyChecksum(batch, header: header, partition: partition)
@@ -106,27 +111,39 @@ struct ProduceAppender: Sendable {
     /// the topic's settings, in Kafka's order.
     static func headerProblem(_ header: RecordBatchHeader, partition: TopicPartition, config: LogConfig) -> PartitionError? {
         if header.recordCount <= 0 {
-            return PartitionError(.invalidRecord, "Invalid reported count for record batch: \(header.recordCount) in topic partition \(partition).")
+            return PartitionError(
+                .invalidRecord, "Invalid reported count for record batch: \(header.recordCount) in topic partition \(partition).")
         }
         if Int64(header.lastOffsetDelta) + 1 != Int64(header.recordCount) {
-            return PartitionError(.invalidRecord, "Inconsistent batch offset range [0, \(header.lastOffsetDelta)] and count of records \(header.recordCount) in topic partition \(partition).")
+            return PartitionError(
+                .invalidRecord,
+                "Inconsistent batch offset range [0, \(header.lastOffsetDelta)] and count of records \(header.recordCount) in topic partition \(partition)."
+            )
         }
         if header.isControl {
             return PartitionError(.invalidRecord, "Clients are not allowed to write control records in topic partition \(partition).")
         }
         if header.hasProducerId && header.baseSequence < 0 {
-            return PartitionError(.invalidRecord, "Invalid sequence number \(header.baseSequence) in record batch with producerId \(header.producerId) in topic partition \(partition).")
+            return PartitionError(
+                .invalidRecord,
+                "Invalid sequence number \(header.baseSequence) in record batch with producerId \(header.producerId) in topic partition \(partition)."
+            )
         }
         if header.isTransactional {
-            return PartitionError(.invalidTxnState, "Record was not part of an ongoing transaction: transactions are not supported by this broker yet.")
+            return PartitionError(
+                .invalidTxnState, "Record was not part of an ongoing transaction: transactions are not supported by this broker yet.")
         }
         if config.timestampType == .createTime && header.timestampType == .logAppendTime {
             let recordError = PartitionError.RecordError(
                 batchIndex: 0, message: "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.")
-            return PartitionError(.invalidTimestamp, "One or more records have been rejected due to invalid timestamp", recordErrors: [recordError])
+            return PartitionError(
+                .invalidTimestamp, "One or more records have been rejected due to invalid timestamp", recordErrors: [recordError])
         }
         if header.totalSize > config.segmentBytes {
-            return PartitionError(.recordListTooLarge, "Message batch size is \(header.totalSize) bytes in append to partition \(partition) which exceeds the maximum configured segment size of \(config.segmentBytes).")
+            return PartitionError(
+                .recordListTooLarge,
+                "Message batch size is \(header.totalSize) bytes in append to partition \(partition) which exceeds the maximum configured segment size of \(config.segmentBytes)."
+            )
         }
         return nil
     }
@@ -149,8 +166,10 @@ struct ProduceAppender: Sendable {
             var index: Int32 = 0
             while let record = try records.next() {
                 if record.key == nil {
-                    keyless.append(PartitionError.RecordError(
-                        batchIndex: index, message: "Compacted topic cannot accept message without key in topic partition \(partition)."))
+                    keyless.append(
+                        PartitionError.RecordError(
+                            batchIndex: index, message: "Compacted topic cannot accept message without key in topic partition \(partition)."
+                        ))
                 }
                 index += 1
             }

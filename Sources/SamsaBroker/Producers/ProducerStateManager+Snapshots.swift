@@ -23,9 +23,11 @@ extension ProducerStateManager {
                     written += 1
                 } catch {
                     state.snapshotFailed()
-                    logger.warning("cannot write producer state snapshot", metadata: [
-                        "partition": "\(state.partition)", "error": "\(error)",
-                    ])
+                    logger.warning(
+                        "cannot write producer state snapshot",
+                        metadata: [
+                            "partition": "\(state.partition)", "error": "\(error)",
+                        ])
                 }
             }
         }
@@ -45,15 +47,19 @@ extension ProducerStateManager {
                 guard case .valid(let snapshot) = try ProducerStateSnapshot.read(directory: log.directory, fileSystem: fileSystem),
                     snapshot.offset > log.logEndOffset
                 else { continue }
-                logger.warning("removing producer state snapshot beyond the log end", metadata: [
-                    "partition": "\(partition)", "snapshotOffset": "\(snapshot.offset)",
-                    "logEndOffset": "\(log.logEndOffset)",
-                ])
+                logger.warning(
+                    "removing producer state snapshot beyond the log end",
+                    metadata: [
+                        "partition": "\(partition)", "snapshotOffset": "\(snapshot.offset)",
+                        "logEndOffset": "\(log.logEndOffset)",
+                    ])
                 try fileSystem.removeFile(at: path)
             } catch {
-                logger.warning("cannot check producer state snapshot", metadata: [
-                    "partition": "\(partition)", "error": "\(error)",
-                ])
+                logger.warning(
+                    "cannot check producer state snapshot",
+                    metadata: [
+                        "partition": "\(partition)", "error": "\(error)",
+                    ])
             }
         }
     }

@@ -57,10 +57,12 @@ public final class ProducerStateManager: Sendable {
         case .valid(let snapshot):
             table = try ProducerStateLoader.load(log, snapshot: snapshot)
             if table == nil {
-                logger.warning("ignoring producer state snapshot beyond the log end", metadata: [
-                    "partition": "\(partition)", "snapshotOffset": "\(snapshot.offset)",
-                    "logEndOffset": "\(log.logEndOffset)",
-                ])
+                logger.warning(
+                    "ignoring producer state snapshot beyond the log end",
+                    metadata: [
+                        "partition": "\(partition)", "snapshotOffset": "\(snapshot.offset)",
+                        "logEndOffset": "\(log.logEndOffset)",
+                    ])
             }
         case .damaged:
             logger.warning("ignoring damaged producer state snapshot", metadata: ["partition": "\(partition)"])
@@ -74,10 +76,12 @@ public final class ProducerStateManager: Sendable {
         var loaded = table!
         loaded.removeExpired(now: clock.nowMilliseconds(), expiration: expirationMilliseconds)
         if !loaded.producers.isEmpty {
-            logger.info("rebuilt producer state", metadata: [
-                "partition": "\(partition)", "producers": "\(loaded.producers.count)", "from": "\(source)",
-                "duration": "\(ContinuousClock.now - started)",
-            ])
+            logger.info(
+                "rebuilt producer state",
+                metadata: [
+                    "partition": "\(partition)", "producers": "\(loaded.producers.count)", "from": "\(source)",
+                    "duration": "\(ContinuousClock.now - started)",
+                ])
         }
         return loaded
     }
@@ -88,9 +92,11 @@ public final class ProducerStateManager: Sendable {
         do {
             return try ProducerStateSnapshot.read(directory: log.directory, fileSystem: fileSystem)
         } catch {
-            logger.warning("cannot read producer state snapshot", metadata: [
-                "partition": "\(partition)", "error": "\(error)",
-            ])
+            logger.warning(
+                "cannot read producer state snapshot",
+                metadata: [
+                    "partition": "\(partition)", "error": "\(error)",
+                ])
             return .damaged
         }
     }

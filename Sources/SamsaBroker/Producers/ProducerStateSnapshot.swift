@@ -96,8 +96,9 @@ struct ProducerStateSnapshot: Sendable {
                     let timestamp = buffer.readInteger(endianness: .big, as: Int64.self),
                     lastSequence >= 0, offsetDelta >= 0, lastOffset < offset
                 else { return nil }
-                batches.append(ProducerBatchMetadata(
-                    lastSequence: lastSequence, lastOffset: lastOffset, offsetDelta: offsetDelta, timestamp: timestamp))
+                batches.append(
+                    ProducerBatchMetadata(
+                        lastSequence: lastSequence, lastOffset: lastOffset, offsetDelta: offsetDelta, timestamp: timestamp))
             }
             producers[producerId] = ProducerStateEntry(epoch: epoch, batches: batches, lastAppendTime: lastAppendTime)
         }

@@ -33,14 +33,23 @@ struct ProducerTable: Sendable {
             return .duplicate(duplicate)
         }
         if header.producerEpoch < entry.epoch {
-            return .reject(.invalidProducerEpoch, "Epoch of producer \(header.producerId) in \(partition) is \(header.producerEpoch), which is smaller than the last seen epoch \(entry.epoch)")
+            return .reject(
+                .invalidProducerEpoch,
+                "Epoch of producer \(header.producerId) in \(partition) is \(header.producerEpoch), which is smaller than the last seen epoch \(entry.epoch)"
+            )
         }
         if header.producerEpoch != entry.epoch {
             if header.baseSequence != 0 {
-                return .reject(.outOfOrderSequenceNumber, "Invalid sequence number for new epoch of producer \(header.producerId) in partition \(partition): \(header.producerEpoch) (request epoch), \(header.baseSequence) (seq. number), \(entry.epoch) (current producer epoch)")
+                return .reject(
+                    .outOfOrderSequenceNumber,
+                    "Invalid sequence number for new epoch of producer \(header.producerId) in partition \(partition): \(header.producerEpoch) (request epoch), \(header.baseSequence) (seq. number), \(entry.epoch) (current producer epoch)"
+                )
             }
         } else if !ProducerSequence.isNext(header.baseSequence, after: entry.lastSequence) {
-            return .reject(.outOfOrderSequenceNumber, "Out of order sequence number for producer \(header.producerId) in partition \(partition): \(header.baseSequence) (incoming seq. number), \(entry.lastSequence) (current end sequence number)")
+            return .reject(
+                .outOfOrderSequenceNumber,
+                "Out of order sequence number for producer \(header.producerId) in partition \(partition): \(header.baseSequence) (incoming seq. number), \(entry.lastSequence) (current end sequence number)"
+            )
         }
         return .accept
     }

@@ -87,7 +87,7 @@ extension BrokerCore {
         topic: TopicMetadata?, partition: Int32, missing: ErrorCode = .unknownTopicOrPartition
     ) -> PartitionResult<PartitionLog> {
         guard let topic, partition >= 0, partition < topic.partitionCount,
-              let log = logs.log(for: TopicPartition(topic: topic.name, partition: partition))
+            let log = logs.log(for: TopicPartition(topic: topic.name, partition: partition))
         else {
             return .failure(.unknownPartition(missing))
         }

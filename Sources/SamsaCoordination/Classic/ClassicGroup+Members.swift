@@ -155,7 +155,8 @@ extension ClassicGroup {
         var actions: [ClassicGroupAction] = []
         for member in orderedMembers {
             if member.isAwaitingJoin {
-                actions.append(.completeJoin(memberId: member.memberId, Self.joinError(.coordinatorNotAvailable, memberId: member.memberId)))
+                actions.append(
+                    .completeJoin(memberId: member.memberId, Self.joinError(.coordinatorNotAvailable, memberId: member.memberId)))
             }
             if member.isAwaitingSync {
                 actions.append(.completeSync(memberId: member.memberId, ClassicSyncResult(errorCode: .coordinatorNotAvailable)))

@@ -134,7 +134,8 @@ public struct ClassicGroup: Sendable {
         result.skipAssignment = skipAssignment
         if memberId == leaderId {
             result.members = orderedMembers.map {
-                ClassicJoinResult.Member(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, metadata: $0.metadata(for: protocolName))
+                ClassicJoinResult.Member(
+                    memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, metadata: $0.metadata(for: protocolName))
             }
         }
         return result

@@ -33,7 +33,8 @@ extension ConsumerGroup {
             break
         }
         if let pattern = request.subscribedTopicRegex, !pattern.isEmpty, (try? Regex(pattern)) == nil {
-            return .error(.invalidRegularExpression, "SubscribedTopicRegex \(pattern) is not a valid regular expression.", memberId: request.memberId)
+            return .error(
+                .invalidRegularExpression, "SubscribedTopicRegex \(pattern) is not a valid regular expression.", memberId: request.memberId)
         }
         if let assignor = request.serverAssignor, !settings.assignors.contains(assignor) {
             return .error(.unsupportedAssignor, "ServerAssignor \(assignor) is not supported.", memberId: request.memberId)
@@ -43,7 +44,8 @@ extension ConsumerGroup {
 
     /// A ConsumerGroupHeartbeat of a validated request (see ``validate(_:memberIdRequired:settings:)``).
     /// `request.memberId` is the id to use for a joining member (v0: made by the coordinator).
-    public mutating func heartbeat(_ request: ConsumerHeartbeatRequest, topics: ConsumerGroupTopics, now: Int64) -> ConsumerHeartbeatResult {
+    public mutating func heartbeat(_ request: ConsumerHeartbeatRequest, topics: ConsumerGroupTopics, now: Int64) -> ConsumerHeartbeatResult
+    {
         defer { updateState(now: now) }
         let memberId = request.memberId
         if request.memberEpoch < 0 {
@@ -60,7 +62,8 @@ extension ConsumerGroup {
                 members[current] = nil
                 targetAssignment[memberId] = targetAssignment.removeValue(forKey: current)
                 member = ConsumerGroupMember(memberId: memberId, request: request, sessionDeadline: now)
-                bump = previous.subscribedTopicNames != member.subscribedTopicNames
+                bump =
+                    previous.subscribedTopicNames != member.subscribedTopicNames
                     || previous.subscribedTopicRegex != member.subscribedTopicRegex
                     || previous.serverAssignor != member.serverAssignor
             } else if let existing = members[memberId] {
@@ -102,9 +105,11 @@ extension ConsumerGroup {
             ownedByOthers: { others[$0]?.contains($1) ?? false }, now: now
         )
         members[memberId] = member
-        let isFullRequest = request.rebalanceTimeoutMs != -1 && request.ownedPartitions != nil
+        let isFullRequest =
+            request.rebalanceTimeoutMs != -1 && request.ownedPartitions != nil
             && (request.subscribedTopicNames != nil || request.subscribedTopicRegex != nil)
-        let sendAssignment = request.memberEpoch == 0 || isFullRequest || before != member.assignedPartitions
+        let sendAssignment =
+            request.memberEpoch == 0 || isFullRequest || before != member.assignedPartitions
             || request.ownedPartitions.map { $0 != member.assignedPartitions && member.state == .stable } == true
         return ConsumerHeartbeatResult(
             errorCode: .noError, memberId: memberId, memberEpoch: member.memberEpoch,
@@ -118,7 +123,8 @@ extension ConsumerGroup {
         let epoch = request.memberEpoch
         if epoch == member.memberEpoch { return nil }
         if epoch < member.memberEpoch, epoch == member.previousMemberEpoch,
-           let owned = request.ownedPartitions, owned.isSubset(of: member.assignedPartitions) {
+            let owned = request.ownedPartitions, owned.isSubset(of: member.assignedPartitions)
+        {
             return nil
         }
         return .error(

@@ -120,9 +120,10 @@ public struct ConsumerGroup: Sendable {
             if let pattern = member.subscribedTopicRegex, !pattern.isEmpty {
                 if regexMatches[pattern] == nil {
                     let regex = try? Regex(pattern)
-                    regexMatches[pattern] = regex.map { regex in
-                        topics.byName.values.filter { (try? regex.wholeMatch(in: $0.name)) != nil }
-                    } ?? []
+                    regexMatches[pattern] =
+                        regex.map { regex in
+                            topics.byName.values.filter { (try? regex.wholeMatch(in: $0.name)) != nil }
+                        } ?? []
                 }
                 for topic in regexMatches[pattern]! {
                     all[topic.name] = topic
@@ -145,7 +146,8 @@ public struct ConsumerGroup: Sendable {
         }
         var counts: [KafkaUUID: Int32] = [:]
         for topic in resolved.all.values { counts[topic.id] = topic.partitionCount }
-        let assignment = ConsumerGroupAssignor.assign(assignorName, members: subscribers, partitionCounts: counts)
+        let assignment =
+            ConsumerGroupAssignor.assign(assignorName, members: subscribers, partitionCounts: counts)
             ?? ConsumerGroupAssignor.uniform(members: subscribers, partitionCounts: counts)
         targetAssignment = assignment
         assignmentEpoch = groupEpoch

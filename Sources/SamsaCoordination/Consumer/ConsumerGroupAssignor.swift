@@ -81,7 +81,7 @@ public enum ConsumerGroupAssignor {
             search: for giver in byLoad {
                 for (topicId, partition) in result[giver]!.sorted.reversed() {
                     guard let receiver = (candidates[topicId] ?? []).min(by: { (load[$0]!, $0) < (load[$1]!, $1) }),
-                          load[receiver]! + 2 <= load[giver]!
+                        load[receiver]! + 2 <= load[giver]!
                     else { continue }
                     result[giver]!.remove(topicId, partition)
                     result[receiver]!.insert(topicId, partition)

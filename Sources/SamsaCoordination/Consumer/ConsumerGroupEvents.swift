@@ -16,7 +16,10 @@ public struct ConsumerGroupSettings: Sendable, Hashable {
     /// `group.consumer.assignors`: the first is the default.
     public var assignors: [String]
 
-    public init(sessionTimeoutMs: Int32 = 45_000, heartbeatIntervalMs: Int32 = 1_000, maxSize: Int = Int(Int32.max), assignors: [String] = ["uniform", "range"]) {
+    public init(
+        sessionTimeoutMs: Int32 = 45_000, heartbeatIntervalMs: Int32 = 1_000, maxSize: Int = Int(Int32.max),
+        assignors: [String] = ["uniform", "range"]
+    ) {
         self.sessionTimeoutMs = sessionTimeoutMs
         self.heartbeatIntervalMs = heartbeatIntervalMs
         self.maxSize = maxSize

@@ -148,11 +148,12 @@ public enum OffsetsTopicRecord: Sendable, Hashable {
             }
             let subscription = try value.readKafkaBytes()
             let assignment = try value.readKafkaBytes()
-            members.append(ClassicGroupSnapshot.Member(
-                memberId: memberId, groupInstanceId: instance, clientId: clientId, clientHost: clientHost,
-                rebalanceTimeoutMs: rebalanceTimeout, sessionTimeoutMs: sessionTimeout,
-                subscription: subscription, assignment: assignment
-            ))
+            members.append(
+                ClassicGroupSnapshot.Member(
+                    memberId: memberId, groupInstanceId: instance, clientId: clientId, clientHost: clientHost,
+                    rebalanceTimeoutMs: rebalanceTimeout, sessionTimeoutMs: sessionTimeout,
+                    subscription: subscription, assignment: assignment
+                ))
         }
         return ClassicGroupSnapshot(
             protocolType: protocolType, generationId: generation, protocolName: protocolName, leaderId: leader,

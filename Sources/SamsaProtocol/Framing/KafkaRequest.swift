@@ -17,9 +17,9 @@ public struct KafkaRequest: Sendable {
     /// Bytes after the body are ignored, as Kafka does.
     public static func decode(from buffer: inout ByteBuffer) throws(RequestFrameError) -> KafkaRequest {
         guard buffer.readableBytes >= 8,
-              let rawKey = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int16.self),
-              let apiVersion = buffer.getInteger(at: buffer.readerIndex + 2, endianness: .big, as: Int16.self),
-              let correlationId = buffer.getInteger(at: buffer.readerIndex + 4, endianness: .big, as: Int32.self)
+            let rawKey = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int16.self),
+            let apiVersion = buffer.getInteger(at: buffer.readerIndex + 2, endianness: .big, as: Int16.self),
+            let correlationId = buffer.getInteger(at: buffer.readerIndex + 4, endianness: .big, as: Int32.self)
         else {
             throw .malformedHeader(WireFormatError.truncated(needed: 8, available: buffer.readableBytes).adding(context: "RequestHeader"))
         }

@@ -20,8 +20,10 @@ public struct RequestHeader: Hashable, Sendable {
     /// Tagged fields of a v2 header; no tags are defined, so all are kept here.
     public var unknownTaggedFields: [TaggedField]
 
-    public init(apiKey: ApiKey, apiVersion: Int16, correlationId: Int32, clientId: String? = nil,
-                unknownTaggedFields: [TaggedField] = []) {
+    public init(
+        apiKey: ApiKey, apiVersion: Int16, correlationId: Int32, clientId: String? = nil,
+        unknownTaggedFields: [TaggedField] = []
+    ) {
         self.apiKey = apiKey
         self.apiVersion = apiVersion
         self.correlationId = correlationId

@@ -24,7 +24,9 @@ enum SnappyDecoder {
             && input.withUnsafeReadableBytes { $0.prefix(xerialMagic.count).elementsEqual(xerialMagic) }
     }
 
-    private static func decompressXerial(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(CompressionError) -> ByteBuffer {
+    private static func decompressXerial(
+        _ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator
+    ) throws(CompressionError) -> ByteBuffer {
         var reader = input
         reader.moveReaderIndex(forwardBy: xerialHeaderSize)
         var output = allocator.buffer(capacity: 0)
@@ -132,7 +134,8 @@ enum SnappyDecoder {
             (base + destination).copyMemory(from: base + source, byteCount: length)
         } else {
             for index in 0..<length {
-                base.storeBytes(of: base.load(fromByteOffset: source + index, as: UInt8.self), toByteOffset: destination + index, as: UInt8.self)
+                base.storeBytes(
+                    of: base.load(fromByteOffset: source + index, as: UInt8.self), toByteOffset: destination + index, as: UInt8.self)
             }
         }
     }

@@ -23,8 +23,10 @@ final class LocalLog {
     /// crash only then.
     var directoryNeedsSync = false
 
-    init(directory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger, config: LogConfig,
-         segments: [LogSegment], recoveryPoint: Int64, logStartOffset: Int64) {
+    init(
+        directory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger, config: LogConfig,
+        segments: [LogSegment], recoveryPoint: Int64, logStartOffset: Int64
+    ) {
         precondition(!segments.isEmpty, "a log has at least one segment")
         self.directory = directory
         self.fileSystem = fileSystem
@@ -60,8 +62,9 @@ final class LocalLog {
             return activeSegment
         }
         try activeSegment.onBecomeInactive()
-        let segment = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset,
-                                            config: config, now: clock.nowMilliseconds())
+        let segment = try LogSegment.create(
+            fileSystem: fileSystem, directory: directory, baseOffset: offset,
+            config: config, now: clock.nowMilliseconds())
         segments.append(segment)
         directoryNeedsSync = true
         logger.debug("rolled segment", metadata: ["directory": "\(directory)", "baseOffset": "\(offset)"])
@@ -146,9 +149,11 @@ final class LocalLog {
         segments.removeAll { identities.contains(ObjectIdentifier($0)) }
         for segment in removed {
             try segment.deleteFiles()
-            logger.info("deleted segment", metadata: [
-                "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
-            ])
+            logger.info(
+                "deleted segment",
+                metadata: [
+                    "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
+                ])
         }
         directoryNeedsSync = true
         logStartOffset = max(logStartOffset, segments[0].baseOffset)

@@ -62,8 +62,10 @@ struct LogLoader {
         var segments = try openSegments(baseOffsets)
         let logStartOffset = max(checkpoint?.logStartOffset ?? 0, segments.first?.baseOffset ?? 0)
         if segments.isEmpty {
-            segments.append(try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: logStartOffset,
-                                                  config: config, now: clock.nowMilliseconds()))
+            segments.append(
+                try LogSegment.create(
+                    fileSystem: fileSystem, directory: directory, baseOffset: logStartOffset,
+                    config: config, now: clock.nowMilliseconds()))
         }
         // Recovery starts at the checkpointed recovery point, or at the very beginning when the
         // checkpoint is missing; after a clean shutdown it is skipped.
@@ -71,8 +73,9 @@ struct LogLoader {
         let start = RecoveryStart(offset: recoveryPoint, firstSegment: segments.lastIndex { $0.baseOffset <= recoveryPoint } ?? 0)
         var progress = Progress(transactions: checkpoint?.transactions ?? TransactionTracker())
         try recover(&segments, from: start, missingIndexes: missingIndexes, progress: &progress)
-        let log = LocalLog(directory: directory, fileSystem: fileSystem, clock: clock, logger: logger, config: config,
-                           segments: segments, recoveryPoint: 0, logStartOffset: logStartOffset)
+        let log = LocalLog(
+            directory: directory, fileSystem: fileSystem, clock: clock, logger: logger, config: config,
+            segments: segments, recoveryPoint: 0, logStartOffset: logStartOffset)
         log.logStartOffset = min(max(logStartOffset, segments[0].baseOffset), log.logEndOffset)
         log.recoveryPoint = log.logEndOffset
         progress.transactions.truncate(from: log.logEndOffset)
@@ -80,13 +83,16 @@ struct LogLoader {
         // damage) while loading: their names must be durable before the recovery point counts them.
         try fileSystem.syncDirectory(at: directory)
         if progress.recoveredSegmentCount > 0 {
-            logger.info("recovered log", metadata: [
-                "directory": "\(directory)", "segments": "\(progress.recoveredSegmentCount)",
-                "truncatedBytes": "\(progress.truncatedByteCount)", "logEndOffset": "\(log.logEndOffset)",
-            ])
+            logger.info(
+                "recovered log",
+                metadata: [
+                    "directory": "\(directory)", "segments": "\(progress.recoveredSegmentCount)",
+                    "truncatedBytes": "\(progress.truncatedByteCount)", "logEndOffset": "\(log.logEndOffset)",
+                ])
         }
-        return Loaded(log: log, transactions: progress.transactions, recoveredSegmentCount: progress.recoveredSegmentCount,
-                      truncatedByteCount: progress.truncatedByteCount)
+        return Loaded(
+            log: log, transactions: progress.transactions, recoveredSegmentCount: progress.recoveredSegmentCount,
+            truncatedByteCount: progress.truncatedByteCount)
     }
 
     /// The checkpoint, or nil when there is none or it cannot be read (then the whole log is
@@ -95,9 +101,11 @@ struct LogLoader {
         do throws(StorageError) {
             return try PartitionCheckpoint.read(in: directory, fileSystem: fileSystem)
         } catch {
-            logger.warning("ignoring unreadable checkpoint; recovering the whole log", metadata: [
-                "file": "\(StoragePath.join(directory, PartitionCheckpoint.fileName))", "error": "\(error)",
-            ])
+            logger.warning(
+                "ignoring unreadable checkpoint; recovering the whole log",
+                metadata: [
+                    "file": "\(StoragePath.join(directory, PartitionCheckpoint.fileName))", "error": "\(error)",
+                ])
             return nil
         }
     }
@@ -105,18 +113,20 @@ struct LogLoader {
     /// The segments whose offset or time index is missing (a crash during compaction's swap):
     /// recovery rebuilds their indexes.
     private func segmentsMissingIndexes(_ baseOffsets: [Int64]) -> Set<Int64> {
-        Set(baseOffsets.filter { baseOffset in
-            LogFileNames.requiredIndexSuffixes.contains {
-                !fileSystem.exists(at: LogSegment.path(in: directory, baseOffset: baseOffset, suffix: $0))
-            }
-        })
+        Set(
+            baseOffsets.filter { baseOffset in
+                LogFileNames.requiredIndexSuffixes.contains {
+                    !fileSystem.exists(at: LogSegment.path(in: directory, baseOffset: baseOffset, suffix: $0))
+                }
+            })
     }
 
     private func openSegments(_ baseOffsets: [Int64]) throws(StorageError) -> [LogSegment] {
         let now = clock.nowMilliseconds()
         var segments: [LogSegment] = []
         for baseOffset in baseOffsets {
-            segments.append(try LogSegment.open(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config, now: now))
+            segments.append(
+                try LogSegment.open(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config, now: now))
         }
         return segments
     }
@@ -156,9 +166,11 @@ struct LogLoader {
         guard index < start.firstSegment || start.isCleanShutdown else { return nil }
         damage = try segment.loadEnd()
         if let damage {
-            logger.warning("damaged segment before the recovery point", metadata: [
-                "file": "\(segment.logFile.path)", "position": "\(damage.position)", "reason": "\(damage.message)",
-            ])
+            logger.warning(
+                "damaged segment before the recovery point",
+                metadata: [
+                    "file": "\(segment.logFile.path)", "position": "\(damage.position)", "reason": "\(damage.message)",
+                ])
         }
         return damage
     }

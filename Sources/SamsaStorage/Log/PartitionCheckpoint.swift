@@ -54,8 +54,9 @@ struct PartitionCheckpoint: Hashable, Sendable {
         for _ in 0..<count {
             ongoing[bytes.readInteger(endianness: .big, as: Int64.self)!] = bytes.readInteger(endianness: .big, as: Int64.self)!
         }
-        return PartitionCheckpoint(logStartOffset: logStartOffset, recoveryPoint: recoveryPoint,
-                                   transactions: TransactionTracker(ongoing: ongoing))
+        return PartitionCheckpoint(
+            logStartOffset: logStartOffset, recoveryPoint: recoveryPoint,
+            transactions: TransactionTracker(ongoing: ongoing))
     }
 
     /// Reads the checkpoint in `directory`; nil when there is none.

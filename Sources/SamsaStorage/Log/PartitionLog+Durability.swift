@@ -39,7 +39,8 @@ extension PartitionLog {
 
     /// Makes everything appended so far durable.
     public func flush() throws(StorageError) {
-        let round = try state.withLock(waitingUntil: { !$0.flushInProgress }, notifyingWaiters: true) { state throws(StorageError) -> FlushRound? in
+        let round = try state.withLock(waitingUntil: { !$0.flushInProgress }, notifyingWaiters: true) {
+            state throws(StorageError) -> FlushRound? in
             try state.checkUsable()
             guard state.local.recoveryPoint < state.local.logEndOffset || state.local.directoryNeedsSync else { return nil }
             return try beginFlush(&state)
@@ -103,9 +104,11 @@ extension PartitionLog {
         try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
             state.flushInProgress = false
             if let syncError {
-                logger.error("fsync failed; the log stops accepting writes", metadata: [
-                    "directory": "\(directory)", "error": "\(syncError)",
-                ])
+                logger.error(
+                    "fsync failed; the log stops accepting writes",
+                    metadata: [
+                        "directory": "\(directory)", "error": "\(syncError)",
+                    ])
                 state.failure = syncError
                 throw syncError
             }

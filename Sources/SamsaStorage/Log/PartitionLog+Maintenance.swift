@@ -107,8 +107,9 @@ extension PartitionLog {
 
     /// Writes the checkpoint of `state` (called with the lock held).
     func writeCheckpoint(_ state: State) throws(StorageError) {
-        let checkpoint = PartitionCheckpoint(logStartOffset: state.local.logStartOffset, recoveryPoint: state.local.recoveryPoint,
-                                             transactions: state.durableTransactions)
+        let checkpoint = PartitionCheckpoint(
+            logStartOffset: state.local.logStartOffset, recoveryPoint: state.local.recoveryPoint,
+            transactions: state.durableTransactions)
         try checkpoint.write(in: directory, fileSystem: fileSystem)
     }
 

@@ -70,23 +70,28 @@ public final class PartitionLog: Sendable {
         directory: String, config: LogConfig = LogConfig(), fileSystem: any FileSystem, clock: any StorageClock,
         logger: Logger = Logger(label: "samsa.storage"), cleanShutdown: Bool = false, highWatermarkFollowsLogEnd: Bool = true
     ) throws(StorageError) -> PartitionLog {
-        let loaded = try LogLoader.load(directory: directory, fileSystem: fileSystem, clock: clock, logger: logger,
-                                        config: config, cleanShutdown: cleanShutdown)
-        return PartitionLog(directory: directory, fileSystem: fileSystem, clock: clock, logger: logger, loaded: loaded,
-                            highWatermarkFollowsLogEnd: highWatermarkFollowsLogEnd)
+        let loaded = try LogLoader.load(
+            directory: directory, fileSystem: fileSystem, clock: clock, logger: logger,
+            config: config, cleanShutdown: cleanShutdown)
+        return PartitionLog(
+            directory: directory, fileSystem: fileSystem, clock: clock, logger: logger, loaded: loaded,
+            highWatermarkFollowsLogEnd: highWatermarkFollowsLogEnd)
     }
 
-    private init(directory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger,
-                 loaded: LogLoader.Loaded, highWatermarkFollowsLogEnd: Bool) {
+    private init(
+        directory: String, fileSystem: any FileSystem, clock: any StorageClock, logger: Logger,
+        loaded: LogLoader.Loaded, highWatermarkFollowsLogEnd: Bool
+    ) {
         self.directory = directory
         self.fileSystem = fileSystem
         self.clock = clock
         self.logger = logger
         self.highWatermarkFollowsLogEnd = highWatermarkFollowsLogEnd
         // Everything recovered is on disk, so it may be served.
-        self.state = ConditionLock(State(
-            local: loaded.log, transactions: loaded.transactions, durableTransactions: loaded.transactions,
-            highWatermark: loaded.log.logEndOffset, lastFlushTime: clock.nowMilliseconds()))
+        self.state = ConditionLock(
+            State(
+                local: loaded.log, transactions: loaded.transactions, durableTransactions: loaded.transactions,
+                highWatermark: loaded.log.logEndOffset, lastFlushTime: clock.nowMilliseconds()))
         self.recoveredSegmentCount = loaded.recoveredSegmentCount
         self.truncatedByteCount = loaded.truncatedByteCount
     }
@@ -219,7 +224,8 @@ public final class PartitionLog: Sendable {
         header.crc = 0
         var scratch = ByteBufferAllocator().buffer(capacity: RecordBatchHeader.size)
         header.write(to: &scratch)
-        let covered = scratch.getSlice(at: RecordBatchHeader.checksumRangeStart, length: RecordBatchHeader.size - RecordBatchHeader.checksumRangeStart)!
+        let covered = scratch.getSlice(
+            at: RecordBatchHeader.checksumRangeStart, length: RecordBatchHeader.size - RecordBatchHeader.checksumRangeStart)!
         header.crc = CRC32C.checksum(body, continuing: CRC32C.checksum(covered))
     }
 
@@ -227,8 +233,10 @@ public final class PartitionLog: Sendable {
     /// `maxBytes` (at least one whole batch when `minOneBatch`), never past the bound that
     /// `isolation` sets. Throws ``StorageError/offsetOutOfRange(_:logStartOffset:logEndOffset:)``
     /// outside `[logStartOffset, logEndOffset]`.
-    public func read(from offset: Int64, maxBytes: Int, isolation: FetchIsolation = .highWatermark,
-                     minOneBatch: Bool = true) throws(StorageError) -> FetchDataInfo {
+    public func read(
+        from offset: Int64, maxBytes: Int, isolation: FetchIsolation = .highWatermark,
+        minOneBatch: Bool = true
+    ) throws(StorageError) -> FetchDataInfo {
         try state.withLock { state throws(StorageError) in
             try state.checkUsable()
             let lastStable = state.lastStableOffset
@@ -241,9 +249,10 @@ public final class PartitionLog: Sendable {
             let range = try state.local.read(from: offset, maxBytes: maxBytes, upperBound: upperBound, minOneBatch: minOneBatch)
             var aborted: [AbortedTransaction]?
             if isolation == .committed { aborted = range == nil ? [] : state.local.abortedTransactions(from: offset, upTo: upperBound) }
-            return FetchDataInfo(fetchOffset: offset, records: range, highWatermark: state.highWatermark,
-                                 lastStableOffset: lastStable, logStartOffset: state.local.logStartOffset,
-                                 logEndOffset: state.local.logEndOffset, abortedTransactions: aborted)
+            return FetchDataInfo(
+                fetchOffset: offset, records: range, highWatermark: state.highWatermark,
+                lastStableOffset: lastStable, logStartOffset: state.local.logStartOffset,
+                logEndOffset: state.local.logEndOffset, abortedTransactions: aborted)
         }
     }
 

@@ -28,8 +28,9 @@ struct TransactionTracker: Hashable, Sendable {
         let firstOffset = ongoing.removeValue(forKey: header.producerId) ?? header.baseOffset
         guard Self.isAbortMarker(bytes) else { return nil }
         let lastStableOffset = min(firstUnstableOffset ?? header.nextOffset, header.nextOffset)
-        return AbortedTransaction(producerId: header.producerId, firstOffset: firstOffset,
-                                  lastOffset: header.lastOffset, lastStableOffset: lastStableOffset)
+        return AbortedTransaction(
+            producerId: header.producerId, firstOffset: firstOffset,
+            lastOffset: header.lastOffset, lastStableOffset: lastStableOffset)
     }
 
     /// Forgets transactions that started at or after `offset` (after truncation).

@@ -169,8 +169,9 @@ struct LogCleaner {
         try log.fileSystem.syncDirectory(at: log.directory)
         try log.fileSystem.rename(from: cleanedPath, to: logPath)
         try log.fileSystem.syncDirectory(at: log.directory)
-        let replacement = try LogSegment.open(fileSystem: log.fileSystem, directory: log.directory,
-                                              baseOffset: segment.baseOffset, config: log.config, now: segment.rollStartTime)
+        let replacement = try LogSegment.open(
+            fileSystem: log.fileSystem, directory: log.directory,
+            baseOffset: segment.baseOffset, config: log.config, now: segment.rollStartTime)
         _ = try replacement.recover(logger: logger, transactionsFrom: Int64.max) { _, _ in }
         try replacement.onBecomeInactive()
         try replacement.flush(includingIndexes: true)
@@ -182,9 +183,11 @@ struct LogCleaner {
             preconditionFailure("segment vanished during compaction")
         }
         log.replaceSegment(at: index, with: replacement)
-        logger.info("compacted segment", metadata: [
-            "file": "\(logPath)", "bytesBefore": "\(segment.size)", "bytesAfter": "\(replacement.size)",
-        ])
+        logger.info(
+            "compacted segment",
+            metadata: [
+                "file": "\(logPath)", "bytesBefore": "\(segment.size)", "bytesAfter": "\(replacement.size)",
+            ])
         return replacement
     }
 }

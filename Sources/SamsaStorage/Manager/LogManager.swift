@@ -70,9 +70,11 @@ public final class LogManager: Sendable {
             try fileSystem.removeFile(at: markerPath)
             try fileSystem.syncDirectory(at: dataDirectory)
         }
-        logger.info("loaded logs", metadata: [
-            "dataDirectory": "\(dataDirectory)", "partitions": "\(loaded.count)", "cleanShutdown": "\(hadCleanShutdown)",
-        ])
+        logger.info(
+            "loaded logs",
+            metadata: [
+                "dataDirectory": "\(dataDirectory)", "partitions": "\(loaded.count)", "cleanShutdown": "\(hadCleanShutdown)",
+            ])
     }
 
     /// The partitions with a log, sorted.
@@ -211,7 +213,8 @@ public final class LogManager: Sendable {
         // Claims in progress stay, so their waiters keep waiting for the one creator.
         logs.withLock { $0 = $0.filter { $0.value.isCreating } }
         if let firstError { throw firstError }
-        try AtomicFile.write(ByteBuffer(string: "clean\n"), to: StoragePath.join(dataDirectory, Self.cleanShutdownFileName),
-                             fileSystem: fileSystem)
+        try AtomicFile.write(
+            ByteBuffer(string: "clean\n"), to: StoragePath.join(dataDirectory, Self.cleanShutdownFileName),
+            fileSystem: fileSystem)
     }
 }

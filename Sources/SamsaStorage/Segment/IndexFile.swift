@@ -26,8 +26,9 @@ struct IndexFile {
     static func readAll(_ file: any StorageFile, entrySize: Int) throws(StorageError) -> ByteBuffer {
         let size = try file.size()
         guard size % Int64(entrySize) == 0 else {
-            throw StorageError.corrupt(path: file.path, position: size - size % Int64(entrySize),
-                                       "index size \(size) is not a multiple of \(entrySize)")
+            throw StorageError.corrupt(
+                path: file.path, position: size - size % Int64(entrySize),
+                "index size \(size) is not a multiple of \(entrySize)")
         }
         let buffer = try file.read(at: 0, count: Int(size))
         guard buffer.readableBytes == Int(size) else {

@@ -34,8 +34,10 @@ final class LogSegment {
         StoragePath.join(directory, LogFileNames.segmentFileName(baseOffset, suffix))
     }
 
-    private init(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig,
-                 logFile: any StorageFile, now: Int64) throws(StorageError) {
+    private init(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig,
+        logFile: any StorageFile, now: Int64
+    ) throws(StorageError) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.baseOffset = baseOffset
@@ -75,21 +77,28 @@ final class LogSegment {
 
     /// Creates an empty segment, replacing any files left with the same name. The new names are
     /// durable only once the caller syncs the directory.
-    static func create(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError) -> LogSegment {
+    static func create(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64
+    ) throws(StorageError) -> LogSegment {
         for suffix in LogFileNames.segmentSuffixes {
             let path = path(in: directory, baseOffset: baseOffset, suffix: suffix)
             if fileSystem.exists(at: path) { try fileSystem.removeFile(at: path) }
         }
         let logFile = try fileSystem.openFile(at: path(in: directory, baseOffset: baseOffset, suffix: LogFileNames.logSuffix), create: true)
-        return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
-                              logFile: logFile, now: now)
+        return try LogSegment(
+            fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
+            logFile: logFile, now: now)
     }
 
     /// Opens an existing segment; ``loadEnd()`` or ``recover(logger:visit:)`` must follow.
-    static func open(fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64) throws(StorageError) -> LogSegment {
-        let logFile = try fileSystem.openFile(at: path(in: directory, baseOffset: baseOffset, suffix: LogFileNames.logSuffix), create: false)
-        return try LogSegment(fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
-                              logFile: logFile, now: now)
+    static func open(
+        fileSystem: any FileSystem, directory: String, baseOffset: Int64, config: LogConfig, now: Int64
+    ) throws(StorageError) -> LogSegment {
+        let logFile = try fileSystem.openFile(
+            at: path(in: directory, baseOffset: baseOffset, suffix: LogFileNames.logSuffix), create: false)
+        return try LogSegment(
+            fileSystem: fileSystem, directory: directory, baseOffset: baseOffset, config: config,
+            logFile: logFile, now: now)
     }
 
     var scanner: SegmentScanner { SegmentScanner(file: logFile, baseOffset: baseOffset, maxBatchBytes: maxBatchBytes) }
@@ -123,7 +132,9 @@ final class LogSegment {
     /// transaction state). Transaction-index entries for markers at or after `transactionsFrom`
     /// are dropped (the caller re-adds them); the others are kept. Returns the damage that caused
     /// truncation, if any.
-    func recover(logger: Logger, transactionsFrom: Int64, visit: (RecordBatchHeader, ByteBuffer) throws(StorageError) -> Void) throws(StorageError) -> SegmentScanner.Damage? {
+    func recover(
+        logger: Logger, transactionsFrom: Int64, visit: (RecordBatchHeader, ByteBuffer) throws(StorageError) -> Void
+    ) throws(StorageError) -> SegmentScanner.Damage? {
         try offsetIndex.reset()
         try timeIndex.reset()
         try transactionIndex.truncate(from: transactionsFrom)
@@ -136,10 +147,12 @@ final class LogSegment {
             record(header, at: position)
         }
         if let damage = result.damage {
-            logger.warning("truncating damaged segment", metadata: [
-                "file": "\(logFile.path)", "position": "\(damage.position)", "reason": "\(damage.message)",
-                "bytesDropped": "\(size - result.validEnd)",
-            ])
+            logger.warning(
+                "truncating damaged segment",
+                metadata: [
+                    "file": "\(logFile.path)", "position": "\(damage.position)", "reason": "\(damage.message)",
+                    "bytesDropped": "\(size - result.validEnd)",
+                ])
             try logFile.truncate(to: result.validEnd)
         }
         size = result.validEnd

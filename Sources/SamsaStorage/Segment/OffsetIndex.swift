@@ -35,8 +35,9 @@ struct OffsetIndex {
                 throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize), "index entries out of order")
             }
             guard Int64(position) < max(logSize, 1) else {
-                throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize),
-                                           "position \(position) beyond the log size \(logSize)")
+                throw StorageError.corrupt(
+                    path: file.path, position: Int64(index * Self.entrySize),
+                    "position \(position) beyond the log size \(logSize)")
             }
             relativeOffsets.append(relative)
             positions.append(position)

@@ -62,13 +62,15 @@ struct SegmentScanner {
                 let chunkEndsFile = position + Int64(chunk.readableBytes) >= fileSize
                 if let needed = Self.declaredSize(chunk, at: chunk.readerIndex + consumed) {
                     guard needed <= max(maxBatchBytes, Self.chunkSize) * 2, partialPosition + Int64(needed) <= fileSize else {
-                        return Result(validEnd: partialPosition,
-                                      damage: Damage(position: partialPosition, message: "batch cut off by the end of the file"))
+                        return Result(
+                            validEnd: partialPosition,
+                            damage: Damage(position: partialPosition, message: "batch cut off by the end of the file"))
                     }
                     if consumed == 0 { chunkSize = max(chunkSize, needed) }
                 } else if chunkEndsFile {
-                    return Result(validEnd: partialPosition,
-                                  damage: Damage(position: partialPosition, message: "batch header cut off by the end of the file"))
+                    return Result(
+                        validEnd: partialPosition,
+                        damage: Damage(position: partialPosition, message: "batch header cut off by the end of the file"))
                 }
                 position = partialPosition
             } else {

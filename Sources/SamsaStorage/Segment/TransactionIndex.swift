@@ -51,8 +51,10 @@ struct TransactionIndex {
             guard version == 0, firstOffset <= lastOffset, (entries.last?.lastOffset ?? Int64.min) < lastOffset else {
                 throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize), "invalid transaction index entry")
             }
-            entries.append(AbortedTransaction(producerId: producerId, firstOffset: firstOffset,
-                                              lastOffset: lastOffset, lastStableOffset: lastStableOffset))
+            entries.append(
+                AbortedTransaction(
+                    producerId: producerId, firstOffset: firstOffset,
+                    lastOffset: lastOffset, lastStableOffset: lastStableOffset))
             index += 1
         }
     }

@@ -27,10 +27,13 @@ struct FetchTestBroker: Sendable {
     ) async throws -> Result {
         // On disk: the fetch path sends file regions with sendfile, which needs real descriptors.
         try await withTestDirectory(prefix: "samsa-fetch", onDisk: true) { directory in
-            try await withTestBroker(dataDirectory: directory, configure: { configuration in
-                configuration.autoCreateTopics = false
-                configure(&configuration)
-            }) { broker, address in
+            try await withTestBroker(
+                dataDirectory: directory,
+                configure: { configuration in
+                    configuration.autoCreateTopics = false
+                    configure(&configuration)
+                }
+            ) { broker, address in
                 try await body(FetchTestBroker(broker: broker, address: address, clock: directory.clock))
             }
         }
@@ -94,8 +97,10 @@ struct FetchTestClient {
 enum TestBatches {
     /// One uncompressed batch of `count` records with values "value-<offset hint>" and the
     /// given timestamps (default: 1000 + i).
-    static func batch(count: Int, first: Int = 0, timestamps: [Int64]? = nil, valueBytes: Int = 0,
-                      compression: CompressionCodec = .none) -> ByteBuffer {
+    static func batch(
+        count: Int, first: Int = 0, timestamps: [Int64]? = nil, valueBytes: Int = 0,
+        compression: CompressionCodec = .none
+    ) -> ByteBuffer {
         var builder = RecordBatchBuilder(compression: compression)
         for index in 0..<count {
             let text = "value-\(first + index)" + String(repeating: "x", count: valueBytes)

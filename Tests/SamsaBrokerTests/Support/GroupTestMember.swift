@@ -18,8 +18,10 @@ actor GroupTestMember {
     private(set) var partitions: [Int32] = []
     private var members: [String] = []
 
-    init(client: GroupTestClient, groupId: String, topic: String, sessionTimeoutMs: Int32 = 5_000,
-         rebalanceTimeoutMs: Int32 = 5_000, instanceId: String? = nil) {
+    init(
+        client: GroupTestClient, groupId: String, topic: String, sessionTimeoutMs: Int32 = 5_000,
+        rebalanceTimeoutMs: Int32 = 5_000, instanceId: String? = nil
+    ) {
         self.client = client
         self.groupId = groupId
         self.topic = topic
@@ -28,10 +30,13 @@ actor GroupTestMember {
         self.instanceId = instanceId
     }
 
-    static func connect(to address: SocketAddress, groupId: String, topic: String, sessionTimeoutMs: Int32 = 5_000,
-                        instanceId: String? = nil) async throws -> GroupTestMember {
-        GroupTestMember(client: try await GroupTestClient.connect(to: address), groupId: groupId, topic: topic,
-                        sessionTimeoutMs: sessionTimeoutMs, instanceId: instanceId)
+    static func connect(
+        to address: SocketAddress, groupId: String, topic: String, sessionTimeoutMs: Int32 = 5_000,
+        instanceId: String? = nil
+    ) async throws -> GroupTestMember {
+        GroupTestMember(
+            client: try await GroupTestClient.connect(to: address), groupId: groupId, topic: topic,
+            sessionTimeoutMs: sessionTimeoutMs, instanceId: instanceId)
     }
 
     /// One JoinGroup as sent by a v5 consumer; retries once on MEMBER_ID_REQUIRED.

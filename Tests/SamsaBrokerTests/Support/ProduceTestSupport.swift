@@ -30,7 +30,9 @@ struct ProduceTestConnection {
     let connection: TestConnection
 
     /// Connects to `address` for the duration of `body`.
-    static func with<Result: Sendable>(_ address: SocketAddress, _ body: (ProduceTestConnection) async throws -> Result) async throws -> Result {
+    static func with<Result: Sendable>(
+        _ address: SocketAddress, _ body: (ProduceTestConnection) async throws -> Result
+    ) async throws -> Result {
         try await TestConnection.with(address, clientId: "produce-test") { try await body(ProduceTestConnection(connection: $0)) }
     }
 
