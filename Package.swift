@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "SamsaTesting",
             dependencies: [
-                "SamsaBroker", "SamsaStorage", "SamsaProtocol",
+                "SamsaBroker", "SamsaStorage", "SamsaProtocol", "SamsaCoordination",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -12,9 +12,9 @@ import ServiceLifecycle
 /// after the broker in the `ServiceGroup`: services stop in reverse order, so the server stops
 /// accepting and finishes its requests before the logs close.
 public final class Broker: RequestProcessor, Service {
-    public let core: BrokerCore
+    package let core: BrokerCore
     /// The consumer groups and their committed offsets.
-    public let groups: GroupCoordinator
+    package let groups: GroupCoordinator
     let router: RequestRouter
 
     /// Opens the data directory (replaying the topic metadata and loading every log) and sets

@@ -3,23 +3,23 @@ import SamsaStorage
 
 /// The state a broker's handlers share: configuration, topics, logs and the blocking-work
 /// pool. Handlers hold this (not the `Broker`), so nothing refers back to the router.
-public final class BrokerCore: Sendable {
-    public let configuration: BrokerConfiguration
-    public let topics: TopicRegistry
-    public let logs: LogManager
-    public let blocking: BlockingWork
+package final class BrokerCore: Sendable {
+    package let configuration: BrokerConfiguration
+    package let topics: TopicRegistry
+    package let logs: LogManager
+    package let blocking: BlockingWork
     /// Producer ids for InitProducerId, never reused across restarts.
-    public let producerIds: ProducerIdManager
+    package let producerIds: ProducerIdManager
     /// Idempotent producers' sequence state per partition.
-    public let producerStates: ProducerStateManager
+    package let producerStates: ProducerStateManager
     /// The time every log, timer and deadline reads.
-    public let clock: any BrokerClock
+    package let clock: any BrokerClock
     /// The source of member ids, topic ids and the cluster id.
-    public let random: any RandomSource
-    public let logger: Logger
+    package let random: any RandomSource
+    package let logger: Logger
     /// Wakes long-poll fetches: call `appendNotifier.notifyAppended(partition)` after every
     /// successful append to a partition log.
-    public let appendNotifier: AppendNotifier
+    package let appendNotifier: AppendNotifier
     /// The port actually listened on, known once the server is bound (port 0 in tests).
     let boundPort: PortBox
 
@@ -45,12 +45,12 @@ public final class BrokerCore: Sendable {
     }
 
     /// The host and port clients are told to connect to.
-    public var advertisedEndpoint: (host: String, port: Int32) {
+    package var advertisedEndpoint: (host: String, port: Int32) {
         (configuration.effectiveAdvertisedHost, Int32(configuration.advertisedPort ?? boundPort.value))
     }
 
     /// The log configuration of `topic`: broker defaults overridden by the topic's configs.
-    public func logConfig(for topic: String) -> LogConfig {
+    package func logConfig(for topic: String) -> LogConfig {
         let overrides = topics.image.topic(named: topic)?.configs ?? [:]
         return TopicConfigs.logConfig(overrides: overrides, defaults: configuration.logDefaults)
     }

@@ -6,6 +6,7 @@ import Darwin
 import Logging
 import NIOCore
 import SamsaBroker
+import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage
 import ServiceLifecycle
@@ -18,7 +19,7 @@ import ServiceLifecycle
 ///     try await SamsaTestCluster.with { cluster in
 ///         let app = OrderService(bootstrapServers: cluster.bootstrapServers)
 ///         try await app.placeOrder(id: 42)
-///         #expect(cluster.broker.core.topics.image.topic(named: "orders") != nil)
+///         #expect(cluster.topicNames.contains("orders"))
 ///     }
 /// }
 /// ```
@@ -168,6 +169,43 @@ public final class SamsaTestCluster: Sendable {
         try await running.value
     }
 
+    // MARK: Inspecting and preparing the broker
+
+    /// The names of the topics that exist now (internal ones included), sorted.
+    public var topicNames: [String] {
+        broker.core.topics.image.topics.map(\.name)
+    }
+
+    /// The number of partitions of `topic`, or nil when it does not exist.
+    public func partitionCount(of topic: String) -> Int? {
+        broker.core.topics.image.topic(named: topic).map { Int($0.partitionCount) }
+    }
+
+    /// Creates `topic` as CreateTopics would (`configs` with Kafka's topic config names).
+    ///
+    /// - Throws: ``TopicCreationError`` with Kafka's error code when the broker refuses.
+    public func createTopic(_ topic: String, partitions: Int = 1, configs: [String: String] = [:]) async throws {
+        let core = broker.core
+        let result = try await core.blocking.run {
+            try core.createTopic(name: topic, partitionCount: Int32(partitions), configs: configs)
+        }
+        guard result.errorCode == .noError else {
+            throw TopicCreationError(topic: topic, errorCode: result.errorCode, message: result.errorMessage)
+        }
+    }
+
+    /// The offset the next record appended to `topic`-`partition` gets, or nil when the
+    /// partition does not exist.
+    public func endOffset(topic: String, partition: Int = 0) -> Int64? {
+        broker.core.logs.log(for: TopicPartition(topic: topic, partition: Int32(partition)))?.logEndOffset
+    }
+
+    /// The offset `group` committed for `topic`-`partition`, or nil when it committed none.
+    public func committedOffset(group: String, topic: String, partition: Int = 0) async -> Int64? {
+        let key = TopicPartition(topic: topic, partition: Int32(partition))
+        return await broker.groups.fetchOffsets(groupId: group, partitions: [key])[key]?.offset
+    }
+
     // MARK: Interception
 
     /// Gives every request with `apiKey` to `handler` (at most `times` requests; nil for all),
@@ -232,6 +270,18 @@ public final class SamsaTestCluster: Sendable {
     private static func removeDirectory(_ path: String) {
         try? PosixFileSystem().removeDirectory(at: path)
     }
+}
+
+/// The broker refused to create a topic.
+public struct TopicCreationError: Error, Sendable, CustomStringConvertible {
+    /// The topic.
+    public let topic: String
+    /// Kafka's error code, such as `.topicAlreadyExists` or `.invalidPartitions`.
+    public let errorCode: ErrorCode
+    /// The broker's message, if any.
+    public let message: String?
+
+    public var description: String { "cannot create topic \(topic): \(errorCode)\(message.map { " (\($0))" } ?? "")" }
 }
 
 /// Why an interceptor could not be registered.

@@ -44,6 +44,30 @@ struct TestClusterTests {
         }
     }
 
+    @Test("creates topics and reports topics, partition counts, end offsets and committed offsets")
+    func inspection() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("events", partitions: 3, configs: ["retention.ms": "60000"])
+            await #expect(throws: TopicCreationError.self) { try await cluster.createTopic("events") }
+            #expect(cluster.topicNames.contains("events"))
+            #expect(cluster.partitionCount(of: "events") == 3)
+            #expect(cluster.partitionCount(of: "missing") == nil)
+            #expect(cluster.endOffset(topic: "events", partition: 2) == 0)
+            #expect(cluster.endOffset(topic: "events", partition: 3) == nil)
+            try await ProduceTestConnection.with(cluster.address) { connection in
+                let response = try await connection.request(
+                    Fixtures.request(acks: -1, [("events", 2, try Fixtures.batch(count: 4))]), version: 9)
+                #expect(response.responses.first?.partitionResponses.first?.errorCode == 0)
+            }
+            #expect(cluster.endOffset(topic: "events", partition: 2) == 4)
+            #expect(await cluster.committedOffset(group: "g", topic: "events", partition: 2) == nil)
+            try await TestConnection.with(cluster.address, clientId: "committer") { connection in
+                _ = try await connection.send(groupTestCommit("g", topic: "events", [2: 3]), version: 2)
+            }
+            #expect(await cluster.committedOffset(group: "g", topic: "events", partition: 2) == 3)
+        }
+    }
+
     @Test("the same seed gives the same cluster id and topic ids; another seed does not")
     func seededRandomness() async throws {
         func ids(seed: UInt64) async throws -> (String, KafkaUUID) {

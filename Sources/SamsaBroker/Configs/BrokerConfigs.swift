@@ -4,28 +4,28 @@ import SamsaStorage
 /// `log.flush.policy`...). The rows of ``BrokerConfigs/definitions`` drive `samsa serve`'s
 /// `--config` and `--set` (``apply``), its `--help` text (``documentation``) and what
 /// DescribeConfigs lists for the broker (``listing``).
-public struct BrokerConfigDefinition: Sendable {
+package struct BrokerConfigDefinition: Sendable {
     /// Sets the value from its text; the error says what is wrong with the value (the key is
     /// added by the caller).
-    public typealias Apply = @Sendable (inout BrokerConfiguration, String) throws(ConfigurationError) -> Void
+    package typealias Apply = @Sendable (inout BrokerConfiguration, String) throws(ConfigurationError) -> Void
 
     /// How DescribeConfigs lists a Kafka config.
-    public struct Listing: Sendable {
+    package struct Listing: Sendable {
         /// Kafka's default, nil for null.
-        public var kafkaDefault: String?
+        package var kafkaDefault: String?
         /// The value in force.
         var value: @Sendable (BrokerConfigs.Settings) -> String?
     }
 
-    public var name: String
-    public var type: ConfigType
+    package var name: String
+    package var type: ConfigType
     /// What it does, for `samsa serve --help`; nil for a key left out there (an alias, or a
     /// Kafka config that Samsa fixes).
-    public var documentation: String?
+    package var documentation: String?
     /// nil for Samsa's own settings, which Kafka clients do not know.
-    public var listing: Listing?
+    package var listing: Listing?
     /// nil for a Kafka config that Samsa fixes (the replication factors of a single broker...).
-    public var apply: Apply?
+    package var apply: Apply?
 }
 
 /// The broker configs, with Kafka's names and defaults and this broker's values, and the
@@ -34,26 +34,26 @@ public struct BrokerConfigDefinition: Sendable {
 /// A value differing from Kafka's default is reported as a static broker config (it comes
 /// from `samsa serve`'s flags or file, or is fixed by Samsa, like the replication factors of
 /// a single broker). All are read-only: dynamic broker configs are not supported.
-public enum BrokerConfigs {
+package enum BrokerConfigs {
     /// What a listed value is read from: the configuration and the addresses in use.
-    public struct Settings: Sendable {
-        public var configuration: BrokerConfiguration
-        public var advertised: (host: String, port: Int32)
-        public var listenPort: Int
+    package struct Settings: Sendable {
+        package var configuration: BrokerConfiguration
+        package var advertised: (host: String, port: Int32)
+        package var listenPort: Int
     }
 
     /// One broker config as configured.
-    public struct Value: Sendable {
-        public var name: String
-        public var type: ConfigType
+    package struct Value: Sendable {
+        package var name: String
+        package var type: ConfigType
         /// Kafka's default, nil for null.
-        public var kafkaDefault: String?
+        package var kafkaDefault: String?
         /// The value in force, nil for null.
-        public var value: String?
-        public var isSensitive: Bool = false
+        package var value: String?
+        package var isSensitive: Bool = false
 
         /// Where the value comes from.
-        public var source: ConfigSource { value == kafkaDefault ? .defaultConfig : .staticBrokerConfig }
+        package var source: ConfigSource { value == kafkaDefault ? .defaultConfig : .staticBrokerConfig }
 
         /// The synonyms DescribeConfigs reports: the static value, then Kafka's default.
         var synonyms: [ConfigEntry.Synonym] {
@@ -76,7 +76,8 @@ public enum BrokerConfigs {
     }
 
     /// Every listed broker config, sorted by name.
-    public static func values(for configuration: BrokerConfiguration, advertised: (host: String, port: Int32), listenPort: Int) -> [Value] {
+    package static func values(for configuration: BrokerConfiguration, advertised: (host: String, port: Int32), listenPort: Int) -> [Value]
+    {
         let settings = Settings(configuration: configuration, advertised: advertised, listenPort: listenPort)
         return definitions.compactMap { definition in
             definition.listing.map { listing in
@@ -86,14 +87,14 @@ public enum BrokerConfigs {
     }
 
     /// The setting `name` (a key of `--config`, or a listed Kafka config).
-    public static func definition(named name: String) -> BrokerConfigDefinition? { definitionsByName[name] }
+    package static func definition(named name: String) -> BrokerConfigDefinition? { definitionsByName[name] }
 
     private static let definitionsByName: [String: BrokerConfigDefinition] =
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
 
     /// Every broker setting: Samsa's own first, then Kafka's by name. `--help` lists the
     /// documented ones in this order.
-    public static let definitions: [BrokerConfigDefinition] = [
+    package static let definitions: [BrokerConfigDefinition] = [
         samsa("listen", "HOST:PORT to listen on (default 127.0.0.1:9092)") { configuration, value throws(ConfigurationError) in
             (configuration.listenHost, configuration.listenPort) = try BrokerConfiguration.parseHostPort(value)
         },

@@ -1,7 +1,7 @@
 import SamsaStorage
 
 /// A config's type as DescribeConfigs (v3+) reports it, with Kafka's ids.
-public enum ConfigType: Int8, Sendable {
+package enum ConfigType: Int8, Sendable {
     case unknown = 0
     case boolean = 1
     case string = 2
@@ -15,7 +15,7 @@ public enum ConfigType: Int8, Sendable {
 }
 
 /// Where a config's value comes from, with Kafka's ids (DescribeConfigs v1+, CreateTopics v5+).
-public enum ConfigSource: Int8, Sendable {
+package enum ConfigSource: Int8, Sendable {
     case unknown = 0
     /// Set on the topic (Kafka's `DYNAMIC_TOPIC_CONFIG`).
     case topicConfig = 1
@@ -30,7 +30,7 @@ public enum ConfigSource: Int8, Sendable {
 
 /// The config resource types of DescribeConfigs and the AlterConfigs APIs (Kafka's
 /// `ConfigResource.Type`).
-public enum ConfigResourceType: Int8, Sendable {
+package enum ConfigResourceType: Int8, Sendable {
     case unknown = 0
     case topic = 2
     case broker = 4
@@ -39,7 +39,7 @@ public enum ConfigResourceType: Int8, Sendable {
     case group = 32
 
     /// Kafka's name of the type, as its error messages spell it.
-    public static func name(of rawValue: Int8) -> String {
+    package static func name(of rawValue: Int8) -> String {
         switch ConfigResourceType(rawValue: rawValue) ?? .unknown {
         case .unknown: "UNKNOWN"
         case .topic: "TOPIC"
@@ -54,22 +54,22 @@ public enum ConfigResourceType: Int8, Sendable {
 /// One topic config: its Kafka name, type, Kafka's default, the broker config that supplies
 /// the default (`retention.ms` ← `log.retention.ms`), the values it accepts, and what it
 /// changes in the topic's `LogConfig`.
-public struct ConfigDefinition: Sendable {
+package struct ConfigDefinition: Sendable {
     /// Sets a valid, trimmed value on a log's configuration; an unparsable one changes nothing.
-    public typealias ApplyToLog = @Sendable (inout LogConfig, String) -> Void
+    package typealias ApplyToLog = @Sendable (inout LogConfig, String) -> Void
 
-    public var name: String
-    public var type: ConfigType
+    package var name: String
+    package var type: ConfigType
     /// Kafka's default as a string; nil for a null default.
-    public var defaultValue: String?
+    package var defaultValue: String?
     /// The broker config whose value is the topic's default, if any.
-    public var brokerSynonym: String?
+    package var brokerSynonym: String?
     /// The values it accepts.
-    public var rule: ConfigRule
+    package var rule: ConfigRule
     /// nil for a config storage does not act on: kept and reported only.
-    public var applyToLog: ApplyToLog?
+    package var applyToLog: ApplyToLog?
 
-    public init(
+    package init(
         _ name: String, _ type: ConfigType, _ defaultValue: String?, broker: String?, _ rule: ConfigRule,
         log applyToLog: ApplyToLog? = nil
     ) {
@@ -82,28 +82,28 @@ public struct ConfigDefinition: Sendable {
     }
 
     /// Why `value` is not acceptable, in Kafka's words, or nil if it is.
-    public func problem(with value: String) -> String? {
+    package func problem(with value: String) -> String? {
         guard let reason = rule.problem(with: value, type: type) else { return nil }
         return "Invalid value \(value) for configuration \(name): \(reason)"
     }
 }
 
 /// A config as DescribeConfigs and CreateTopics report it.
-public struct ConfigEntry: Sendable, Equatable {
+package struct ConfigEntry: Sendable, Equatable {
     /// A value the config takes from one source, most specific first.
-    public struct Synonym: Sendable, Equatable {
-        public var name: String
-        public var value: String?
-        public var source: ConfigSource
+    package struct Synonym: Sendable, Equatable {
+        package var name: String
+        package var value: String?
+        package var source: ConfigSource
     }
 
-    public var name: String
+    package var name: String
     /// nil for sensitive configs and null values.
-    public var value: String?
-    public var source: ConfigSource
-    public var type: ConfigType
-    public var isReadOnly: Bool
-    public var isSensitive: Bool
+    package var value: String?
+    package var source: ConfigSource
+    package var type: ConfigType
+    package var isReadOnly: Bool
+    package var isSensitive: Bool
     /// Every source that sets the config, the one in force first.
-    public var synonyms: [Synonym]
+    package var synonyms: [Synonym]
 }

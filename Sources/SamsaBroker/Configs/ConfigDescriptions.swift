@@ -1,12 +1,12 @@
 extension BrokerCore {
     /// This broker's configs as DescribeConfigs lists them, sorted by name.
-    public var brokerConfigValues: [BrokerConfigs.Value] {
+    package var brokerConfigValues: [BrokerConfigs.Value] {
         BrokerConfigs.values(for: configuration, advertised: advertisedEndpoint, listenPort: boundPort.value)
     }
 
     /// Every config of a topic with the overrides `overrides`: the override where there is
     /// one, else the broker's value of its synonym, else Kafka's default. Sorted by name.
-    public func topicConfigEntries(overrides: [String: String]) -> [ConfigEntry] {
+    package func topicConfigEntries(overrides: [String: String]) -> [ConfigEntry] {
         let broker = Dictionary(uniqueKeysWithValues: brokerConfigValues.map { ($0.name, $0) })
         return TopicConfigs.definitions.map { definition in
             var synonyms: [ConfigEntry.Synonym] = []
@@ -28,7 +28,7 @@ extension BrokerCore {
 extension TopicConfigs {
     /// The value as Kafka stores and reports it after parsing: trimmed, booleans lowercased,
     /// list items trimmed.
-    public static func normalized(_ value: String, for name: String) -> String {
+    package static func normalized(_ value: String, for name: String) -> String {
         let trimmed = value.trimmingASCIISpaces
         switch definition(named: name)?.type {
         case .boolean: return trimmed.lowercased()
@@ -38,7 +38,7 @@ extension TopicConfigs {
     }
 
     /// `configs` with every value normalized (see ``normalized(_:for:)``).
-    public static func normalized(_ configs: [String: String]) -> [String: String] {
+    package static func normalized(_ configs: [String: String]) -> [String: String] {
         Dictionary(uniqueKeysWithValues: configs.map { ($0.key, normalized($0.value, for: $0.key)) })
     }
 }

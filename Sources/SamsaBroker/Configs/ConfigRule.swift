@@ -1,6 +1,6 @@
 /// The values a config accepts, checked the way Kafka's `ConfigDef` checks them (values are
 /// trimmed, booleans are case-insensitive, numbers must fit their type).
-public enum ConfigRule: Sendable {
+package enum ConfigRule: Sendable {
     /// Any value of the config's type.
     case any
     /// An integer in `min...max`, or exactly `orExactly` (compression levels accept -1).

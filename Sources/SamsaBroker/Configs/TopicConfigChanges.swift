@@ -3,18 +3,18 @@ import SamsaProtocol
 import SamsaStorage
 
 /// A Kafka error refusing a config change.
-public struct ConfigChangeFailure: Error, Sendable {
-    public var code: ErrorCode
-    public var message: String
+package struct ConfigChangeFailure: Error, Sendable {
+    package var code: ErrorCode
+    package var message: String
 
-    public init(_ code: ErrorCode, _ message: String) {
+    package init(_ code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }
 }
 
 /// One operation of IncrementalAlterConfigs, with Kafka's ids.
-public enum ConfigOperation: Int8, Sendable {
+package enum ConfigOperation: Int8, Sendable {
     case set = 0
     case delete = 1
     case append = 2
@@ -33,7 +33,7 @@ public enum ConfigOperation: Int8, Sendable {
 extension TopicConfigs {
     /// Applies IncrementalAlterConfigs operations to a topic's overrides as Kafka does: APPEND
     /// and SUBTRACT work on list configs only, starting from the default when unset.
-    public static func applying(
+    package static func applying(
         _ operations: [(name: String, operation: ConfigOperation, value: String?)], to current: [String: String]
     ) -> Result<[String: String], ConfigChangeFailure> {
         var configs = current
@@ -68,7 +68,7 @@ extension BrokerCore {
     /// returns the new set, which is validated, recorded in the topic registry and applied to
     /// the topic's live logs. Runs under the registry's change lock, so concurrent changes do
     /// not lose each other's updates. Blocks on disk: call from ``BlockingWork``.
-    public func changeTopicConfigs(
+    package func changeTopicConfigs(
         named name: String, validateOnly: Bool,
         _ change: ([String: String]) -> Result<[String: String], ConfigChangeFailure>
     ) throws -> TopicChangeResult {

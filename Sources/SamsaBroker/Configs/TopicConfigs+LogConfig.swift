@@ -3,7 +3,7 @@ import SamsaStorage
 extension TopicConfigs {
     /// Applies `overrides` (Kafka config names and string values) to `defaults`. Values are
     /// assumed valid (see ``validate(_:)``); an unparsable one leaves the default.
-    public static func logConfig(overrides: [String: String], defaults: LogConfig) -> LogConfig {
+    package static func logConfig(overrides: [String: String], defaults: LogConfig) -> LogConfig {
         var config = defaults
         for (name, value) in overrides {
             definition(named: name)?.applyToLog?(&config, value.trimmingASCIISpaces)

@@ -7,12 +7,12 @@ import SamsaStorage
 /// their definition's ``ConfigDefinition/applyToLog``. The others (compression.type, min.insync.replicas,
 /// throttles, tiered storage...) are kept and reported but change nothing on a
 /// single broker that neither recompresses nor replicates.
-public enum TopicConfigs {
+package enum TopicConfigs {
     /// Kafka's longest duration or count: "never".
     static let longMax = "9223372036854775807"
 
     /// Every topic config, sorted by name (the order DescribeConfigs lists them in).
-    public static let definitions: [ConfigDefinition] = [
+    package static let definitions: [ConfigDefinition] = [
         ConfigDefinition(
             "cleanup.policy", .list, "delete", broker: "log.cleanup.policy", .listOf(["compact", "delete"]),
             log: { config, value in if let v = cleanupPolicy(value) { config.cleanupPolicy = v } }),
@@ -85,11 +85,11 @@ public enum TopicConfigs {
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
 
     /// The definition of the topic config `name`.
-    public static func definition(named name: String) -> ConfigDefinition? { definitionsByName[name] }
+    package static func definition(named name: String) -> ConfigDefinition? { definitionsByName[name] }
 
     /// Why `configs` cannot be a topic's set of overrides, in Kafka's words (INVALID_CONFIG),
     /// or nil when every name is known and every value valid.
-    public static func validate(_ configs: [String: String?]) -> String? {
+    package static func validate(_ configs: [String: String?]) -> String? {
         let nullNames = configs.filter { $0.value == nil }.keys.sorted()
         if !nullNames.isEmpty {
             return "Null value not supported for topic configs: \(nullNames.joined(separator: ","))"
@@ -115,7 +115,7 @@ public enum TopicConfigs {
     }
 
     /// Parses `cleanup.policy` ("delete", "compact", "compact,delete"; empty keeps data forever).
-    public static func cleanupPolicy(_ value: String) -> CleanupPolicy? {
+    package static func cleanupPolicy(_ value: String) -> CleanupPolicy? {
         var policy: CleanupPolicy = []
         for part in ConfigRule.listItems(value) {
             switch part {

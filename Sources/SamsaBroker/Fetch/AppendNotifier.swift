@@ -11,14 +11,14 @@ import SamsaStorage
 /// Lost wake-ups are impossible: every notification gets a sequence number, a fetch takes a
 /// ``Snapshot`` before it reads, and ``wait(for:after:timeout:)`` returns at once if one of its
 /// partitions was appended to after that snapshot.
-public final class AppendNotifier: Sendable {
+package final class AppendNotifier: Sendable {
     /// A point in the sequence of notifications, taken before a read.
-    public struct Snapshot: Sendable, Hashable {
+    package struct Snapshot: Sendable, Hashable {
         let sequence: UInt64
     }
 
     /// Why a wait ended.
-    public enum WakeReason: Sendable, Hashable {
+    package enum WakeReason: Sendable, Hashable {
         /// One of the partitions was appended to.
         case appended
         /// The timeout passed.
@@ -47,19 +47,19 @@ public final class AppendNotifier: Sendable {
     private let state = NIOLockedValueBox(State())
     private let clock: any BrokerClock
     /// The most fetches that may wait at once; further ones are answered without waiting.
-    public let maxWaiters: Int
+    package let maxWaiters: Int
 
     /// - Parameters:
     ///   - clock: the clock wait deadlines are read on.
     ///   - maxWaiters: the bound on waiting fetches (one per connection at most in practice).
-    public init(clock: any BrokerClock, maxWaiters: Int = 10_000) {
+    package init(clock: any BrokerClock, maxWaiters: Int = 10_000) {
         self.clock = clock
         self.maxWaiters = maxWaiters
     }
 
     /// Records that `partition` got new records and wakes the fetches waiting on it.
     /// Call after every successful append (produce, transaction markers).
-    public func notifyAppended(_ partition: TopicPartition) {
+    package func notifyAppended(_ partition: TopicPartition) {
         let woken = state.withLockedValue { state -> [Waiter] in
             state.sequence += 1
             state.lastAppend[partition] = state.sequence
@@ -74,7 +74,7 @@ public final class AppendNotifier: Sendable {
 
     /// Forgets `topic`'s partitions after the topic was deleted, and wakes the fetches waiting
     /// on them so they answer (UNKNOWN_TOPIC_OR_PARTITION) at once. Call from topic deletion.
-    public func forget(topic: String) {
+    package func forget(topic: String) {
         let woken = state.withLockedValue { state -> [Waiter] in
             state.sequence += 1
             state.lastAppend = state.lastAppend.filter { $0.key.topic != topic }
@@ -88,17 +88,17 @@ public final class AppendNotifier: Sendable {
     }
 
     /// The current point in the notification sequence; take it before reading.
-    public func snapshot() -> Snapshot {
+    package func snapshot() -> Snapshot {
         Snapshot(sequence: state.withLockedValue { $0.sequence })
     }
 
     /// How many fetches are waiting now.
-    public var waiterCount: Int { state.withLockedValue { $0.waiters.count } }
+    package var waiterCount: Int { state.withLockedValue { $0.waiters.count } }
 
     /// Waits until one of `partitions` is appended to after `snapshot`, or the clock reaches
     /// `deadline` (milliseconds). Returns at once if such an append already happened.
     /// Cancelling the task ends the wait.
-    public func wait(for partitions: [TopicPartition], after snapshot: Snapshot, deadline: Int64) async -> WakeReason {
+    package func wait(for partitions: [TopicPartition], after snapshot: Snapshot, deadline: Int64) async -> WakeReason {
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextWaiterID += 1 }
             state.registering[state.nextWaiterID] = false

@@ -5,19 +5,19 @@ import SamsaProtocol
 import SamsaStorage
 
 /// What ListGroups shows of a group.
-public struct GroupListing: Sendable, Hashable {
-    public var groupId: String
-    public var protocolType: String
+package struct GroupListing: Sendable, Hashable {
+    package var groupId: String
+    package var protocolType: String
     /// The state's name (``ClassicGroupState`` or ``ConsumerGroupState``).
-    public var state: String
+    package var state: String
     /// "classic" or "consumer" (KIP-848).
-    public var type: String
+    package var type: String
 }
 
 extension GroupCoordinator {
     /// Every live group, optionally only those in `states` (lowercased names) and of `types`
     /// (empty: all).
-    public func listGroups(states: Set<String>, types: Set<String>) -> [GroupListing] {
+    package func listGroups(states: Set<String>, types: Set<String>) -> [GroupListing] {
         let classic = groups.values.filter { $0.state != .dead }.map {
             GroupListing(groupId: $0.groupId, protocolType: $0.protocolType ?? "", state: $0.state.rawValue, type: "classic")
         }
@@ -31,12 +31,12 @@ extension GroupCoordinator {
     }
 
     /// The group called `groupId`, or nil if there is none.
-    public func group(_ groupId: String) -> ClassicGroup? {
+    package func group(_ groupId: String) -> ClassicGroup? {
         groups[groupId]
     }
 
     /// DeleteGroups: removes empty groups and their offsets, with one error per group.
-    public func deleteGroups(_ ids: [String]) async -> [ErrorCode] {
+    package func deleteGroups(_ ids: [String]) async -> [ErrorCode] {
         var results: [ErrorCode] = []
         for id in ids {
             results.append(await deleteGroup(id))

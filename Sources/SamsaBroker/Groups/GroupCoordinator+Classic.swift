@@ -5,7 +5,7 @@ import SamsaProtocol
 extension GroupCoordinator {
     /// A JoinGroup: answered at once (errors, MEMBER_ID_REQUIRED, a rejoin that changes
     /// nothing) or when the rebalance it takes part in completes.
-    public func joinGroup(groupId: String, _ request: ClassicJoinRequest) async -> ClassicJoinResult {
+    package func joinGroup(groupId: String, _ request: ClassicJoinRequest) async -> ClassicJoinResult {
         guard !isShutDown else { return ClassicJoinResult(errorCode: .notCoordinator, memberId: request.memberId) }
         guard !groupId.isEmpty else { return ClassicJoinResult(errorCode: .invalidGroupId, memberId: request.memberId) }
         guard await ensureOffsetsTopic() else {
@@ -41,7 +41,7 @@ extension GroupCoordinator {
 
     /// A SyncGroup: followers wait for the leader; everyone gets the assignment once the
     /// leader's is durable.
-    public func syncGroup(groupId: String, _ request: ClassicSyncRequest) async -> ClassicSyncResult {
+    package func syncGroup(groupId: String, _ request: ClassicSyncRequest) async -> ClassicSyncResult {
         guard !isShutDown else { return ClassicSyncResult(errorCode: .notCoordinator) }
         guard !groupId.isEmpty else { return ClassicSyncResult(errorCode: .invalidGroupId) }
         guard groups[groupId] != nil else { return ClassicSyncResult(errorCode: .unknownMemberId) }
@@ -56,7 +56,7 @@ extension GroupCoordinator {
     }
 
     /// A Heartbeat.
-    public func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32) -> ErrorCode {
+    package func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32) -> ErrorCode {
         guard !isShutDown else { return .notCoordinator }
         guard !groupId.isEmpty else { return .invalidGroupId }
         guard groups[groupId] != nil else { return .unknownMemberId }
@@ -66,7 +66,7 @@ extension GroupCoordinator {
     }
 
     /// A LeaveGroup: a group-level error and one error per member.
-    public func leaveGroup(groupId: String, members: [ClassicLeavingMember]) -> (ErrorCode, [ErrorCode]) {
+    package func leaveGroup(groupId: String, members: [ClassicLeavingMember]) -> (ErrorCode, [ErrorCode]) {
         guard !isShutDown else { return (.notCoordinator, []) }
         guard !groupId.isEmpty else { return (.invalidGroupId, []) }
         guard groups[groupId] != nil else {

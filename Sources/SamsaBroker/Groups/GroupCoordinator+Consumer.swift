@@ -15,7 +15,7 @@ extension GroupCoordinator {
     ///
     /// Consumer group membership is kept in memory only: after a broker restart members get
     /// UNKNOWN_MEMBER_ID and rejoin with epoch 0; committed offsets are durable as for any group.
-    public func consumerGroupHeartbeat(
+    package func consumerGroupHeartbeat(
         groupId: String, _ request: ConsumerHeartbeatRequest, memberIdRequired: Bool
     ) -> ConsumerHeartbeatResult {
         var request = request
@@ -54,7 +54,7 @@ extension GroupCoordinator {
     }
 
     /// The consumer group called `groupId`, or nil if there is none.
-    public func consumerGroup(_ groupId: String) -> ConsumerGroup? {
+    package func consumerGroup(_ groupId: String) -> ConsumerGroup? {
         consumerGroups[groupId]
     }
 

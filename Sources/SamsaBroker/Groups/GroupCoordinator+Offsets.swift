@@ -11,7 +11,7 @@ extension GroupCoordinator {
     /// offsets, as Kafka does for standalone consumers and admin tools. `apiVersion` picks
     /// the error for an unknown group with a generation: GROUP_ID_NOT_FOUND from v9,
     /// ILLEGAL_GENERATION before.
-    public func commitOffsets(
+    package func commitOffsets(
         groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
         entries: [TopicPartition: CommittedOffset], apiVersion: Int16
     ) async -> ErrorCode {
@@ -62,7 +62,7 @@ extension GroupCoordinator {
 
     /// The committed offsets of a group: of `partitions`, or every partition it has committed
     /// when nil. Partitions without a commit are absent.
-    public func fetchOffsets(groupId: String, partitions: [TopicPartition]?) -> [TopicPartition: CommittedOffset] {
+    package func fetchOffsets(groupId: String, partitions: [TopicPartition]?) -> [TopicPartition: CommittedOffset] {
         let stored = offsets[groupId] ?? [:]
         guard let partitions else { return stored.mapValues(\.committed) }
         var result: [TopicPartition: CommittedOffset] = [:]
@@ -75,7 +75,7 @@ extension GroupCoordinator {
     /// OffsetDelete: removes committed offsets of partitions the group does not consume. A
     /// group-level error, and one per partition (GROUP_SUBSCRIBED_TO_TOPIC for the topics its
     /// members subscribe to).
-    public func deleteOffsets(groupId: String, partitions: [TopicPartition]) async -> (ErrorCode, [TopicPartition: ErrorCode]) {
+    package func deleteOffsets(groupId: String, partitions: [TopicPartition]) async -> (ErrorCode, [TopicPartition: ErrorCode]) {
         guard !isShutDown else { return (.notCoordinator, [:]) }
         guard !groupId.isEmpty else { return (.invalidGroupId, [:]) }
         var subscribed = Set<String>()

@@ -19,7 +19,7 @@ import SamsaStorage
 /// Timeouts: after every event the actor sleeps (a `Task`) until the earliest deadline of any
 /// group, or the next offset-retention check, and then calls ``runTimers()``. Both the time
 /// and the sleeping come from the broker's injected ``BrokerClock``.
-public actor GroupCoordinator {
+package actor GroupCoordinator {
     struct MemberKey: Hashable {
         let group: String
         let member: String
@@ -55,7 +55,7 @@ public actor GroupCoordinator {
 
     /// Creates the coordinator, replaying `__consumer_offsets` if it exists. Blocks on disk:
     /// call it where the broker opens its logs.
-    public static func load(core: BrokerCore, configuration: GroupCoordinatorConfiguration) throws -> GroupCoordinator {
+    package static func load(core: BrokerCore, configuration: GroupCoordinatorConfiguration) throws -> GroupCoordinator {
         var loaded = OffsetsTopic.LoadedState()
         if let topic = core.topics.image.topic(named: OffsetsTopic.name) {
             loaded = try OffsetsTopic.load(logs: core.logs, partitionCount: topic.partitionCount, logger: core.logger)
@@ -93,7 +93,7 @@ public actor GroupCoordinator {
 
     /// Stops the timers, answers every waiting request with NOT_COORDINATOR (clients look the
     /// coordinator up again) and waits for queued writes to finish.
-    public func shutdown() async {
+    package func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
         timerTask?.cancel()
@@ -264,7 +264,7 @@ public actor GroupCoordinator {
     }
 
     /// Applies every timeout due now (sessions, rebalances, syncs, offset retention).
-    public func runTimers() {
+    package func runTimers() {
         guard !isShutDown else { return }
         let now = self.now
         for id in groups.keys.sorted() {

@@ -8,7 +8,7 @@ extension BrokerCore {
     /// partition) may only name this broker, once. The registry is updated durably first and
     /// the new partition logs created after; a crash in between is repaired at the next start
     /// (``reconcileLogs()``). Blocks on disk: call from ``BlockingWork``.
-    public func createPartitions(
+    package func createPartitions(
         name: String, count: Int32, assignments: [[Int32]]?, validateOnly: Bool = false
     ) throws -> TopicChangeResult {
         // Kafka answers an unknown topic with no message.

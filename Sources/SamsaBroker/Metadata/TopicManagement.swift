@@ -4,13 +4,13 @@ import SamsaProtocol
 import SamsaStorage
 
 /// The outcome of creating, deleting or growing a topic, as a Kafka error code and message.
-public struct TopicChangeResult: Sendable {
-    public var errorCode: ErrorCode
-    public var errorMessage: String?
+package struct TopicChangeResult: Sendable {
+    package var errorCode: ErrorCode
+    package var errorMessage: String?
     /// The topic as it is after the change (or as it would be, when only validating).
-    public var topic: TopicMetadata?
+    package var topic: TopicMetadata?
 
-    public static func failure(_ code: ErrorCode, _ message: String) -> Self {
+    package static func failure(_ code: ErrorCode, _ message: String) -> Self {
         Self(errorCode: code, errorMessage: message, topic: nil)
     }
 }
@@ -25,7 +25,7 @@ extension BrokerCore {
     /// broker each must be exactly `[nodeID]`. The topic is recorded in the metadata log first
     /// and its partition logs created after; a crash in between is repaired at the next start
     /// (``reconcileLogs()``).
-    public func createTopic(
+    package func createTopic(
         name: String, partitionCount requested: Int32, replicationFactor: Int16 = -1,
         assignments: [(partition: Int32, brokers: [Int32])] = [],
         configs: [String: String?] = [:], validateOnly: Bool = false
@@ -176,7 +176,7 @@ extension BrokerCore {
 
     /// Deletes a topic: removed from the metadata first, then its logs, so a crash in between
     /// leaves only orphan logs that the next start deletes.
-    public func deleteTopic(named name: String) throws -> TopicChangeResult {
+    package func deleteTopic(named name: String) throws -> TopicChangeResult {
         guard let topic = topics.image.topic(named: name) else {
             return .failure(.unknownTopicOrPartition, KafkaMessage.unknownTopicOrPartition)
         }

@@ -2,14 +2,14 @@ import SamsaBinary
 
 /// What the broker knows about one topic: its name, id, partition count and the configs set on
 /// it (only the overrides; everything else comes from the broker's defaults).
-public struct TopicMetadata: Hashable, Sendable, Codable {
-    public var name: String
-    public var id: KafkaUUID
-    public var partitionCount: Int32
+package struct TopicMetadata: Hashable, Sendable, Codable {
+    package var name: String
+    package var id: KafkaUUID
+    package var partitionCount: Int32
     /// Topic-level config overrides by Kafka name (`retention.ms`, `cleanup.policy`...).
-    public var configs: [String: String]
+    package var configs: [String: String]
 
-    public init(name: String, id: KafkaUUID, partitionCount: Int32, configs: [String: String] = [:]) {
+    package init(name: String, id: KafkaUUID, partitionCount: Int32, configs: [String: String] = [:]) {
         self.name = name
         self.id = id
         self.partitionCount = partitionCount
@@ -17,13 +17,13 @@ public struct TopicMetadata: Hashable, Sendable, Codable {
     }
 
     /// Internal topics (`__consumer_offsets`, `__transaction_state`) are flagged in Metadata.
-    public var isInternal: Bool { InternalTopics.all.contains(name) }
+    package var isInternal: Bool { InternalTopics.all.contains(name) }
 
     private enum CodingKeys: String, CodingKey {
         case name, id, partitionCount, configs
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)
         let idText = try container.decode(String.self, forKey: .id)
@@ -35,7 +35,7 @@ public struct TopicMetadata: Hashable, Sendable, Codable {
         configs = try container.decode([String: String].self, forKey: .configs)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(name, forKey: .name)
         try container.encode(id.base64, forKey: .id)
@@ -46,26 +46,26 @@ public struct TopicMetadata: Hashable, Sendable, Codable {
 
 /// A consistent view of every topic, replaced as a whole on each change so readers never see a
 /// half-applied one.
-public struct MetadataImage: Sendable {
+package struct MetadataImage: Sendable {
     /// The cluster id, generated at the first start and kept in the metadata log.
-    public var clusterID: String
-    public private(set) var topicsByName: [String: TopicMetadata] = [:]
+    package var clusterID: String
+    package private(set) var topicsByName: [String: TopicMetadata] = [:]
     private var namesByID: [KafkaUUID: String] = [:]
 
-    public init(clusterID: String) {
+    package init(clusterID: String) {
         self.clusterID = clusterID
     }
 
     /// The topic called `name`.
-    public func topic(named name: String) -> TopicMetadata? { topicsByName[name] }
+    package func topic(named name: String) -> TopicMetadata? { topicsByName[name] }
 
     /// The topic whose id is `id`.
-    public func topic(id: KafkaUUID) -> TopicMetadata? {
+    package func topic(id: KafkaUUID) -> TopicMetadata? {
         namesByID[id].flatMap { topicsByName[$0] }
     }
 
     /// Every topic, sorted by name.
-    public var topics: [TopicMetadata] { topicsByName.values.sorted { $0.name < $1.name } }
+    package var topics: [TopicMetadata] { topicsByName.values.sorted { $0.name < $1.name } }
 
     mutating func put(_ topic: TopicMetadata) {
         if let previous = topicsByName[topic.name] {

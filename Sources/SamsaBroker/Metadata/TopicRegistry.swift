@@ -20,10 +20,10 @@ import SamsaStorage
 ///
 /// Readers get the current ``MetadataImage`` without waiting for writers; changes are
 /// serialised by a separate lock and block on disk, so call them from ``BlockingWork``.
-public final class TopicRegistry: Sendable {
+package final class TopicRegistry: Sendable {
     /// The metadata log's directory name inside the data directory. It has no `-<partition>`
     /// suffix, so the log manager never mistakes it for a topic partition.
-    public static let directoryName = InternalTopics.clusterMetadata
+    package static let directoryName = InternalTopics.clusterMetadata
 
     private let log: PartitionLog
     private let clock: any StorageClock
@@ -31,7 +31,7 @@ public final class TopicRegistry: Sendable {
     private let changeLock = NIOLock()
 
     /// Opens (or creates) the metadata log under `dataDirectory` and replays it.
-    public init(
+    package init(
         dataDirectory: String, fileSystem: any FileSystem, clock: any StorageClock,
         random: any RandomSource = SystemRandomSource(), logger: Logger
     ) throws {
@@ -54,10 +54,10 @@ public final class TopicRegistry: Sendable {
     }
 
     /// The current view of all topics.
-    public var image: MetadataImage { current.withLockedValue { $0 } }
+    package var image: MetadataImage { current.withLockedValue { $0 } }
 
     /// Records `topic` (a new topic, or new partitions or configs of an existing one).
-    public func put(_ topic: TopicMetadata) throws {
+    package func put(_ topic: TopicMetadata) throws {
         let value = try JSONEncoder().encode(topic)
         try changeLock.withLock {
             try append(key: "topic:\(topic.name)", value: Array(value))
@@ -66,7 +66,7 @@ public final class TopicRegistry: Sendable {
     }
 
     /// Records that `name` no longer exists.
-    public func remove(named name: String) throws {
+    package func remove(named name: String) throws {
         try changeLock.withLock {
             try append(key: "topic:\(name)", value: nil)
             current.withLockedValue { $0.remove(named: name) }
@@ -77,7 +77,7 @@ public final class TopicRegistry: Sendable {
     /// to one topic (two CreatePartitions, say) apply one after the other. Returns the result of
     /// `change`, which gets the current topic (nil if none) and returns the new one, or nil to
     /// change nothing.
-    public func update(named name: String, _ change: (TopicMetadata?) throws -> TopicMetadata?) throws -> TopicMetadata? {
+    package func update(named name: String, _ change: (TopicMetadata?) throws -> TopicMetadata?) throws -> TopicMetadata? {
         try changeLock.withLock {
             let existing = current.withLockedValue { $0.topic(named: name) }
             guard let updated = try change(existing) else { return existing }
@@ -89,7 +89,7 @@ public final class TopicRegistry: Sendable {
     }
 
     /// Flushes and closes the metadata log.
-    public func close() throws {
+    package func close() throws {
         try log.close()
     }
 

@@ -17,7 +17,7 @@ import SamsaStorage
 ///  6  8  next unreserved producer id
 /// 14  4  CRC-32C of bytes [0, 14)
 /// ```
-public final class ProducerIdManager: Sendable {
+package final class ProducerIdManager: Sendable {
     static let fileName = "producer-ids"
     private static let magic: UInt32 = 0x534D_5049
     /// Ids reserved per durable write.
@@ -31,7 +31,7 @@ public final class ProducerIdManager: Sendable {
 
     /// Reads the reservation file in `dataDirectory`; throws if it exists but is damaged,
     /// since guessing could hand out an id twice.
-    public init(dataDirectory: String, fileSystem: any FileSystem) throws {
+    package init(dataDirectory: String, fileSystem: any FileSystem) throws {
         self.directory = dataDirectory
         self.path = StoragePath.join(dataDirectory, Self.fileName)
         self.fileSystem = fileSystem
@@ -46,7 +46,7 @@ public final class ProducerIdManager: Sendable {
 
     /// A producer id never given before. Blocks on an fsync once per block: call it on
     /// ``BlockingWork``.
-    public func nextProducerId() throws -> Int64 {
+    package func nextProducerId() throws -> Int64 {
         try state.withLockedValue { state in
             if state.next == state.reservedEnd {
                 let end = state.reservedEnd + Self.blockSize

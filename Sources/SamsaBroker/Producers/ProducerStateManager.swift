@@ -7,7 +7,7 @@ import SamsaStorage
 /// partition's snapshot and the log after it (or from the log's tail without a snapshot),
 /// expired after `producer.id.expiration.ms` without appends, and snapshotted by the broker's
 /// maintenance and at shutdown.
-public final class ProducerStateManager: Sendable {
+package final class ProducerStateManager: Sendable {
     let states = NIOLockedValueBox<[TopicPartition: PartitionProducerState]>([:])
     let fileSystem: any FileSystem
     private let clock: any StorageClock

@@ -6,7 +6,7 @@ import SamsaProtocol
 /// A handler turns a decoded request into a response value; Kafka outcomes (unknown topic,
 /// bad sequence number...) are `ErrorCode`s inside the response, never thrown. A thrown error
 /// means the broker could not answer at all: it is logged and the connection is closed.
-public protocol RequestHandler: Sendable {
+package protocol RequestHandler: Sendable {
     associatedtype Request: KafkaRequestMessage
 
     /// The versions this handler answers, which the broker advertises in ApiVersions.
@@ -22,9 +22,9 @@ public protocol RequestHandler: Sendable {
 }
 
 extension RequestHandler {
-    public var versions: ClosedRange<Int16> { Request.advertisedVersions }
+    package var versions: ClosedRange<Int16> { Request.advertisedVersions }
 
-    public func respond(to request: Request, context: RequestContext) async throws -> ResponseFrame? {
+    package func respond(to request: Request, context: RequestContext) async throws -> ResponseFrame? {
         guard let response = try await handle(request, context: context) else { return nil }
         return ResponseFrame.encoding(response, context: context)
     }
@@ -32,7 +32,7 @@ extension RequestHandler {
 
 extension ResponseFrame {
     /// A frame holding `response` with the header its version calls for.
-    public static func encoding<Response: KafkaResponseMessage>(_ response: Response, context: RequestContext) -> ResponseFrame {
+    package static func encoding<Response: KafkaResponseMessage>(_ response: Response, context: RequestContext) -> ResponseFrame {
         var buffer = context.allocator.buffer(capacity: 512)
         KafkaResponse.encode(response, version: context.apiVersion, correlationId: context.correlationId, into: &buffer)
         return ResponseFrame(body: buffer)

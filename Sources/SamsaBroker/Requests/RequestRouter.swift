@@ -2,7 +2,7 @@ import NIOCore
 import SamsaProtocol
 
 /// The handlers of a broker, by API key. ApiVersions advertises exactly what is registered.
-public struct RequestRouter: Sendable {
+package struct RequestRouter: Sendable {
     /// A registered handler with its request type erased.
     struct Route: Sendable {
         let versions: ClosedRange<Int16>
@@ -11,10 +11,10 @@ public struct RequestRouter: Sendable {
 
     private(set) var routes: [ApiKey: Route] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Adds `handler` for its API; a later registration for the same API replaces it.
-    public mutating func register<Handler: RequestHandler>(_ handler: Handler) {
+    package mutating func register<Handler: RequestHandler>(_ handler: Handler) {
         precondition(
             Handler.Request.supportedVersions.contains(handler.versions.lowerBound)
                 && Handler.Request.supportedVersions.contains(handler.versions.upperBound),
@@ -29,12 +29,12 @@ public struct RequestRouter: Sendable {
     }
 
     /// The versions answered for `apiKey`, or nil if it has no handler.
-    public func versions(for apiKey: ApiKey) -> ClosedRange<Int16>? {
+    package func versions(for apiKey: ApiKey) -> ClosedRange<Int16>? {
         routes[apiKey]?.versions
     }
 
     /// Every handled API with its version range, sorted by key: the body of ApiVersions.
-    public var advertisedVersions: [(apiKey: ApiKey, versions: ClosedRange<Int16>)] {
+    package var advertisedVersions: [(apiKey: ApiKey, versions: ClosedRange<Int16>)] {
         routes.map { (apiKey: $0.key, versions: $0.value.versions) }.sorted { $0.apiKey.rawValue < $1.apiKey.rawValue }
     }
 

@@ -1,18 +1,18 @@
 /// The names of Kafka's internal topics, and the client id allowed to write to them.
-public enum InternalTopics {
+package enum InternalTopics {
     /// The group coordinator's compacted topic of committed offsets and group metadata.
-    public static let consumerOffsets = "__consumer_offsets"
+    package static let consumerOffsets = "__consumer_offsets"
     /// The transaction coordinator's topic; reserved here although transactions do not exist yet.
-    public static let transactionState = "__transaction_state"
+    package static let transactionState = "__transaction_state"
     /// The metadata log (a directory in the data directory, not a topic clients see); its name
     /// is reserved so that no topic can take it.
-    public static let clusterMetadata = "__cluster_metadata"
+    package static let clusterMetadata = "__cluster_metadata"
 
     /// The topics Metadata flags as internal and only ``adminClientId`` may produce to.
-    public static let all: Set<String> = [consumerOffsets, transactionState]
+    package static let all: Set<String> = [consumerOffsets, transactionState]
 
     /// The client id Kafka's admin tools use; Kafka lets only it write to internal topics.
-    public static let adminClientId = "__admin_client"
+    package static let adminClientId = "__admin_client"
 }
 
 /// Error messages Kafka sends with a code, kept word for word since clients and tools show
