@@ -1,6 +1,6 @@
 import SamsaProtocol
 
-/// CreateTopics (key 19), versions 2-7.
+/// CreateTopics (key 19), versions 0-7.
 ///
 /// Validates each topic as Kafka's controller does, in its order (name and collisions,
 /// existence, configs, then manual assignments or partition count and replication factor);

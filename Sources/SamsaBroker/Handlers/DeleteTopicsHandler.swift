@@ -1,7 +1,7 @@
 import SamsaBinary
 import SamsaProtocol
 
-/// DeleteTopics (key 20), versions 1-6.
+/// DeleteTopics (key 20), versions 0-6.
 ///
 /// Topics are named in TopicNames (v1-5) or in Topics by name or by id (v6+). As Kafka's
 /// controller does: a v6 entry with both or neither of name and id is INVALID_REQUEST; a

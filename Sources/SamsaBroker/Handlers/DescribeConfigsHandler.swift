@@ -1,7 +1,7 @@
 import Logging
 import SamsaProtocol
 
-/// DescribeConfigs (key 32), versions 1-4.
+/// DescribeConfigs (key 32), versions 0-4.
 ///
 /// A topic resource lists every topic config with its value in force and where it comes from
 /// (the topic's override, the broker's static config, or Kafka's default), with synonyms

@@ -2,7 +2,7 @@ import Logging
 import SamsaProtocol
 import SamsaStorage
 
-/// ListOffsets (key 2), versions 1-11.
+/// ListOffsets (key 2), versions 0-11.
 ///
 /// Per partition, by Timestamp:
 /// - -1 latest: the high watermark, or the last stable offset for read_committed (IsolationLevel 1);
@@ -15,14 +15,17 @@ import SamsaStorage
 /// Kafka does. Latest and earliest carry leader epoch 0; found records carry their batch's epoch.
 /// An unknown special timestamp, or one too new for the request version, is UNSUPPORTED_VERSION;
 /// a partition listed twice is INVALID_REQUEST; a CurrentLeaderEpoch other than 0 is fenced.
-/// v0 (several old-style offsets) is not implemented.
+/// v0 answers with a list of old-style offsets, at most MaxNumOffsets of them, as Kafka 3.x
+/// did (`legacyFetchOffsetsBefore`): for latest, the last visible offset and then the base
+/// offsets of the segments below it, newest first; for earliest, the log start offset; for a
+/// time, the offset found as above (Kafka used segment file modification times there).
 struct ListOffsetsHandler: RequestHandler {
     typealias Request = ListOffsetsRequest
 
     let core: BrokerCore
 
     /// The first version that knows each special timestamp (Kafka's `timestampMinSupportedVersion`).
-    static let specialTimestampVersions: [Int64: Int16] = [-1: 1, -2: 1, -3: 7, -4: 8, -5: 9, -6: 11]
+    static let specialTimestampVersions: [Int64: Int16] = [-1: 0, -2: 0, -3: 7, -4: 8, -5: 9, -6: 11]
 
     func handle(_ request: ListOffsetsRequest, context: RequestContext) async throws -> ListOffsetsResponse? {
         let version = context.apiVersion
@@ -46,7 +49,11 @@ struct ListOffsetsHandler: RequestHandler {
                         duplicates.contains(key)
                         ? .failure(PartitionError(.invalidRequest))
                         : Self.lookUp(partition, of: key, topic: metadata, request: request, version: version, core: core)
-                    let answer = Self.answer(partition.partitionIndex, outcome, version: version)
+                    var answer = Self.answer(partition.partitionIndex, outcome, version: version)
+                    if version == 0, case .success(let found?) = outcome {
+                        answer.oldStyleOffsets = Self.oldStyleOffsets(
+                            found, timestamp: partition.timestamp, maxCount: partition.maxNumOffsets, key: key, core: core)
+                    }
                     topicResponse.partitions.append(answer)
                 }
                 response.topics.append(topicResponse)
@@ -100,6 +107,18 @@ struct ListOffsetsHandler: RequestHandler {
         // Kafka drops a result the reader may not see yet (-1 latest is the bound itself).
         guard let found, timestamp == -1 || found.offset < lastVisible else { return nil }
         return found
+    }
+
+    /// v0's list: `found` first, then for latest the segment base offsets below it, newest
+    /// first; at most `maxCount` entries (none when it is not positive).
+    private static func oldStyleOffsets(
+        _ found: OffsetSearch.Found, timestamp: Int64, maxCount: Int32, key: TopicPartition, core: BrokerCore
+    ) -> [Int64] {
+        var offsets = [found.offset]
+        if timestamp == -1, let log = core.logs.log(for: key) {
+            offsets += log.segmentBaseOffsets.filter { $0 < found.offset }.sorted(by: >)
+        }
+        return Array(offsets.prefix(Int(max(0, maxCount))))
     }
 
     /// A partition's entry in the response; offset and timestamp stay -1 when nothing was

@@ -2,14 +2,16 @@ import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage
 
-/// OffsetCommit (key 8), versions 2-10.
+/// OffsetCommit (key 8), versions 0-10.
 ///
 /// Partitions of unknown topics get UNKNOWN_TOPIC_OR_PARTITION (UNKNOWN_TOPIC_ID for v10,
 /// which names topics by id), metadata over `offset.metadata.max.bytes` gets
 /// OFFSET_METADATA_TOO_LARGE; the rest are checked against the group (generation, member,
 /// static fencing; generation -1 commits from outside group management are allowed while the
 /// group is empty) and answered once durable in `__consumer_offsets`. v2-4's retention time
-/// sets an explicit expiry. For KIP-848 consumer groups the generation is the member epoch
+/// sets an explicit expiry; a v1 commit timestamp (other than -1) is kept as the commit time
+/// and expires the offset `offsets.retention.minutes` after it, as Kafka 3.x did. v0 has no
+/// generation or member: it commits from outside group management (generation -1). For KIP-848 consumer groups the generation is the member epoch
 /// (see ``ConsumerGroup/validateOffsetCommit(memberId:memberEpoch:apiVersion:)``).
 struct OffsetCommitHandler: RequestHandler {
     typealias Request = OffsetCommitRequest
@@ -41,9 +43,11 @@ struct OffsetCommitHandler: RequestHandler {
                     continue
                 }
                 topicErrors.append(nil)
+                let explicitTime = version == 1 && partition.commitTimestamp != -1 ? partition.commitTimestamp : nil
                 entries[TopicPartition(topic: metadata.name, partition: partition.partitionIndex)] = CommittedOffset(
                     offset: partition.committedOffset, leaderEpoch: version >= 6 ? partition.committedLeaderEpoch : -1,
-                    metadata: text, commitTimestamp: now, expireTimestamp: expire
+                    metadata: text, commitTimestamp: explicitTime ?? now,
+                    expireTimestamp: explicitTime.map { $0 + configuration.offsetsRetentionMs } ?? expire
                 )
             }
             errors.append(topicErrors)

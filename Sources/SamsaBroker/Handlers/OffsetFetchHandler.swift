@@ -3,7 +3,7 @@ import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage
 
-/// OffsetFetch (key 9), versions 1-10.
+/// OffsetFetch (key 9), versions 0-10.
 ///
 /// v1-7 ask for one group, v8+ for several; a null topic list (v2+) asks for every partition
 /// the group has committed. A partition without a commit answers offset -1, as in Kafka. v10

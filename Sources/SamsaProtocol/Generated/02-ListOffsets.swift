@@ -8,7 +8,7 @@ import SamsaBinary
 /// after a given time. v0 returns a list of old-style offsets; v6 is the first flexible version;
 /// v10 adds a timeout for tiered-storage lookups.
 ///
-/// Versions 0-11 (flexible from version 6); advertised 1-11.
+/// Versions 0-11 (flexible from version 6); advertised 0-11.
 public struct ListOffsetsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = ListOffsetsResponse
@@ -17,7 +17,7 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...11
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...11
+    public static let advertisedVersions: ClosedRange<Int16> = 0...11
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 6
 
@@ -171,14 +171,14 @@ public struct ListOffsetsRequest: KafkaRequestMessage {
 /// after a given time. v0 returns a list of old-style offsets; v6 is the first flexible version;
 /// v10 adds a timeout for tiered-storage lookups.
 ///
-/// Versions 0-11 (flexible from version 6); advertised 1-11.
+/// Versions 0-11 (flexible from version 6); advertised 0-11.
 public struct ListOffsetsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.listOffsets
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...11
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...11
+    public static let advertisedVersions: ClosedRange<Int16> = 0...11
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 6
 

@@ -7,7 +7,7 @@ import SamsaBinary
 /// v8 is the first flexible version; v9 accepts member epochs of KIP-848 consumer groups;
 /// v10 addresses topics by id.
 ///
-/// Versions 0-10 (flexible from version 8); advertised 2-10.
+/// Versions 0-10 (flexible from version 8); advertised 0-10.
 public struct OffsetCommitRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = OffsetCommitResponse
@@ -16,7 +16,7 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...10
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...10
+    public static let advertisedVersions: ClosedRange<Int16> = 0...10
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 8
 
@@ -203,14 +203,14 @@ public struct OffsetCommitRequest: KafkaRequestMessage {
 /// v8 is the first flexible version; v9 accepts member epochs of KIP-848 consumer groups;
 /// v10 addresses topics by id.
 ///
-/// Versions 0-10 (flexible from version 8); advertised 2-10.
+/// Versions 0-10 (flexible from version 8); advertised 0-10.
 public struct OffsetCommitResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.offsetCommit
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...10
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...10
+    public static let advertisedVersions: ClosedRange<Int16> = 0...10
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 8
 

@@ -7,7 +7,7 @@ import SamsaBinary
 /// v8 batches several groups into one request; v9 adds member id and epoch for KIP-848
 /// groups; v10 addresses topics by id.
 ///
-/// Versions 0-10 (flexible from version 6); advertised 1-10.
+/// Versions 0-10 (flexible from version 6); advertised 0-10.
 public struct OffsetFetchRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = OffsetFetchResponse
@@ -16,7 +16,7 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...10
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...10
+    public static let advertisedVersions: ClosedRange<Int16> = 0...10
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 6
 
@@ -210,14 +210,14 @@ public struct OffsetFetchRequest: KafkaRequestMessage {
 /// v8 batches several groups into one request; v9 adds member id and epoch for KIP-848
 /// groups; v10 addresses topics by id.
 ///
-/// Versions 0-10 (flexible from version 6); advertised 1-10.
+/// Versions 0-10 (flexible from version 6); advertised 0-10.
 public struct OffsetFetchResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.offsetFetch
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...10
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...10
+    public static let advertisedVersions: ClosedRange<Int16> = 0...10
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 6
 

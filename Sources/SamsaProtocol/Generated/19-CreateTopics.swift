@@ -6,7 +6,7 @@ import SamsaBinary
 /// Creates topics.
 /// v5 is the first flexible version and returns the resulting configuration; v7 returns topic ids.
 ///
-/// Versions 0-7 (flexible from version 5); advertised 2-7.
+/// Versions 0-7 (flexible from version 5); advertised 0-7.
 public struct CreateTopicsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = CreateTopicsResponse
@@ -15,7 +15,7 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...7
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...7
+    public static let advertisedVersions: ClosedRange<Int16> = 0...7
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 5
 
@@ -188,14 +188,14 @@ public struct CreateTopicsRequest: KafkaRequestMessage {
 /// Creates topics.
 /// v5 is the first flexible version and returns the resulting configuration; v7 returns topic ids.
 ///
-/// Versions 0-7 (flexible from version 5); advertised 2-7.
+/// Versions 0-7 (flexible from version 5); advertised 0-7.
 public struct CreateTopicsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.createTopics
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...7
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...7
+    public static let advertisedVersions: ClosedRange<Int16> = 0...7
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 5
 

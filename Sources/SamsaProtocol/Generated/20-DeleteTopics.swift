@@ -6,7 +6,7 @@ import SamsaBinary
 /// Deletes topics.
 /// v4 is the first flexible version; v6 accepts topic ids.
 ///
-/// Versions 0-6 (flexible from version 4); advertised 1-6.
+/// Versions 0-6 (flexible from version 4); advertised 0-6.
 public struct DeleteTopicsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = DeleteTopicsResponse
@@ -15,7 +15,7 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...6
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...6
+    public static let advertisedVersions: ClosedRange<Int16> = 0...6
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 
@@ -104,14 +104,14 @@ public struct DeleteTopicsRequest: KafkaRequestMessage {
 /// Deletes topics.
 /// v4 is the first flexible version; v6 accepts topic ids.
 ///
-/// Versions 0-6 (flexible from version 4); advertised 1-6.
+/// Versions 0-6 (flexible from version 4); advertised 0-6.
 public struct DeleteTopicsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.deleteTopics
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...6
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...6
+    public static let advertisedVersions: ClosedRange<Int16> = 0...6
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 

@@ -6,7 +6,7 @@ import SamsaBinary
 /// Describes configuration entries of topics, brokers and other resources.
 /// v1 adds synonyms and sources; v3 adds types and documentation; v4 is the first flexible version.
 ///
-/// Versions 0-4 (flexible from version 4); advertised 1-4.
+/// Versions 0-4 (flexible from version 4); advertised 0-4.
 public struct DescribeConfigsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = DescribeConfigsResponse
@@ -15,7 +15,7 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 
@@ -114,14 +114,14 @@ public struct DescribeConfigsRequest: KafkaRequestMessage {
 /// Describes configuration entries of topics, brokers and other resources.
 /// v1 adds synonyms and sources; v3 adds types and documentation; v4 is the first flexible version.
 ///
-/// Versions 0-4 (flexible from version 4); advertised 1-4.
+/// Versions 0-4 (flexible from version 4); advertised 0-4.
 public struct DescribeConfigsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.describeConfigs
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 
