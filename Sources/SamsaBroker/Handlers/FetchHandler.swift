@@ -3,7 +3,7 @@ import SamsaProtocol
 import SamsaStorage
 import ServiceLifecycle
 
-/// Fetch (key 1), versions 4-18.
+/// Fetch (key 1), versions 0-18.
 ///
 /// Topics are named up to v12 and identified by id from v13 (an unknown id is UNKNOWN_TOPIC_ID
 /// on each of its partitions). Each partition returns whole batches from the one holding the
@@ -13,6 +13,10 @@ import ServiceLifecycle
 /// transactions; read_uncommitted reads up to the high watermark. The record bytes go out with
 /// `sendfile` from the segment files (``FetchResponseWriter``); a file system without
 /// descriptors (tests) gets one read per partition instead.
+///
+/// v0-3 (beyond Kafka 4) read the legacy message formats: each partition's batches are read
+/// into memory and down-converted (magic 0 for v0-1, magic 1 for v2-3, uncompressed, control
+/// batches left out), as Kafka 3.x did; v4+ keep the zero-copy path.
 ///
 /// Long polling: when less than MinBytes was found, no partition has an error and MaxWaitMs is
 /// positive, the fetch waits in the ``AppendNotifier`` until an append to one of its partitions
@@ -35,7 +39,8 @@ struct FetchHandler: RequestHandler {
     static let maxResponseBytes = 55 * 1024 * 1024
 
     func handle(_ request: FetchRequest, context: RequestContext) async throws -> FetchResponse? {
-        let pass = try await fetch(request, context: context)
+        var pass = try await fetch(request, context: context)
+        if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
         var response = pass.response
         // Callers of `handle` get the bytes inline (the wire path uses `respond`).
         for (topicIndex, topicFiles) in pass.files.enumerated() {
@@ -49,6 +54,7 @@ struct FetchHandler: RequestHandler {
 
     func respond(to request: FetchRequest, context: RequestContext) async throws -> ResponseFrame? {
         var pass = try await fetch(request, context: context)
+        if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
         // Record bytes of a file without a descriptor are read here, one read per partition.
         for (topicIndex, topicFiles) in pass.files.enumerated() {
             for (partitionIndex, file) in topicFiles.enumerated() {
@@ -61,6 +67,30 @@ struct FetchHandler: RequestHandler {
             pass.response, files: pass.files, version: context.apiVersion, correlationId: context.correlationId,
             allocator: context.allocator
         )
+    }
+
+    /// Replaces every partition's record batches by a legacy message set (Fetch v0-3), within
+    /// the partition's PartitionMaxBytes (its first message always whole, so a consumer moves on).
+    /// The response lists topics and partitions in request order.
+    private func downConvert(_ pass: inout FetchPass, request: FetchRequest, version: Int16) async throws {
+        let files = pass.files
+        let response = pass.response
+        pass.response = try await core.blocking.run {
+            var converted = response
+            for (topicIndex, topic) in response.responses.enumerated() {
+                for (partitionIndex, partition) in topic.partitions.enumerated() {
+                    let bytes = try files[topicIndex][partitionIndex]?.read() ?? partition.records
+                    guard let bytes, bytes.readableBytes > 0 else { continue }
+                    let requested = request.topics.indices.contains(topicIndex) ? request.topics[topicIndex].partitions : []
+                    let limit =
+                        requested.indices.contains(partitionIndex) ? Int(max(0, requested[partitionIndex].partitionMaxBytes)) : Int.max
+                    converted.responses[topicIndex].partitions[partitionIndex].records = try LegacyConversion.downConverted(
+                        bytes, version: version, maxBytes: limit)
+                }
+            }
+            return converted
+        }
+        pass.files = pass.files.map { $0.map { _ in nil } }
     }
 
     /// Reads the partitions, waiting for MinBytes as the request allows, and returns the last read.

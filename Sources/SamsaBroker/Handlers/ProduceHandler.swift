@@ -4,11 +4,11 @@ import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
 
-/// Produce (key 0), versions 3-13 answered; 0-13 advertised.
+/// Produce (key 0), versions 0-13.
 ///
-/// Advertises 0-13 as Kafka 4 does (librdkafka before 2.11.1 will not produce compressed
-/// batches unless v0-2 are listed), but closes the connection on a request below v3, since
-/// those carry legacy message sets.
+/// v0-2 (beyond Kafka 4, which only advertises them for librdkafka's sake) carry legacy
+/// message sets (magic 0 and 1): they are validated and converted to one record batch v2 before
+/// the checks below, as Kafka 3.x converted them (``LegacyConversion``).
 ///
 /// Each partition's data must be exactly one magic-2 batch; it is checked from its header and
 /// CRC alone and appended as it is (offsets assigned by rewriting the header), never decoded
@@ -46,9 +46,6 @@ struct ProduceHandler: RequestHandler {
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         let version = context.apiVersion
-        guard version >= 3 else {
-            throw RequestRejection("Produce v\(version) carries a legacy message set; only v3 and later are accepted")
-        }
         let located = locate(request, version: version)
         let outcomes: [[PartitionResult<AppendedBatch>]]
         if request.transactionalId == nil, located.joined().contains(where: { (try? $0.get())?.header.isTransactional == true }) {
@@ -82,7 +79,11 @@ struct ProduceHandler: RequestHandler {
             let topic = version >= 13 ? image.topic(id: topicData.topicId) : image.topic(named: topicData.name)
             return topicData.partitionData.enumerated().map { partitionIndex, data in
                 core.servingLog(topic: topic, partition: data.index, missing: missing).flatMap { log in
-                    BatchInspection.single(data.records, version: version).map { inspected in
+                    let inspected =
+                        version < 3
+                        ? LegacyConversion.producedBatch(data.records, version: version)
+                        : BatchInspection.single(data.records, version: version)
+                    return inspected.map { inspected in
                         PendingAppend(
                             position: Position(topic: topicIndex, partition: partitionIndex),
                             partition: TopicPartition(topic: topic!.name, partition: data.index),

@@ -8,7 +8,7 @@ import SamsaBinary
 /// v12 is the first flexible version; v13 addresses topics by id; v15 moves the replica id
 /// into the tagged ReplicaState; v16 adds leader hints; v18 lets followers report their high watermark.
 ///
-/// Versions 0-18 (flexible from version 12); advertised 4-18.
+/// Versions 0-18 (flexible from version 12); advertised 0-18.
 public struct FetchRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = FetchResponse
@@ -17,7 +17,7 @@ public struct FetchRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...18
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 4...18
+    public static let advertisedVersions: ClosedRange<Int16> = 0...18
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 12
 
@@ -395,14 +395,14 @@ public struct FetchRequest: KafkaRequestMessage {
 /// v12 is the first flexible version; v13 addresses topics by id; v15 moves the replica id
 /// into the tagged ReplicaState; v16 adds leader hints; v18 lets followers report their high watermark.
 ///
-/// Versions 0-18 (flexible from version 12); advertised 4-18.
+/// Versions 0-18 (flexible from version 12); advertised 0-18.
 public struct FetchResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.fetch
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...18
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 4...18
+    public static let advertisedVersions: ClosedRange<Int16> = 0...18
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 12
 

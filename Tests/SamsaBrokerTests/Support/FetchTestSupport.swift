@@ -122,6 +122,19 @@ enum TestBatches {
         return result
     }
 
+    /// Every record in `records` with its key, value (nil for null) and timestamp.
+    static func decodeRecords(_ records: ByteBuffer?) throws -> [(key: String?, value: String?, timestamp: Int64)] {
+        guard let records else { return [] }
+        var scanner = RecordBatchScanner(records, allowsTrailingPartialBatch: true)
+        var result: [(key: String?, value: String?, timestamp: Int64)] = []
+        while let batch = try scanner.nextBatch() {
+            for record in try batch.decodeRecords(maxDecompressedBytes: 64 << 20) {
+                result.append((record.key.map { String(buffer: $0) }, record.value.map { String(buffer: $0) }, record.timestamp))
+            }
+        }
+        return result
+    }
+
     /// The base offsets of the whole batches in `records`.
     static func baseOffsets(_ records: ByteBuffer?) throws -> [Int64] {
         guard let records else { return [] }
