@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Samsa's tests need on a Debian bookworm machine, when it is missing:
-#   - Debian packages: kcat (1.7.1, linked against librdkafka 2.0.2), python3, python3-venv
+#   - Debian packages: kcat (1.7.1, linked against librdkafka 2.0.2), python3, python3-venv,
+#     and Go with Debian's sarama (1.22) and kafka-go (0.2.1) sources, which the suite builds
+#     offline in GOPATH mode (Tests/interop/go)
 #   - a Python virtual environment at <repo>/.venv with the Kafka clients the
 #     compatibility tests and the fixture capture scripts drive, the codec
 #     libraries they need for gzip/snappy/lz4/zstd, and pytest (with
@@ -34,9 +36,11 @@ missing_debs=()
 if ! command -v kcat >/dev/null 2>&1; then missing_debs+=(kcat); fi
 if ! [ -x /usr/bin/python3 ]; then missing_debs+=(python3); fi
 # Debian's python3 ships venv without ensurepip unless python3-venv is installed.
-if ! dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "install ok installed"; then
-    missing_debs+=(python3-venv)
-fi
+for package in python3-venv golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing_debs+=("$package")
+    fi
+done
 
 if [ "${#missing_debs[@]}" -gt 0 ] && [ "${SKIP_APT:-0}" != "1" ]; then
     if [ "$(id -u)" -ne 0 ]; then
