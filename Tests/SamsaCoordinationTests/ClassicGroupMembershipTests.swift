@@ -44,6 +44,41 @@ struct ClassicGroupMembershipTests {
         #expect(harness.group.state == .preparingRebalance)
     }
 
+    @Test("a restarted static leader without KIP-814 gets the members back, and no one else rebalances")
+    func staticLeaderRejoinWithoutSkipAssignment() {
+        var harness = ClassicGroupHarness()
+        _ = harness.join(ClassicGroupHarness.request(instance: "i-1"))
+        let leader = "member-1"
+        harness.sync(leader, generation: 1, assignments: [leader: ByteBuffer(string: "L")])
+        harness.finishStore()
+        _ = harness.join(ClassicGroupHarness.request(instance: "i-2"))
+        let follower = "member-2"
+        var rejoin = ClassicGroupHarness.request(instance: "i-1")
+        rejoin.memberId = leader
+        harness.join(rejoin)
+        harness.sync(follower, generation: 2)
+        harness.sync(leader, generation: 2, assignments: [leader: ByteBuffer(string: "L"), follower: ByteBuffer(string: "F")])
+        harness.finishStore()
+        #expect(harness.group.state == .stable)
+
+        // The leader's process restarts (librdkafka: JoinGroup below v9, no SkipAssignment).
+        let request = ClassicGroupHarness.request(instance: "i-1")
+        #expect(!request.supportsSkippingAssignment)
+        let result = harness.join(request)!
+        #expect(result.errorCode == .noError)
+        #expect(result.generationId == 2, "same generation: no rebalance")
+        #expect(result.leaderId == result.memberId)
+        #expect(Set(result.members.map(\.groupInstanceId)) == ["i-1", "i-2"], "the leader learns the members, as Kafka answers")
+        #expect(harness.group.state == .stable)
+        // The follower keeps heartbeating in its generation without being asked to rejoin.
+        #expect(harness.group.heartbeat(memberId: follower, groupInstanceId: "i-2", generationId: 2, now: harness.now) == .noError)
+        // The leader's SyncGroup in the stable group gets its current assignment; nothing changes.
+        let synced = harness.sync(result.memberId, generation: 2, assignments: [result.memberId: ByteBuffer(string: "X")])
+        #expect(synced?.errorCode == .noError)
+        #expect(synced?.assignment == ByteBuffer(string: "L"))
+        #expect(harness.group.members[follower]?.assignment == ByteBuffer(string: "F"))
+    }
+
     @Test("SyncGroup errors: unknown member, wrong generation, protocol mismatch, rebalance in progress")
     func syncErrors() {
         var harness = ClassicGroupHarness()

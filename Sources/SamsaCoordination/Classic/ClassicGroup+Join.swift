@@ -170,10 +170,13 @@ extension ClassicGroup {
         if isLeader {
             leaderId = newMemberId
         }
-        if state == .stable && unchanged && (!isLeader || request.supportsSkippingAssignment) {
-            // KIP-814: a returning static leader learns the members but keeps the assignment.
+        if state == .stable && unchanged {
+            // Nobody rebalances. A returning static leader learns the members; with KIP-814
+            // (JoinGroup v9) it is told to skip the assignment, and without it the assignment
+            // it sends is ignored in the stable group (SyncGroup answers the current one), as
+            // in Kafka.
             actions.append(.storeGroup(snapshot(), pendingAssignment: nil))
-            return (.respond(joinResult(for: newMemberId, skipAssignment: isLeader)), actions)
+            return (.respond(joinResult(for: newMemberId, skipAssignment: isLeader && request.supportsSkippingAssignment)), actions)
         }
         var rejoin = request
         rejoin.memberId = newMemberId
