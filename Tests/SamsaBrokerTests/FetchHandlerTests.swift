@@ -292,14 +292,14 @@ struct FetchHandlerTests {
         }
     }
 
-    @Test("ApiVersions advertises Fetch 0-18, ListOffsets 0-11 and OffsetForLeaderEpoch 2-4")
+    @Test("ApiVersions advertises Fetch 0-18, ListOffsets 0-11 and OffsetForLeaderEpoch 0-4")
     func advertised() async throws {
         try await FetchTestBroker.with { broker in
             let response = try await broker.send(ApiVersionsRequest(), version: 3)
             let keys = Dictionary(uniqueKeysWithValues: response.apiKeys.map { ($0.apiKey, $0.minVersion...$0.maxVersion) })
             #expect(keys[ApiKey.fetch.rawValue] == 0...18)
             #expect(keys[ApiKey.listOffsets.rawValue] == 0...11)
-            #expect(keys[ApiKey.offsetForLeaderEpoch.rawValue] == 2...4)
+            #expect(keys[ApiKey.offsetForLeaderEpoch.rawValue] == 0...4)
         }
     }
 }

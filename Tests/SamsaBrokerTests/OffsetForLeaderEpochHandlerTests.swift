@@ -21,6 +21,18 @@ struct OffsetForLeaderEpochHandlerTests {
         return request
     }
 
+    @Test("v0-1 (beyond Kafka 4, no CurrentLeaderEpoch): epoch 0 ends at the log end", arguments: [0, 1] as [Int16])
+    func oldVersions(version: Int16) async throws {
+        try await FetchTestBroker.with { broker in
+            try await broker.createTopic("epochs")
+            try await broker.append(TestBatches.batch(count: 4), topic: "epochs")
+            let response = try await broker.send(request("epochs", [(0, -1, 0), (0, -1, 3), (5, -1, 0)]), version: version)
+            let answers = try #require(response.topics.first?.partitions)
+            #expect(answers.map(\.errorCode) == [0, 0, ErrorCode.unknownTopicOrPartition.rawValue])
+            #expect(answers.map(\.endOffset) == [4, -1, -1])
+        }
+    }
+
     @Test("epoch 0 ends at the log end; later epochs are unknown; the current epoch is checked", arguments: [2, 3, 4] as [Int16])
     func answers(version: Int16) async throws {
         try await FetchTestBroker.with { broker in

@@ -35,6 +35,19 @@ struct OldVersionsTests {
         }
     }
 
+    @Test("DescribeLogDirs v0 answers as v1")
+    func describeLogDirsV0() async throws {
+        try await AdminTestBroker.withFreshBroker { client, _ in
+            _ = try await client.send(AdminRequests.createTopics([AdminRequests.createTopic("sized", partitions: 2)]), version: 0)
+            var request = DescribeLogDirsRequest()
+            request.topics = nil
+            let response = try await client.send(request, version: 0)
+            let directory = try #require(response.results.first)
+            #expect(directory.errorCode == 0)
+            #expect(directory.topics.first { $0.name == "sized" }?.partitions.count == 2)
+        }
+    }
+
     @Test("DescribeConfigs v0 marks defaults with IsDefault instead of a config source")
     func describeConfigsV0() async throws {
         try await AdminTestBroker.withFreshBroker { client, _ in

@@ -6,7 +6,7 @@ import Darwin
 import SamsaProtocol
 import SamsaStorage
 
-/// DescribeLogDirs (key 35), versions 1-4.
+/// DescribeLogDirs (key 35), versions 0-4 (v0 beyond Kafka 4, as v1).
 ///
 /// One log directory, the data directory (as an absolute path), with the size of each
 /// partition's log. Topics null means every partition; otherwise only the listed partitions

@@ -1,7 +1,7 @@
 import SamsaProtocol
 import SamsaStorage
 
-/// OffsetForLeaderEpoch (key 23), versions 2-4 (librdkafka sends v2 even when it is not advertised).
+/// OffsetForLeaderEpoch (key 23), versions 0-4 (v0-1 beyond Kafka 4; they have no CurrentLeaderEpoch).
 ///
 /// Every partition has had one leader epoch, 0, since its first offset, so the answer follows
 /// Kafka's `LeaderEpochFileCache.endOffsetFor` with a single entry (epoch 0 from the log start):

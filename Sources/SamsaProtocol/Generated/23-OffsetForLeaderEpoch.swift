@@ -6,7 +6,7 @@ import SamsaBinary
 /// Finds the end offset of a leader epoch, used to detect log truncation after a leader change.
 /// v3 adds the replica id; v4 is the first flexible version.
 ///
-/// Versions 0-4 (flexible from version 4); advertised 2-4.
+/// Versions 0-4 (flexible from version 4); advertised 0-4.
 public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = OffsetForLeaderEpochResponse
@@ -15,7 +15,7 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 
@@ -141,14 +141,14 @@ public struct OffsetForLeaderEpochRequest: KafkaRequestMessage {
 /// Finds the end offset of a leader epoch, used to detect log truncation after a leader change.
 /// v3 adds the replica id; v4 is the first flexible version.
 ///
-/// Versions 0-4 (flexible from version 4); advertised 2-4.
+/// Versions 0-4 (flexible from version 4); advertised 0-4.
 public struct OffsetForLeaderEpochResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.offsetForLeaderEpoch
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 2...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 4
 

@@ -6,7 +6,7 @@ import SamsaBinary
 /// Describes the log directories of a broker and the partitions in them.
 /// v3 adds a top-level error code; v4 adds total and usable bytes.
 ///
-/// Versions 0-4 (flexible from version 2); advertised 1-4.
+/// Versions 0-4 (flexible from version 2); advertised 0-4.
 public struct DescribeLogDirsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = DescribeLogDirsResponse
@@ -15,7 +15,7 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 2
 
@@ -88,14 +88,14 @@ public struct DescribeLogDirsRequest: KafkaRequestMessage {
 /// Describes the log directories of a broker and the partitions in them.
 /// v3 adds a top-level error code; v4 adds total and usable bytes.
 ///
-/// Versions 0-4 (flexible from version 2); advertised 1-4.
+/// Versions 0-4 (flexible from version 2); advertised 0-4.
 public struct DescribeLogDirsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.describeLogDirs
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...4
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 1...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...4
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 2
 
