@@ -35,5 +35,5 @@ swift run --skip-build SamsaCodegen --check
 step "Running the Swift test suites"
 swift test --skip-build
 
-step "Running the interoperability suite (kcat, confluent-kafka, kafka-python, aiokafka against samsa serve)"
+step "Running the interoperability suite (kcat, confluent-kafka, kafka-python, aiokafka, sarama, kafka-go against samsa serve)"
 SAMSA_BIN="$(swift build --show-bin-path)/samsa" scripts/interop.sh
