@@ -79,6 +79,7 @@ public final class Broker: RequestProcessor, Service {
         router.register(DeleteGroupsHandler(groups: groups))
         router.register(ProduceHandler(core: core))
         router.register(InitProducerIdHandler(core: core))
+        router.register(DescribeProducersHandler(core: core))
         router.register(ConsumerGroupHeartbeatHandler(groups: groups))
         router.register(ConsumerGroupDescribeHandler(core: core, groups: groups))
         router.register(FetchHandler(core: core))

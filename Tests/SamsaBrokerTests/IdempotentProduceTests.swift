@@ -31,6 +31,43 @@ struct IdempotentProduceTests {
         return (ErrorCode(rawValue: result.errorCode), result.baseOffset)
     }
 
+    @Test("DescribeProducers lists each partition's producers with epoch, last sequence and timestamp")
+    func describeProducers() async throws {
+        try await withProduceTestDirectory { directory in
+            try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "described", partitions: 2)
+                try await ProduceTestConnection.with(address) { connection in
+                    let first = try await initProducerId(connection)
+                    let second = try await initProducerId(connection)
+                    #expect(try await produce(connection, "described", producerId: first, sequence: 0, count: 3).0 == .noError)
+                    #expect(try await produce(connection, "described", producerId: second, sequence: 0, count: 2).0 == .noError)
+                    #expect(try await produce(connection, "described", producerId: second, sequence: 2, count: 2).0 == .noError)
+                    var request = DescribeProducersRequest()
+                    var topic = DescribeProducersRequest.TopicRequest()
+                    topic.name = "described"
+                    topic.partitionIndexes = [0, 1, 5]
+                    var missing = DescribeProducersRequest.TopicRequest()
+                    missing.name = "missing"
+                    missing.partitionIndexes = [0]
+                    request.topics = [topic, missing]
+                    let response = try await connection.request(request, version: 0)
+                    let partitions = try #require(response.topics.first?.partitions)
+                    #expect(partitions.map(\.errorCode) == [0, 0, ErrorCode.unknownTopicOrPartition.rawValue])
+                    let producers = partitions[0].activeProducers
+                    #expect(producers.map(\.producerId) == [first, second].sorted())
+                    let byId = Dictionary(uniqueKeysWithValues: producers.map { ($0.producerId, $0) })
+                    #expect(byId[first]?.lastSequence == 2)
+                    #expect(byId[second]?.lastSequence == 3)
+                    #expect(byId[second]?.producerEpoch == 0)
+                    #expect(byId[second]?.lastTimestamp == 1_700_000_000_000)
+                    #expect(producers.allSatisfy { $0.coordinatorEpoch == -1 && $0.currentTxnStartOffset == -1 })
+                    #expect(partitions[1].activeProducers.isEmpty)
+                    #expect(response.topics.last?.partitions.first?.errorCode == ErrorCode.unknownTopicOrPartition.rawValue)
+                }
+            }
+        }
+    }
+
     @Test("InitProducerId hands out distinct ids and checks its arguments")
     func initProducerIdRules() async throws {
         try await withProduceTestDirectory { directory in
