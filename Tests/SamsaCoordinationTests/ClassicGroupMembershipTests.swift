@@ -8,20 +8,7 @@ struct ClassicGroupMembershipTests {
     @Test("a restarted static member takes its place back under a new id without a rebalance; the old id is fenced")
     func staticMemberRejoin() {
         var harness = ClassicGroupHarness()
-        _ = harness.join(ClassicGroupHarness.request(instance: "i-1"))
-        let leader = "member-1"
-        #expect(harness.joins[leader]?.generationId == 1)
-        harness.sync(leader, generation: 1, assignments: [leader: ByteBuffer(string: "L")])
-        harness.finishStore()
-        _ = harness.join(ClassicGroupHarness.request(instance: "i-2"))
-        let follower = "member-2"
-        var rejoin = ClassicGroupHarness.request(instance: "i-1")
-        rejoin.memberId = leader
-        harness.join(rejoin)
-        harness.sync(follower, generation: 2)
-        harness.sync(leader, generation: 2, assignments: [leader: ByteBuffer(string: "L"), follower: ByteBuffer(string: "F")])
-        harness.finishStore()
-        #expect(harness.group.state == .stable)
+        let (_, follower) = Self.stableStaticGroupOfTwo(&harness)
 
         // The follower's process restarts and joins with an empty member id.
         let result = harness.join(ClassicGroupHarness.request(instance: "i-2"))!
@@ -47,19 +34,7 @@ struct ClassicGroupMembershipTests {
     @Test("a restarted static leader without KIP-814 gets the members back, and no one else rebalances")
     func staticLeaderRejoinWithoutSkipAssignment() {
         var harness = ClassicGroupHarness()
-        _ = harness.join(ClassicGroupHarness.request(instance: "i-1"))
-        let leader = "member-1"
-        harness.sync(leader, generation: 1, assignments: [leader: ByteBuffer(string: "L")])
-        harness.finishStore()
-        _ = harness.join(ClassicGroupHarness.request(instance: "i-2"))
-        let follower = "member-2"
-        var rejoin = ClassicGroupHarness.request(instance: "i-1")
-        rejoin.memberId = leader
-        harness.join(rejoin)
-        harness.sync(follower, generation: 2)
-        harness.sync(leader, generation: 2, assignments: [leader: ByteBuffer(string: "L"), follower: ByteBuffer(string: "F")])
-        harness.finishStore()
-        #expect(harness.group.state == .stable)
+        let (_, follower) = Self.stableStaticGroupOfTwo(&harness)
 
         // The leader's process restarts (librdkafka: JoinGroup below v9, no SkipAssignment).
         let request = ClassicGroupHarness.request(instance: "i-1")
@@ -155,5 +130,25 @@ struct ClassicGroupMembershipTests {
         #expect(
             harness.group.heartbeat(memberId: "member-1", groupInstanceId: nil, generationId: 1, now: harness.now)
                 == .coordinatorNotAvailable)
+    }
+
+    /// A stable group of two static members, "i-1" (the leader, assignment "L") and "i-2"
+    /// (assignment "F"), in generation 2; returns their member ids.
+    static func stableStaticGroupOfTwo(_ harness: inout ClassicGroupHarness) -> (leader: String, follower: String) {
+        _ = harness.join(ClassicGroupHarness.request(instance: "i-1"))
+        let leader = "member-1"
+        #expect(harness.joins[leader]?.generationId == 1)
+        harness.sync(leader, generation: 1, assignments: [leader: ByteBuffer(string: "L")])
+        harness.finishStore()
+        _ = harness.join(ClassicGroupHarness.request(instance: "i-2"))
+        let follower = "member-2"
+        var rejoin = ClassicGroupHarness.request(instance: "i-1")
+        rejoin.memberId = leader
+        harness.join(rejoin)
+        harness.sync(follower, generation: 2)
+        harness.sync(leader, generation: 2, assignments: [leader: ByteBuffer(string: "L"), follower: ByteBuffer(string: "F")])
+        harness.finishStore()
+        #expect(harness.group.state == .stable)
+        return (leader, follower)
     }
 }
