@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage
 import ServiceLifecycle
@@ -15,6 +16,8 @@ public final class Broker: RequestProcessor, Service {
     package let core: BrokerCore
     /// The consumer groups and their committed offsets.
     package let groups: GroupCoordinator
+    /// Transactional ids and their transactions.
+    package let transactions: TransactionCoordinator
     let router: RequestRouter
 
     /// Opens the data directory (replaying the topic metadata and loading every log) and sets
@@ -50,11 +53,14 @@ public final class Broker: RequestProcessor, Service {
         try core.reconcileLogs()
         core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs)
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
-        router = Self.makeRouter(core, groups: groups)
+        var transactionConfiguration = configuration.transactions
+        transactionConfiguration.settings.maxTransactionTimeoutMs = Int32(clamping: configuration.transactionMaxTimeoutMilliseconds)
+        transactions = try TransactionCoordinator.load(core: core, configuration: transactionConfiguration)
+        router = Self.makeRouter(core, groups: groups, transactions: transactions)
     }
 
     /// The handlers of every implemented API. ApiVersions is added last so it lists them all.
-    static func makeRouter(_ core: BrokerCore, groups: GroupCoordinator) -> RequestRouter {
+    static func makeRouter(_ core: BrokerCore, groups: GroupCoordinator, transactions: TransactionCoordinator) -> RequestRouter {
         var router = RequestRouter()
         router.register(MetadataHandler(core: core))
         router.register(CreateTopicsHandler(core: core))
@@ -77,8 +83,11 @@ public final class Broker: RequestProcessor, Service {
         router.register(ListGroupsHandler(groups: groups))
         router.register(DescribeGroupsHandler(groups: groups))
         router.register(DeleteGroupsHandler(groups: groups))
-        router.register(ProduceHandler(core: core))
-        router.register(InitProducerIdHandler(core: core))
+        router.register(ProduceHandler(core: core, transactions: transactions))
+        router.register(InitProducerIdHandler(core: core, transactions: transactions))
+        router.register(AddPartitionsToTxnHandler(core: core, transactions: transactions))
+        router.register(AddOffsetsToTxnHandler(core: core, groups: groups, transactions: transactions))
+        router.register(EndTxnHandler(transactions: transactions))
         router.register(DescribeProducersHandler(core: core))
         router.register(ConsumerGroupHeartbeatHandler(groups: groups))
         router.register(ConsumerGroupDescribeHandler(core: core, groups: groups))
@@ -130,6 +139,8 @@ public final class Broker: RequestProcessor, Service {
     }
 
     public func run() async throws {
+        // Transactions a crash left between prepare and complete get their markers now.
+        await transactions.start()
         let interval = core.configuration.maintenanceInterval
         let clock = core.clock
         while !Task.isShuttingDownGracefully {
@@ -171,6 +182,7 @@ public final class Broker: RequestProcessor, Service {
     /// Snapshots the producer state, then flushes and closes every log and the metadata log,
     /// leaving the clean-shutdown marker.
     public func close() async throws {
+        await transactions.shutdown()
         await groups.shutdown()
         let core = self.core
         try await core.blocking.run {

@@ -27,6 +27,8 @@ public struct BrokerConfiguration: Sendable {
     public var blockingThreadCount: Int = 16
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     public var groups = GroupCoordinatorConfiguration()
+    /// The transaction coordinator's settings (`transaction.*`, `transactional.id.*`).
+    public var transactions = TransactionCoordinatorConfiguration()
     /// `producer.id.expiration.ms`: a producer's sequence state on a partition is forgotten
     /// this long after its last append there.
     public var producerIdExpirationMilliseconds: Int64 = 86_400_000

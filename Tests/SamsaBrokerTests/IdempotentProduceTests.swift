@@ -154,7 +154,7 @@ struct IdempotentProduceTests {
         }
     }
 
-    @Test("transactional batches: refused without a transactional id, INVALID_TXN_STATE until transactions exist")
+    @Test("transactional batches: refused without a transactional id, INVALID_TXN_STATE for an id the coordinator does not know")
     func transactionalBatches() async throws {
         try await withProduceTestDirectory { directory in
             try await withProduceTestBroker(dataDirectory: directory) { broker, address in

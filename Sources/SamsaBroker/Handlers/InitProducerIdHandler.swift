@@ -1,4 +1,5 @@
 import Logging
+import SamsaCoordination
 import SamsaProtocol
 
 /// InitProducerId (key 22), versions 0-5.
@@ -8,14 +9,17 @@ import SamsaProtocol
 /// a new id resets every partition's sequence just as well as a bumped epoch. Ids come from
 /// ``ProducerIdManager`` and are never reused across restarts.
 ///
-/// Differs from Kafka: there is no transaction coordinator yet, so a transactional id is
-/// checked (empty: INVALID_REQUEST; timeout above `transaction.max.timeout.ms`:
-/// INVALID_TRANSACTION_TIMEOUT) and then also answered with a fresh id and epoch 0, without
-/// fencing an earlier producer of the same transactional id.
+/// A transactional id (empty: INVALID_REQUEST) goes to the ``TransactionCoordinator``: it maps
+/// the id to a producer id, bumps the epoch (fencing older producers, aborting a transaction
+/// they left running: CONCURRENT_TRANSACTIONS until that is done), checks KIP-360's current id
+/// and epoch, and refuses a timeout above `transaction.max.timeout.ms`
+/// (INVALID_TRANSACTION_TIMEOUT). Before v4, PRODUCER_FENCED is answered as
+/// INVALID_PRODUCER_EPOCH, as Kafka does.
 struct InitProducerIdHandler: RequestHandler {
     typealias Request = InitProducerIdRequest
 
     let core: BrokerCore
+    let transactions: TransactionCoordinator
 
     func handle(_ request: InitProducerIdRequest, context: RequestContext) async throws -> InitProducerIdResponse? {
         let noId: Int64 = -1
@@ -27,10 +31,18 @@ struct InitProducerIdHandler: RequestHandler {
             if transactionalId.isEmpty {
                 return Self.failure(.invalidRequest)
             }
-            let timeout = request.transactionTimeoutMs
-            guard timeout > 0, Int64(timeout) <= core.configuration.transactionMaxTimeoutMilliseconds else {
-                return Self.failure(.invalidTransactionTimeout)
+            let expected =
+                request.producerId == noId
+                ? nil : TransactionCoordinatorState.ProducerIdAndEpoch(producerId: request.producerId, producerEpoch: request.producerEpoch)
+            let (code, ids) = await transactions.initProducerId(
+                transactionalId: transactionalId, transactionTimeoutMs: request.transactionTimeoutMs, expected: expected)
+            guard let ids, code == .noError else {
+                return Self.failure(code == .producerFenced && context.apiVersion < 4 ? .invalidProducerEpoch : code)
             }
+            var response = InitProducerIdResponse()
+            response.producerId = ids.producerId
+            response.producerEpoch = ids.producerEpoch
+            return response
         }
         let ids = core.producerIds
         let producerId: Int64

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SamsaCoordination
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
@@ -28,6 +29,7 @@ struct ProduceHandler: RequestHandler {
     typealias Request = ProduceRequest
 
     let core: BrokerCore
+    let transactions: TransactionCoordinator
 
     /// Where a partition stands in the request, and so in the response, which follows its order.
     struct Position: Hashable, Sendable {
@@ -46,7 +48,10 @@ struct ProduceHandler: RequestHandler {
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         let version = context.apiVersion
-        let located = locate(request, version: version)
+        var located = locate(request, version: version)
+        if let transactionalId = request.transactionalId {
+            located = await verifyTransactional(located, transactionalId: transactionalId, version: version)
+        }
         let outcomes: [[PartitionResult<AppendedBatch>]]
         if request.transactionalId == nil, located.joined().contains(where: { (try? $0.get())?.header.isTransactional == true }) {
             // Kafka refuses the whole request before looking at any partition.
@@ -67,6 +72,29 @@ struct ProduceHandler: RequestHandler {
             return nil
         }
         return response
+    }
+
+    /// Transactional batches are appended only to partitions added to the producer's ongoing
+    /// transaction (KIP-890 part 1, server-side verification); others, and batches of an id
+    /// the coordinator does not know, get INVALID_TXN_STATE, and a stale epoch
+    /// INVALID_PRODUCER_EPOCH. Nothing is appended for a refused batch.
+    private func verifyTransactional(
+        _ located: [[PartitionResult<PendingAppend>]], transactionalId: String, version: Int16
+    ) async -> [[PartitionResult<PendingAppend>]] {
+        var verified = located
+        for (topicIndex, partitions) in located.enumerated() {
+            for (partitionIndex, outcome) in partitions.enumerated() {
+                guard case .success(let pending) = outcome, pending.header.isTransactional else { continue }
+                let verdict = await transactions.verify(
+                    TransactionPartition(topic: pending.partition.topic, partition: pending.partition.partition),
+                    transactionalId: transactionalId, producerId: pending.header.producerId, producerEpoch: pending.header.producerEpoch)
+                guard verdict != .noError else { continue }
+                let code: ErrorCode = verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict
+                let message = code == .invalidTxnState ? "Record was not part of an ongoing transaction" : nil
+                verified[topicIndex][partitionIndex] = .failure(PartitionError(code, message))
+            }
+        }
+        return verified
     }
 
     /// Each partition's log and batch, in request order, or why it has none: an unknown topic

@@ -129,10 +129,6 @@ struct ProduceAppender: Sendable {
                 "Invalid sequence number \(header.baseSequence) in record batch with producerId \(header.producerId) in topic partition \(partition)."
             )
         }
-        if header.isTransactional {
-            return PartitionError(
-                .invalidTxnState, "Record was not part of an ongoing transaction: transactions are not supported by this broker yet.")
-        }
         if config.timestampType == .createTime && header.timestampType == .logAppendTime {
             let recordError = PartitionError.RecordError(
                 batchIndex: 0, message: "Invalid timestamp type in message. Producer should not set timestamp type to LogAppendTime.")
