@@ -1,0 +1,189 @@
+import NIOCore
+import SamsaCoordination
+import SamsaProtocol
+import SamsaRecords
+import SamsaStorage
+import SamsaTesting
+import Testing
+
+@testable import SamsaBroker
+
+/// InitProducerId with transactional ids, AddPartitionsToTxn, AddOffsetsToTxn and EndTxn over a
+/// socket: Kafka's errors for bad input (nothing written), fencing, and state across a restart.
+@Suite("Transactions over the wire")
+struct TransactionHandlerTests {
+    typealias Fixtures = ProduceFixtures
+
+    private func initTransactional(
+        _ connection: ProduceTestConnection, _ id: String, version: Int16 = 4
+    ) async throws
+        -> InitProducerIdResponse
+    {
+        var request = InitProducerIdRequest()
+        request.transactionalId = id
+        request.transactionTimeoutMs = 60_000
+        return try await connection.request(request, version: version)
+    }
+
+    private func addPartitions(
+        _ connection: ProduceTestConnection, _ id: String, producerId: Int64, epoch: Int16, _ partitions: [(String, [Int32])],
+        version: Int16 = 3
+    ) async throws -> [[Int16]] {
+        var request = AddPartitionsToTxnRequest()
+        request.v3AndBelowTransactionalId = id
+        request.v3AndBelowProducerId = producerId
+        request.v3AndBelowProducerEpoch = epoch
+        request.v3AndBelowTopics = partitions.map { name, indexes in
+            var topic = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic()
+            topic.name = name
+            topic.partitions = indexes
+            return topic
+        }
+        let response = try await connection.request(request, version: version)
+        return response.resultsByTopicV3AndBelow.map { $0.resultsByPartition.map(\.partitionErrorCode) }
+    }
+
+    private func endTxn(
+        _ connection: ProduceTestConnection, _ id: String, producerId: Int64, epoch: Int16, commit: Bool
+    ) async throws
+        -> ErrorCode
+    {
+        var request = EndTxnRequest()
+        request.transactionalId = id
+        request.producerId = producerId
+        request.producerEpoch = epoch
+        request.committed = commit
+        return ErrorCode(rawValue: try await connection.request(request, version: 3).errorCode)
+    }
+
+    private func transactionalBatch(producerId: Int64, epoch: Int16, sequence: Int32) throws -> ByteBuffer {
+        Fixtures.patched(try Fixtures.batch(count: 2, producerId: producerId, epoch: epoch, sequence: sequence), at: 21, int16: 1 << 4)
+    }
+
+    @Test("bad input gets Kafka's codes and writes nothing")
+    func badInput() async throws {
+        try await withProduceTestDirectory { directory in
+            try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "t", partitions: 2)
+                try await ProduceTestConnection.with(address) { connection in
+                    let ids = try await initTransactional(connection, "app")
+                    #expect(ids.errorCode == 0 && ids.producerEpoch == 0)
+                    let pid = ids.producerId
+                    #expect(try await endTxn(connection, "app", producerId: pid, epoch: 0, commit: true) == .invalidTxnState)
+                    #expect(try await endTxn(connection, "app", producerId: pid + 100, epoch: 0, commit: true) == .invalidProducerIdMapping)
+                    #expect(try await endTxn(connection, "nobody", producerId: pid, epoch: 0, commit: false) == .invalidProducerIdMapping)
+                    let unknown = try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0, 1]), ("missing", [0])])
+                    #expect(unknown == [[55, 55], [3]], "OPERATION_NOT_ATTEMPTED for the known partitions")
+                    #expect(await broker.transactions.describe("app")?.state == .empty, "nothing was added")
+                    let wrongId = try await addPartitions(connection, "app", producerId: pid + 1, epoch: 0, [("t", [0])])
+                    #expect(wrongId == [[ErrorCode.invalidProducerIdMapping.rawValue]])
+                    // A transactional batch for a partition never added is refused and not appended.
+                    var produce = Fixtures.request(acks: -1, [("t", 1, try transactionalBatch(producerId: pid, epoch: 0, sequence: 0))])
+                    produce.transactionalId = "app"
+                    let refused = try await connection.request(produce, version: 9)
+                    #expect(refused.responses[0].partitionResponses[0].errorCode == ErrorCode.invalidTxnState.rawValue)
+                    #expect(try await Fixtures.storedValues(broker, "t", partition: 1).isEmpty)
+                    var tooLong = InitProducerIdRequest()
+                    tooLong.transactionalId = "app"
+                    tooLong.transactionTimeoutMs = 3_600_000
+                    #expect(try await connection.request(tooLong, version: 4).errorCode == ErrorCode.invalidTransactionTimeout.rawValue)
+                }
+            }
+        }
+    }
+
+    @Test("a committed transaction is durable state; a new producer fences the old epoch (INVALID_PRODUCER_EPOCH before v2)")
+    func commitAndFence() async throws {
+        try await withProduceTestDirectory { directory in
+            let pid = try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "t", partitions: 2)
+                return try await ProduceTestConnection.with(address) { connection in
+                    let pid = try await initTransactional(connection, "app").producerId
+                    #expect(try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0, 1])]) == [[0, 0]])
+                    var produce = Fixtures.request(acks: -1, [("t", 0, try transactionalBatch(producerId: pid, epoch: 0, sequence: 0))])
+                    produce.transactionalId = "app"
+                    #expect(try await connection.request(produce, version: 9).responses[0].partitionResponses[0].errorCode == 0)
+                    let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
+                    #expect(log.lastStableOffset == 0)
+                    #expect(try await endTxn(connection, "app", producerId: pid, epoch: 0, commit: true) == .noError)
+                    #expect(log.lastStableOffset == 3, "two records and the COMMIT marker")
+                    #expect(await broker.transactions.describe("app")?.state == .completeCommit)
+                    return pid
+                }
+            }
+            // After a restart the id keeps its producer id; the next InitProducerId bumps the epoch.
+            try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                #expect(await broker.transactions.describe("app")?.state == .completeCommit)
+                try await ProduceTestConnection.with(address) { connection in
+                    let bumped = try await initTransactional(connection, "app")
+                    #expect(bumped.producerId == pid && bumped.producerEpoch == 1)
+                    let stale = try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0])], version: 1)
+                    #expect(stale == [[ErrorCode.invalidProducerEpoch.rawValue]])
+                    let fenced = try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0])], version: 3)
+                    #expect(fenced == [[ErrorCode.producerFenced.rawValue]])
+                }
+            }
+        }
+    }
+
+    @Test("a transaction caught between PrepareCommit and its markers by a crash completes after the restart")
+    func prepareCommitRecovery() async throws {
+        try await withProduceTestDirectory { directory in
+            let pid = try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "t")
+                return try await ProduceTestConnection.with(address) { connection in
+                    let pid = try await initTransactional(connection, "app").producerId
+                    _ = try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0])])
+                    var produce = Fixtures.request(acks: -1, [("t", 0, try transactionalBatch(producerId: pid, epoch: 0, sequence: 0))])
+                    produce.transactionalId = "app"
+                    _ = try await connection.request(produce, version: 9)
+                    return pid
+                }
+            }
+            // As if the broker had persisted PrepareCommit and crashed before the markers.
+            try await withProduceTestBroker(dataDirectory: directory) { broker, _ in
+                let core = broker.core
+                var prepared = try #require(await broker.transactions.describe("app"))
+                prepared.state = .prepareCommit
+                let topic = try #require(core.topics.image.topic(named: TransactionStateTopic.name))
+                let partition = TransactionStateTopic.partition(for: "app", partitionCount: topic.partitionCount)
+                let log = try #require(core.logs.log(for: TopicPartition(topic: TransactionStateTopic.name, partition: partition)))
+                let batch = try TransactionStateTopic.batch(transactionalId: "app", prepared, timestamp: 1)
+                _ = try await core.blocking.run { try log.append(batch, durability: .flushed) }
+            }
+            try await withProduceTestBroker(dataDirectory: directory) { broker, _ in
+                // `start` ran before the server took requests: the markers are written.
+                #expect(try await testEventually { await broker.transactions.describe("app")?.state == .completeCommit })
+                let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
+                #expect(log.lastStableOffset == log.logEndOffset)
+                #expect(await broker.transactions.describe("app")?.producerId == pid)
+            }
+        }
+    }
+
+    @Test("the coordinator aborts a silent producer's transaction at its timeout; the LSO moves on; the producer is fenced")
+    func timeout() async throws {
+        try await withProduceTestDirectory { directory in
+            try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "t")
+                try await ProduceTestConnection.with(address) { connection in
+                    let pid = try await initTransactional(connection, "silent").producerId
+                    _ = try await addPartitions(connection, "silent", producerId: pid, epoch: 0, [("t", [0])])
+                    var produce = Fixtures.request(acks: -1, [("t", 0, try transactionalBatch(producerId: pid, epoch: 0, sequence: 0))])
+                    produce.transactionalId = "silent"
+                    _ = try await connection.request(produce, version: 9)
+                    let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
+                    #expect(log.lastStableOffset == 0, "the open transaction holds the LSO back")
+                    directory.clock.advance(byMilliseconds: 59_999)
+                    await broker.transactions.runTimers()
+                    #expect(await broker.transactions.describe("silent")?.state == .ongoing)
+                    directory.clock.advance(byMilliseconds: 1)
+                    await broker.transactions.runTimers()
+                    #expect(await broker.transactions.describe("silent")?.state == .completeAbort)
+                    #expect(log.lastStableOffset == log.logEndOffset, "the ABORT marker let the LSO pass")
+                    #expect(try await endTxn(connection, "silent", producerId: pid, epoch: 0, commit: true) == .producerFenced)
+                }
+            }
+        }
+    }
+}
