@@ -55,7 +55,7 @@ public final class Broker: RequestProcessor, Service {
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
         var transactionConfiguration = configuration.transactions
         transactionConfiguration.settings.maxTransactionTimeoutMs = Int32(clamping: configuration.transactionMaxTimeoutMilliseconds)
-        transactions = try TransactionCoordinator.load(core: core, configuration: transactionConfiguration)
+        transactions = try TransactionCoordinator.load(core: core, configuration: transactionConfiguration, groups: groups)
         router = Self.makeRouter(core, groups: groups, transactions: transactions)
     }
 
@@ -88,6 +88,7 @@ public final class Broker: RequestProcessor, Service {
         router.register(AddPartitionsToTxnHandler(core: core, transactions: transactions))
         router.register(AddOffsetsToTxnHandler(core: core, groups: groups, transactions: transactions))
         router.register(EndTxnHandler(transactions: transactions))
+        router.register(TxnOffsetCommitHandler(core: core, groups: groups, transactions: transactions))
         router.register(DescribeProducersHandler(core: core))
         router.register(ConsumerGroupHeartbeatHandler(groups: groups))
         router.register(ConsumerGroupDescribeHandler(core: core, groups: groups))

@@ -186,4 +186,59 @@ struct TransactionHandlerTests {
             }
         }
     }
+
+    @Test("TxnOffsetCommit: offsets wait for the transaction; commit applies them, abort drops them; a wrong generation is refused")
+    func transactionalOffsets() async throws {
+        try await withProduceTestDirectory { directory in
+            try await withProduceTestBroker(dataDirectory: directory, configure: fastGroupSettings) { broker, address in
+                try await Fixtures.createTopic(broker, "in", partitions: 1)
+                let member = try await GroupTestMember.connect(to: address, groupId: "g", topic: "in")
+                _ = try await member.rebalance(partitionCount: 1)
+                let generation = await member.generation
+                let memberId = await member.memberId
+                try await ProduceTestConnection.with(address) { connection in
+                    let pid = try await initTransactional(connection, "ctp").producerId
+                    func commitOffset(_ offset: Int64, generation: Int32) async throws -> Int16? {
+                        var request = TxnOffsetCommitRequest()
+                        request.transactionalId = "ctp"
+                        request.groupId = "g"
+                        request.producerId = pid
+                        request.producerEpoch = 0
+                        request.generationId = generation
+                        request.memberId = memberId
+                        var topic = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
+                        topic.name = "in"
+                        var partition = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
+                        partition.partitionIndex = 0
+                        partition.committedOffset = offset
+                        topic.partitions = [partition]
+                        request.topics = [topic]
+                        return try await connection.request(request, version: 3).topics.first?.partitions.first?.errorCode
+                    }
+                    func addOffsets() async throws -> Int16 {
+                        var request = AddOffsetsToTxnRequest()
+                        request.transactionalId = "ctp"
+                        request.producerId = pid
+                        request.producerEpoch = 0
+                        request.groupId = "g"
+                        return try await connection.request(request, version: 3).errorCode
+                    }
+                    let key = TopicPartition(topic: "in", partition: 0)
+                    #expect(
+                        try await commitOffset(5, generation: generation) == ErrorCode.invalidTxnState.rawValue, "AddOffsetsToTxn first")
+                    #expect(try await addOffsets() == 0)
+                    #expect(try await commitOffset(5, generation: generation + 7) == ErrorCode.illegalGeneration.rawValue)
+                    #expect(try await commitOffset(5, generation: generation) == 0)
+                    #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key] == nil, "pending until the commit")
+                    #expect(try await endTxn(connection, "ctp", producerId: pid, epoch: 0, commit: true) == .noError)
+                    #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 5)
+                    #expect(try await addOffsets() == 0)
+                    #expect(try await commitOffset(9, generation: generation) == 0)
+                    #expect(try await endTxn(connection, "ctp", producerId: pid, epoch: 0, commit: false) == .noError)
+                    #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 5, "dropped with the abort")
+                }
+                await member.close()
+            }
+        }
+    }
 }

@@ -42,6 +42,7 @@ API_KEYS = {
     "AddPartitionsToTxn": 24,
     "AddOffsetsToTxn": 25,
     "EndTxn": 26,
+    "TxnOffsetCommit": 28,
     "OffsetForLeaderEpoch": 23,
     "DescribeConfigs": 32,
     "DeleteGroups": 42,

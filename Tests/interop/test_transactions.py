@@ -136,3 +136,54 @@ def test_aiokafka_transaction(broker, require):
     run_async(scenario())
     assert read_all(broker, [topic], 2, "read_committed") == [f"kept-{index}" for index in range(4)]
     assert "dropped" in read_all(broker, [topic], 2, "read_uncommitted")
+
+
+def test_confluent_send_offsets_to_transaction(broker, require):
+    """Consume-transform-produce: the output records and the input offsets commit together
+    (send_offsets_to_transaction); an aborted transaction moves neither."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    require("InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn", "TxnOffsetCommit", "EndTxn")
+    source, sink = unique_topic("txn-in"), unique_topic("txn-out")
+    create_topics(broker, [source, sink], 1)
+    plain = Producer({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": REQUEST_TIMEOUT_MS})
+    for index in range(6):
+        plain.produce(source, value=f"in-{index}", partition=0)
+    assert plain.flush(CLIENT_TIMEOUT) == 0
+    group = f"ctp-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer({
+        "bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed", "socket.timeout.ms": REQUEST_TIMEOUT_MS,
+    })
+    consumer.assign([TopicPartition(source, 0, 0)])
+    producer = transactional_producer(broker, f"ctp-{uuid.uuid4().hex[:8]}")
+    try:
+        def batch(count: int) -> list:
+            messages: list = []
+            deadline = time.monotonic() + CLIENT_TIMEOUT
+            while len(messages) < count:
+                assert time.monotonic() < deadline, f"read {len(messages)} of {count}"
+                message = consumer.poll(0.2)
+                if message is not None and not message.error():
+                    messages.append(message)
+            return messages
+
+        def committed_offset() -> int:
+            return consumer.committed([TopicPartition(source, 0)], timeout=CLIENT_TIMEOUT)[0].offset
+
+        producer.begin_transaction()
+        for message in batch(4):
+            producer.produce(sink, value=message.value().decode().replace("in", "out"), partition=0)
+        producer.send_offsets_to_transaction(consumer.position([TopicPartition(source, 0)]), consumer.consumer_group_metadata(), CLIENT_TIMEOUT)
+        producer.commit_transaction(CLIENT_TIMEOUT)
+        assert committed_offset() == 4
+
+        producer.begin_transaction()
+        for message in batch(2):
+            producer.produce(sink, value="never", partition=0)
+        producer.send_offsets_to_transaction(consumer.position([TopicPartition(source, 0)]), consumer.consumer_group_metadata(), CLIENT_TIMEOUT)
+        producer.abort_transaction(CLIENT_TIMEOUT)
+        assert committed_offset() == 4, "an aborted transaction does not move the group's offset"
+    finally:
+        consumer.close()
+    assert read_all(broker, [sink], 1, "read_committed") == [f"out-{index}" for index in range(4)]

@@ -33,6 +33,12 @@ extension GroupCoordinator {
             scheduleTimer()
             guard error == .noError else { return error }
         }
+        return await storeOffsets(groupId: groupId, entries: entries)
+    }
+
+    /// Writes `entries` of a group to `__consumer_offsets` and applies them once durable (no
+    /// group checks: the caller made them).
+    func storeOffsets(groupId: String, entries: [TopicPartition: CommittedOffset]) async -> ErrorCode {
         guard !entries.isEmpty else { return .noError }
         let ordered = entries.sorted { $0.key < $1.key }
         let records = ordered.map { OffsetsTopicRecord.offset(group: groupId, topic: $0.key.topic, partition: $0.key.partition, $0.value) }
@@ -58,6 +64,47 @@ extension GroupCoordinator {
             offsets[groupId, default: [:]][partition] = StoredOffset(committed: committed, recordOffset: recordOffset)
         }
         return .noError
+    }
+
+    /// TxnOffsetCommit: checks the group as a commit does (KIP-447: generation, member and
+    /// instance id when the client sends them, none from older versions) and keeps the offsets
+    /// pending under the producer id until its transaction ends
+    /// (``endTransaction(producerId:commit:)``).
+    package func stageTransactionalOffsets(
+        producerId: Int64, groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+        entries: [TopicPartition: CommittedOffset]
+    ) async -> ErrorCode {
+        guard !isShutDown else { return .notCoordinator }
+        guard await ensureOffsetsTopic() else { return .coordinatorNotAvailable }
+        let now = self.now
+        if generationId >= 0 || !memberId.isEmpty {
+            if let consumer = consumerGroups[groupId] {
+                let error = consumer.validateOffsetCommit(memberId: memberId, memberEpoch: generationId, apiVersion: 9)
+                guard error == .noError else { return error }
+            } else {
+                guard var group = groups[groupId] else { return .illegalGeneration }
+                let error = group.validateOffsetCommit(
+                    memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now)
+                groups[groupId] = group
+                guard error == .noError else { return error }
+            }
+        } else if groups[groupId] == nil && consumerGroups[groupId] == nil {
+            groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
+        }
+        pendingTransactionalOffsets[producerId, default: [:]][groupId, default: [:]].merge(entries) { $1 }
+        return .noError
+    }
+
+    /// The transaction of `producerId` ended: its pending offsets are committed (written and
+    /// applied) or dropped.
+    package func endTransaction(producerId: Int64, commit: Bool) async {
+        guard let pending = pendingTransactionalOffsets.removeValue(forKey: producerId), commit else { return }
+        for (groupId, entries) in pending.sorted(by: { $0.key < $1.key }) {
+            let error = await storeOffsets(groupId: groupId, entries: entries)
+            if error != .noError {
+                logger.error("could not store transactional offsets", metadata: ["group": "\(groupId)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The committed offsets of a group: of `partitions`, or every partition it has committed

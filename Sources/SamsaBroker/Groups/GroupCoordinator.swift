@@ -51,6 +51,8 @@ package actor GroupCoordinator {
     var nextRetentionCheck: Int64
     /// Offset commits being written, by group: such a group is not removed as empty.
     var commitsInFlight: [String: Int] = [:]
+    /// Offsets of transactions still running (TxnOffsetCommit), by producer id and group.
+    var pendingTransactionalOffsets: [Int64: [String: [TopicPartition: CommittedOffset]]] = [:]
     var isShutDown = false
 
     /// Creates the coordinator, replaying `__consumer_offsets` if it exists. Blocks on disk:

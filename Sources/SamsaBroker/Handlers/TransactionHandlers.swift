@@ -121,3 +121,71 @@ struct EndTxnHandler: RequestHandler {
         return response
     }
 }
+
+/// TxnOffsetCommit (key 28), versions 0-4: offsets consumed in a transaction
+/// (`sendOffsetsToTransaction`), committed with it. The group's `__consumer_offsets` partition
+/// must be in the producer's transaction (AddOffsetsToTxn), else INVALID_TXN_STATE (or the
+/// producer's epoch error); from v3 the group's generation, member and instance id are checked
+/// as for OffsetCommit (KIP-447). Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
+///
+/// Differs from Kafka: the pending offsets are kept in memory and written to
+/// `__consumer_offsets` when the COMMIT markers are, not as transactional records beforehand,
+/// so a broker crash between the commit's markers and that write loses them (the consumer then
+/// re-reads from the previous commit).
+struct TxnOffsetCommitHandler: RequestHandler {
+    typealias Request = TxnOffsetCommitRequest
+
+    let core: BrokerCore
+    let groups: GroupCoordinator
+    let transactions: TransactionCoordinator
+
+    func handle(_ request: TxnOffsetCommitRequest, context: RequestContext) async throws -> TxnOffsetCommitResponse? {
+        let version = context.apiVersion
+        let image = core.topics.image
+        var codes: [TopicPartition: ErrorCode] = [:]
+        var entries: [TopicPartition: CommittedOffset] = [:]
+        let now = core.clock.nowMilliseconds()
+        for topic in request.topics {
+            let metadata = image.topic(named: topic.name)
+            for partition in topic.partitions {
+                let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
+                guard let metadata, partition.partitionIndex >= 0, partition.partitionIndex < metadata.partitionCount else {
+                    codes[key] = .unknownTopicOrPartition
+                    continue
+                }
+                entries[key] = CommittedOffset(
+                    offset: partition.committedOffset, leaderEpoch: version >= 2 ? partition.committedLeaderEpoch : -1,
+                    metadata: partition.committedMetadata ?? "", commitTimestamp: now, expireTimestamp: nil)
+            }
+        }
+        let groupError = await stage(request, entries: entries, version: version)
+        for key in entries.keys { codes[key] = groupError }
+        var response = TxnOffsetCommitResponse()
+        response.topics = request.topics.map { topic in
+            var result = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+            result.name = topic.name
+            result.partitions = topic.partitions.map { partition in
+                var answer = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                answer.partitionIndex = partition.partitionIndex
+                answer.errorCode = (codes[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] ?? .noError).rawValue
+                return answer
+            }
+            return result
+        }
+        return response
+    }
+
+    private func stage(_ request: TxnOffsetCommitRequest, entries: [TopicPartition: CommittedOffset], version: Int16) async -> ErrorCode {
+        guard let offsetsTopic = core.topics.image.topic(named: OffsetsTopic.name) else { return .invalidTxnState }
+        let offsetsPartition = TransactionPartition(
+            topic: OffsetsTopic.name, partition: OffsetsTopic.partition(for: request.groupId, partitionCount: offsetsTopic.partitionCount))
+        let verdict = await transactions.verify(
+            offsetsPartition, transactionalId: request.transactionalId, producerId: request.producerId,
+            producerEpoch: request.producerEpoch)
+        guard verdict == .noError else { return verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict }
+        return await groups.stageTransactionalOffsets(
+            producerId: request.producerId, groupId: request.groupId, memberId: version >= 3 ? request.memberId : "",
+            groupInstanceId: version >= 3 ? request.groupInstanceId : nil, generationId: version >= 3 ? request.generationId : -1,
+            entries: entries)
+    }
+}

@@ -16,6 +16,8 @@ import SamsaStorage
 package actor TransactionCoordinator {
     let core: BrokerCore
     let configuration: TransactionCoordinatorConfiguration
+    /// Where transactional offsets wait for their transaction to end.
+    let groups: GroupCoordinator
     private(set) var machine: TransactionCoordinatorState
     private let writer: OffsetsTopicWriter
     private var writerTask: Task<Void, Never>?
@@ -25,17 +27,23 @@ package actor TransactionCoordinator {
     private var logger: Logger { core.logger }
 
     /// Creates the coordinator, replaying `__transaction_state` if it exists. Blocks on disk.
-    package static func load(core: BrokerCore, configuration: TransactionCoordinatorConfiguration) throws -> TransactionCoordinator {
+    package static func load(
+        core: BrokerCore, configuration: TransactionCoordinatorConfiguration, groups: GroupCoordinator
+    ) throws -> TransactionCoordinator {
         var machine = TransactionCoordinatorState(settings: configuration.settings)
         if let topic = core.topics.image.topic(named: TransactionStateTopic.name) {
             machine.restore(try TransactionStateTopic.load(logs: core.logs, partitionCount: topic.partitionCount))
         }
-        return TransactionCoordinator(core: core, configuration: configuration, machine: machine)
+        return TransactionCoordinator(core: core, configuration: configuration, groups: groups, machine: machine)
     }
 
-    private init(core: BrokerCore, configuration: TransactionCoordinatorConfiguration, machine: TransactionCoordinatorState) {
+    private init(
+        core: BrokerCore, configuration: TransactionCoordinatorConfiguration, groups: GroupCoordinator,
+        machine: TransactionCoordinatorState
+    ) {
         self.core = core
         self.configuration = configuration
+        self.groups = groups
         self.machine = machine
         let writer = OffsetsTopicWriter(blocking: core.blocking)
         self.writer = writer
@@ -147,15 +155,13 @@ package actor TransactionCoordinator {
                     }) ?? [:]
                 // A partition deleted meanwhile takes no marker (as in Kafka); a failed log is retried at the next start.
                 guard !failed.values.contains(.kafkaStorageError) else { return false }
-                if commit { await committed(producerId: producerId, partitions: targets) }
+                // Offsets sent with the transaction become visible (or are dropped) with it.
+                await groups.endTransaction(producerId: producerId, commit: commit)
                 guard await carryOut(machine.markersWritten(transactionalId: transactionalId, now: now)) else { return false }
             }
         }
         return true
     }
-
-    /// Hook for committed transactions (pending transactional offsets become visible).
-    private func committed(producerId: Int64, partitions: [TopicPartition]) async {}
 
     private func store(_ transactionalId: String, _ metadata: TransactionMetadata?) async -> Bool {
         let count = core.topics.image.topic(named: TransactionStateTopic.name)?.partitionCount ?? 0
