@@ -3,7 +3,7 @@ import SamsaStorage
 
 /// DescribeProducers (key 61), version 0: the active idempotent producers of each partition
 /// (Kafka's `kafka-transactions.sh describe-producers`): producer id, epoch, the sequence of
-/// the last record written and the last batch's timestamp. Transactions are not kept yet, so
+/// the last record written and the last batch's timestamp. The transaction fields are not filled yet:
 /// CoordinatorEpoch and CurrentTxnStartOffset are -1. An unknown topic or partition is
 /// UNKNOWN_TOPIC_OR_PARTITION.
 struct DescribeProducersHandler: RequestHandler {
