@@ -187,3 +187,28 @@ def test_confluent_send_offsets_to_transaction(broker, require):
     finally:
         consumer.close()
     assert read_all(broker, [sink], 1, "read_committed") == [f"out-{index}" for index in range(4)]
+
+
+def test_kafka_python_transaction(broker, require):
+    """kafka-python's transactional producer: a committed and an aborted transaction."""
+    require("InitProducerId", "AddPartitionsToTxn", "EndTxn")
+    from kafka import KafkaProducer
+
+    topic = unique_topic("txn-kp")
+    create_topics(broker, [topic], 2)
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, transactional_id=f"kp-{uuid.uuid4().hex[:8]}",
+                             request_timeout_ms=REQUEST_TIMEOUT_MS)
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        for index in range(4):
+            producer.send(topic, f"kept-{index}".encode(), partition=index % 2)
+        producer.commit_transaction()
+        producer.begin_transaction()
+        producer.send(topic, b"dropped", partition=1)
+        producer.flush()
+        producer.abort_transaction()
+    finally:
+        producer.close(timeout=CLIENT_TIMEOUT)
+    assert read_all(broker, [topic], 2, "read_committed") == [f"kept-{index}" for index in range(4)]
+    assert "dropped" in read_all(broker, [topic], 2, "read_uncommitted")
