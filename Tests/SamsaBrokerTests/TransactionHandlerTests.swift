@@ -241,4 +241,70 @@ struct TransactionHandlerTests {
             }
         }
     }
+
+    @Test("DescribeTransactions, ListTransactions (state, producer id and duration filters) and WriteTxnMarkers")
+    func adminApis() async throws {
+        try await withProduceTestDirectory { directory in
+            try await withProduceTestBroker(dataDirectory: directory) { broker, address in
+                try await Fixtures.createTopic(broker, "t", partitions: 2)
+                try await ProduceTestConnection.with(address) { connection in
+                    let running = try await initTransactional(connection, "running").producerId
+                    let idle = try await initTransactional(connection, "idle").producerId
+                    _ = try await addPartitions(connection, "running", producerId: running, epoch: 0, [("t", [1, 0])])
+                    directory.clock.advance(byMilliseconds: 5_000)
+
+                    var describe = DescribeTransactionsRequest()
+                    describe.transactionalIds = ["running", "nobody"]
+                    let described = try await connection.request(describe, version: 0).transactionStates
+                    #expect(described.map(\.errorCode) == [0, ErrorCode.transactionalIdNotFound.rawValue])
+                    #expect(described[0].transactionState == "Ongoing")
+                    #expect(described[0].producerId == running && described[0].producerEpoch == 0)
+                    #expect(described[0].transactionTimeoutMs == 60_000)
+                    #expect(described[0].topics.map(\.topic) == ["t"] && described[0].topics[0].partitions == [0, 1])
+
+                    func list(states: [String] = [], producers: [Int64] = [], duration: Int64 = -1) async throws -> ([String], [String]) {
+                        var request = ListTransactionsRequest()
+                        request.stateFilters = states
+                        request.producerIdFilters = producers
+                        request.durationFilter = duration
+                        let response = try await connection.request(request, version: 1)
+                        return (response.transactionStates.map(\.transactionalId).sorted(), response.unknownStateFilters)
+                    }
+                    #expect(try await list().0 == ["idle", "running"])
+                    #expect(try await list(states: ["Empty"]).0 == ["idle"])
+                    #expect(try await list(states: ["Ongoing", "Bogus"]) == (["running"], ["Bogus"]))
+                    #expect(try await list(states: ["Bogus"]).0 == [])
+                    #expect(try await list(producers: [idle]).0 == ["idle"])
+                    #expect(try await list(duration: 5_000).0 == ["running"])
+                    #expect(try await list(duration: 5_001).0 == [])
+
+                    // WriteTxnMarkers: an ABORT marker for a producer's open transaction.
+                    let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
+                    _ = try await broker.core.blocking.run {
+                        try log.append(try transactionalBatch(producerId: 77, epoch: 0, sequence: 0), leaderEpoch: 0)
+                    }
+                    #expect(log.lastStableOffset == 0)
+                    var markers = WriteTxnMarkersRequest()
+                    var marker = WriteTxnMarkersRequest.WritableTxnMarker()
+                    marker.producerId = 77
+                    marker.producerEpoch = 0
+                    marker.transactionResult = false
+                    var topic = WriteTxnMarkersRequest.WritableTxnMarkerTopic()
+                    topic.name = "t"
+                    topic.partitionIndexes = [0]
+                    var missing = WriteTxnMarkersRequest.WritableTxnMarkerTopic()
+                    missing.name = "missing"
+                    missing.partitionIndexes = [3]
+                    marker.topics = [topic, missing]
+                    markers.markers = [marker]
+                    let written = try await connection.request(markers, version: 1)
+                    #expect(
+                        written.markers.first?.topics.map { $0.partitions.map(\.errorCode) } == [
+                            [0], [ErrorCode.unknownTopicOrPartition.rawValue],
+                        ])
+                    #expect(log.lastStableOffset == log.logEndOffset)
+                }
+            }
+        }
+    }
 }

@@ -131,6 +131,12 @@ package actor TransactionCoordinator {
         return done ? .noError : .coordinatorNotAvailable
     }
 
+    /// ListTransactions: the ids in one of `states`, of one of `producerIds` (all when empty),
+    /// running for at least `minimumDurationMs` (all when nil).
+    package func list(states: Set<TransactionState>, producerIds: Set<Int64>, minimumDurationMs: Int64?) -> [TransactionMetadata] {
+        machine.list(states: states, producerIds: producerIds, minimumDurationMs: minimumDurationMs, now: now)
+    }
+
     /// The state of one transactional id (DescribeTransactions).
     package func describe(_ transactionalId: String) -> TransactionMetadata? {
         machine.transactions[transactionalId]
