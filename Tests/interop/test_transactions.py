@@ -212,3 +212,33 @@ def test_kafka_python_transaction(broker, require):
         producer.close(timeout=CLIENT_TIMEOUT)
     assert read_all(broker, [topic], 2, "read_committed") == [f"kept-{index}" for index in range(4)]
     assert "dropped" in read_all(broker, [topic], 2, "read_uncommitted")
+
+
+def test_confluent_transaction_timeout(broker, require):
+    """A producer begins a transaction, writes and goes silent: after transaction.timeout.ms the
+    coordinator aborts it, read_committed consumers move past it, and the producer's commit fails."""
+    from confluent_kafka import KafkaException, Producer
+
+    require("InitProducerId", "AddPartitionsToTxn", "EndTxn")
+    topic = unique_topic("txn-timeout")
+    create_topics(broker, [topic], 1)
+    producer = Producer({
+        "bootstrap.servers": broker.bootstrap, "transactional.id": f"silent-{uuid.uuid4().hex[:8]}", "transaction.timeout.ms": 3_000,
+        "socket.timeout.ms": 3_000,
+    })
+    producer.init_transactions(CLIENT_TIMEOUT)
+    producer.begin_transaction()
+    producer.produce(topic, value="abandoned", partition=0)
+    assert producer.flush(CLIENT_TIMEOUT) == 0
+    plain = Producer({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": REQUEST_TIMEOUT_MS})
+    plain.produce(topic, value="after", partition=0)
+    assert plain.flush(CLIENT_TIMEOUT) == 0
+    # read_committed reaches "after" only once the abandoned transaction is aborted (its marker
+    # moves the last stable offset past it): wait for that event.
+    deadline = time.monotonic() + CLIENT_TIMEOUT
+    while (seen := read_all(broker, [topic], 1, "read_committed")) != ["after"]:
+        assert seen == [], f"read_committed saw {seen}"
+        assert time.monotonic() < deadline, "the abandoned transaction was not aborted"
+    assert "abandoned" in read_all(broker, [topic], 1, "read_uncommitted")
+    with pytest.raises(KafkaException):
+        producer.commit_transaction(CLIENT_TIMEOUT)
