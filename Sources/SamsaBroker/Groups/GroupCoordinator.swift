@@ -13,7 +13,7 @@ import SamsaStorage
 ///
 /// Offsets and group metadata live in `__consumer_offsets` (see ``OffsetsTopic``): created on
 /// first use, replayed at start (``load(core:configuration:)``), written through one
-/// ``OffsetsTopicWriter`` so the log's order is the order of the changes made here. A commit
+/// ``InternalTopicWriter`` so the log's order is the order of the changes made here. A commit
 /// is answered once its record is durable; a SyncGroup once the leader's assignment is.
 ///
 /// Timeouts: after every event the actor sleeps (a `Task`) until the earliest deadline of any
@@ -44,7 +44,7 @@ package actor GroupCoordinator {
     /// Answers produced before their request started waiting (it waits right after).
     private var undeliveredJoins: [MemberKey: ClassicJoinResult] = [:]
     private var undeliveredSyncs: [MemberKey: ClassicSyncResult] = [:]
-    let writer: OffsetsTopicWriter
+    let writer: InternalTopicWriter
     private var writerTask: Task<Void, Never>?
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: Int64?
@@ -88,7 +88,7 @@ package actor GroupCoordinator {
                 groups[id] = ClassicGroup(groupId: id, settings: configuration.classic, now: now)
             }
         }
-        let writer = OffsetsTopicWriter(blocking: core.blocking)
+        let writer = InternalTopicWriter(blocking: core.blocking)
         self.writer = writer
         writerTask = Task { await writer.run() }
     }

@@ -19,7 +19,7 @@ package actor TransactionCoordinator {
     /// Where transactional offsets wait for their transaction to end.
     let groups: GroupCoordinator
     private(set) var machine: TransactionCoordinatorState
-    private let writer: OffsetsTopicWriter
+    private let writer: InternalTopicWriter
     private var writerTask: Task<Void, Never>?
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: Int64?
@@ -45,7 +45,7 @@ package actor TransactionCoordinator {
         self.configuration = configuration
         self.groups = groups
         self.machine = machine
-        let writer = OffsetsTopicWriter(blocking: core.blocking)
+        let writer = InternalTopicWriter(blocking: core.blocking)
         self.writer = writer
         writerTask = Task { await writer.run() }
     }

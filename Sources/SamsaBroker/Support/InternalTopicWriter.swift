@@ -1,14 +1,15 @@
 import NIOCore
 import SamsaStorage
 
-/// Appends the coordinator's record batches to `__consumer_offsets` in exactly the order they
-/// are submitted, and answers each once it is durable.
+/// Appends a coordinator's record batches to its internal topic (`__consumer_offsets`,
+/// `__transaction_state`) in exactly the order they are submitted, and answers each once it is
+/// durable.
 ///
-/// Order matters: the coordinator changes a group in memory and then submits its record, and a
+/// Order matters: a coordinator changes its state in memory and then submits the record, and a
 /// replay must end in the same state. Appends therefore run one at a time, in submission order;
 /// the fsync waits after them run concurrently, so commits share fsyncs (group commit).
 /// ``submit(_:to:)`` enqueues synchronously, so callers on one actor keep their order.
-final class OffsetsTopicWriter: Sendable {
+final class InternalTopicWriter: Sendable {
     struct Job: Sendable {
         let log: PartitionLog
         let batch: ByteBuffer
