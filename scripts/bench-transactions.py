@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Transactional produce against `samsa serve`, compared with the plain idempotent producer in
+the same run (confluent-kafka / librdkafka): 1 KiB records, N records per transaction, and the
+commit latency (commit_transaction) p50/p99. Also measures this disk's fsync time, since a
+commit waits for the markers' fsyncs.
+
+    .venv/bin/python scripts/bench-transactions.py [--records 50000] [--binary .build/release/samsa]
+
+Builds nothing: run `swift build -c release --product samsa` first.
+"""
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fsync_ms(directory: str, count: int = 50) -> float:
+    """Median time of a 4 KiB write plus fdatasync on this disk."""
+    path = os.path.join(directory, "fsync-probe")
+    samples = []
+    with open(path, "wb") as f:
+        for _ in range(count):
+            f.write(b"x" * 4096)
+            f.flush()
+            started = time.perf_counter()
+            os.fdatasync(f.fileno())
+            samples.append((time.perf_counter() - started) * 1000)
+    os.remove(path)
+    return statistics.median(samples)
+
+
+def idempotent(bootstrap: str, topic: str, records: int, value: bytes) -> float:
+    producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5})
+    started = time.perf_counter()
+    for _ in range(records):
+        while True:
+            try:
+                producer.produce(topic, value=value, partition=0)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    producer.flush(120)
+    return records * len(value) / (time.perf_counter() - started) / 1e6
+
+
+def transactional(bootstrap: str, topic: str, records: int, per_transaction: int, value: bytes) -> tuple[float, list[float]]:
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": f"bench-{uuid.uuid4().hex[:8]}", "linger.ms": 5})
+    producer.init_transactions(30)
+    commits = []
+    started = time.perf_counter()
+    sent = 0
+    while sent < records:
+        producer.begin_transaction()
+        for _ in range(min(per_transaction, records - sent)):
+            while True:
+                try:
+                    producer.produce(topic, value=value, partition=0)
+                    break
+                except BufferError:
+                    producer.poll(0.01)
+            sent += 1
+        commit_started = time.perf_counter()
+        producer.commit_transaction(60)
+        commits.append((time.perf_counter() - commit_started) * 1000)
+    return records * len(value) / (time.perf_counter() - started) / 1e6, commits
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--binary", default=".build/release/samsa")
+    args = parser.parse_args()
+    value = b"x" * 1024
+    with tempfile.TemporaryDirectory() as work:
+        port = free_port()
+        broker = subprocess.Popen([args.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", f"{work}/data",
+                                   "--log-level", "warning"])
+        try:
+            bootstrap = f"127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            admin = AdminClient({"bootstrap.servers": bootstrap})
+            topics = ["bench-idem", "bench-txn-100", "bench-txn-1000"]
+            for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
+                future.result(30)
+            print(f"fsync (4 KiB + fdatasync) on this disk: median {fsync_ms(work):.2f} ms")
+            idempotent(bootstrap, "bench-idem", args.records // 5, value)  # warm-up: connections, first segment
+            base = idempotent(bootstrap, "bench-idem", args.records, value)
+            print(f"idempotent producer:            {base:8.1f} MB/s")
+            for per in (100, 1000):
+                rate, commits = transactional(bootstrap, f"bench-txn-{per}", args.records, per, value)
+                commits.sort()
+                p50 = commits[len(commits) // 2]
+                p99 = commits[min(len(commits) - 1, int(len(commits) * 0.99))]
+                print(f"transactional, {per:4d} per txn:    {rate:8.1f} MB/s ({rate / base * 100:5.1f} % of idempotent), "
+                      f"commit p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(commits)} commits")
+        finally:
+            broker.terminate()
+            broker.wait(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
