@@ -131,7 +131,7 @@ public enum LegacyMessageSet {
             messages[index].codec = wrapper.codec
             if wrapper.magic == 1 {
                 // KIP-31: inner offsets are relative; the wrapper holds the last one's absolute offset.
-                messages[index].offset = wrapper.offset - last.offset + messages[index].offset
+                messages[index].offset = wrapper.offset &- last.offset &+ messages[index].offset  // crafted offsets wrap, never trap
                 if wrapper.timestampType == .logAppendTime {
                     messages[index].timestamp = wrapper.timestamp
                     messages[index].timestampType = .logAppendTime
