@@ -17,22 +17,9 @@ extension GroupCoordinator {
     ) async -> ErrorCode {
         guard !isShutDown else { return .notCoordinator }
         guard await ensureOffsetsTopic() else { return .coordinatorNotAvailable }
-        let now = self.now
-        if let consumer = consumerGroups[groupId] {
-            // KIP-848 groups: the generation is the member epoch.
-            let error = consumer.validateOffsetCommit(memberId: memberId, memberEpoch: generationId, apiVersion: apiVersion)
-            guard error == .noError else { return error }
-        } else {
-            if groups[groupId] == nil {
-                guard generationId < 0 else { return apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration }
-                groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
-            }
-            let error = groups[groupId]!.validateOffsetCommit(
-                memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now
-            )
-            scheduleTimer()
-            guard error == .noError else { return error }
-        }
+        let error = checkCommitter(
+            groupId: groupId, memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, apiVersion: apiVersion)
+        guard error == .noError else { return error }
         return await storeOffsets(groupId: groupId, entries: entries)
     }
 
@@ -66,6 +53,27 @@ extension GroupCoordinator {
         return .noError
     }
 
+    /// The generation and member checks of an offset commit (OffsetCommit, and TxnOffsetCommit
+    /// from v3). A commit with generation -1 for an unknown group creates a group that only
+    /// holds offsets.
+    private func checkCommitter(
+        groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32, apiVersion: Int16
+    ) -> ErrorCode {
+        let now = self.now
+        if let consumer = consumerGroups[groupId] {
+            // KIP-848 groups: the generation is the member epoch.
+            return consumer.validateOffsetCommit(memberId: memberId, memberEpoch: generationId, apiVersion: apiVersion)
+        }
+        if groups[groupId] == nil {
+            guard generationId < 0 else { return apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration }
+            groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
+        }
+        let error = groups[groupId]!.validateOffsetCommit(
+            memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now)
+        scheduleTimer()
+        return error
+    }
+
     /// TxnOffsetCommit: checks the group as a commit does (KIP-447: generation, member and
     /// instance id when the client sends them, none from older versions) and keeps the offsets
     /// pending under the producer id until its transaction ends
@@ -76,19 +84,12 @@ extension GroupCoordinator {
     ) async -> ErrorCode {
         guard !isShutDown else { return .notCoordinator }
         guard await ensureOffsetsTopic() else { return .coordinatorNotAvailable }
-        let now = self.now
         if generationId >= 0 || !memberId.isEmpty {
-            if let consumer = consumerGroups[groupId] {
-                let error = consumer.validateOffsetCommit(memberId: memberId, memberEpoch: generationId, apiVersion: 9)
-                guard error == .noError else { return error }
-            } else {
-                guard var group = groups[groupId] else { return .illegalGeneration }
-                let error = group.validateOffsetCommit(
-                    memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, now: now)
-                groups[groupId] = group
-                guard error == .noError else { return error }
-            }
+            let error = checkCommitter(
+                groupId: groupId, memberId: memberId, groupInstanceId: groupInstanceId, generationId: generationId, apiVersion: 8)
+            guard error == .noError else { return error }
         } else if groups[groupId] == nil && consumerGroups[groupId] == nil {
+            // Before v3 there is no generation to check (as Kafka): only make sure the group exists.
             groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
         }
         pendingTransactionalOffsets[producerId, default: [:]][groupId, default: [:]].merge(entries) { $1 }
