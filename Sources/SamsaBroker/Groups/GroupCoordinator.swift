@@ -46,8 +46,7 @@ package actor GroupCoordinator {
     private var undeliveredSyncs: [MemberKey: ClassicSyncResult] = [:]
     let writer: InternalTopicWriter
     private var writerTask: Task<Void, Never>?
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: Int64?
+    private var timer = DeadlineTimer()
     var nextRetentionCheck: Int64
     /// Offset commits being written, by group: such a group is not removed as empty.
     var commitsInFlight: [String: Int] = [:]
@@ -98,8 +97,7 @@ package actor GroupCoordinator {
     package func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
-        timerTask?.cancel()
-        timerTask = nil
+        timer.cancel()
         for (_, waiter) in joinWaiters {
             waiter.resume(returning: ClassicJoinResult(errorCode: .notCoordinator, memberId: ""))
         }
@@ -245,23 +243,11 @@ package actor GroupCoordinator {
         for group in consumerGroups.values {
             if let deadline = group.nextDeadline, deadline < next { next = deadline }
         }
-        if let current = timerDeadline, current <= next, timerTask != nil { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        let clock = core.clock
-        timerTask = Task { [weak self] in
-            do {
-                try await clock.sleep(untilMilliseconds: next)
-            } catch {
-                return
-            }
-            await self?.timerFired()
-        }
+        timer.arm(at: next, clock: core.clock) { [weak self] in await self?.timerFired() }
     }
 
     private func timerFired() {
-        timerTask = nil
-        timerDeadline = nil
+        timer.fired()
         runTimers()
     }
 

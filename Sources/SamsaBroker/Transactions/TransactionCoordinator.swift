@@ -21,8 +21,7 @@ package actor TransactionCoordinator {
     private(set) var machine: TransactionCoordinatorState
     private let writer: InternalTopicWriter
     private var writerTask: Task<Void, Never>?
-    private var timerTask: Task<Void, Never>?
-    private var timerDeadline: Int64?
+    private var timer = DeadlineTimer()
     private var isShutDown = false
     private var logger: Logger { core.logger }
 
@@ -62,8 +61,7 @@ package actor TransactionCoordinator {
     package func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
-        timerTask?.cancel()
-        timerTask = nil
+        timer.cancel()
         writer.finish()
         await writerTask?.value
     }
@@ -210,23 +208,11 @@ package actor TransactionCoordinator {
 
     private func scheduleTimer() {
         guard !isShutDown, let next = machine.nextDeadline else { return }
-        if let current = timerDeadline, current <= next, timerTask != nil { return }
-        timerTask?.cancel()
-        timerDeadline = next
-        let clock = core.clock
-        timerTask = Task { [weak self] in
-            do {
-                try await clock.sleep(untilMilliseconds: next)
-            } catch {
-                return
-            }
-            await self?.timerFired()
-        }
+        timer.arm(at: next, clock: core.clock) { [weak self] in await self?.timerFired() }
     }
 
     private func timerFired() async {
-        timerTask = nil
-        timerDeadline = nil
+        timer.fired()
         await runTimers()
     }
 
