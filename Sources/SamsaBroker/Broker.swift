@@ -89,7 +89,7 @@ public final class Broker: RequestProcessor, Service {
         router.register(AddOffsetsToTxnHandler(core: core, groups: groups, transactions: transactions))
         router.register(EndTxnHandler(transactions: transactions))
         router.register(TxnOffsetCommitHandler(core: core, groups: groups, transactions: transactions))
-        router.register(WriteTxnMarkersHandler(core: core))
+        router.register(WriteTxnMarkersHandler(core: core, groups: groups))
         router.register(DescribeTransactionsHandler(transactions: transactions))
         router.register(ListTransactionsHandler(transactions: transactions))
         router.register(DescribeProducersHandler(core: core))

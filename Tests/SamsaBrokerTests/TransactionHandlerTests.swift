@@ -56,6 +56,39 @@ struct TransactionHandlerTests {
         return ErrorCode(rawValue: try await connection.request(request, version: 3).errorCode)
     }
 
+    /// AddOffsetsToTxn for group `g`; the error code.
+    private func addOffsets(_ connection: ProduceTestConnection, _ id: String, producerId: Int64, epoch: Int16) async throws -> Int16 {
+        var request = AddOffsetsToTxnRequest()
+        request.transactionalId = id
+        request.producerId = producerId
+        request.producerEpoch = epoch
+        request.groupId = "g"
+        return try await connection.request(request, version: 3).errorCode
+    }
+
+    /// TxnOffsetCommit v3 of `offset` for `in-0` in group `g` (generation -1 and no member: a
+    /// standalone application); the partition's error code.
+    private func commitOffset(
+        _ connection: ProduceTestConnection, _ id: String, producerId: Int64, epoch: Int16, offset: Int64,
+        generation: Int32 = -1, memberId: String = ""
+    ) async throws -> Int16? {
+        var request = TxnOffsetCommitRequest()
+        request.transactionalId = id
+        request.groupId = "g"
+        request.producerId = producerId
+        request.producerEpoch = epoch
+        request.generationId = generation
+        request.memberId = memberId
+        var topic = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
+        topic.name = "in"
+        var partition = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
+        partition.partitionIndex = 0
+        partition.committedOffset = offset
+        topic.partitions = [partition]
+        request.topics = [topic]
+        return try await connection.request(request, version: 3).topics.first?.partitions.first?.errorCode
+    }
+
     private func transactionalBatch(producerId: Int64, epoch: Int16, sequence: Int32) throws -> ByteBuffer {
         Fixtures.patched(try Fixtures.batch(count: 2, producerId: producerId, epoch: epoch, sequence: sequence), at: 21, int16: 1 << 4)
     }
@@ -131,17 +164,22 @@ struct TransactionHandlerTests {
         try await withProduceTestDirectory { directory in
             let pid = try await withProduceTestBroker(dataDirectory: directory) { broker, address in
                 try await Fixtures.createTopic(broker, "t")
+                try await Fixtures.createTopic(broker, "in")
                 return try await ProduceTestConnection.with(address) { connection in
                     let pid = try await initTransactional(connection, "app").producerId
                     _ = try await addPartitions(connection, "app", producerId: pid, epoch: 0, [("t", [0])])
                     var produce = Fixtures.request(acks: -1, [("t", 0, try transactionalBatch(producerId: pid, epoch: 0, sequence: 0))])
                     produce.transactionalId = "app"
                     _ = try await connection.request(produce, version: 9)
+                    #expect(try await addOffsets(connection, "app", producerId: pid, epoch: 0) == 0)
+                    #expect(try await commitOffset(connection, "app", producerId: pid, epoch: 0, offset: 42) == 0)
                     return pid
                 }
             }
             // As if the broker had persisted PrepareCommit and crashed before the markers.
             try await withProduceTestBroker(dataDirectory: directory) { broker, _ in
+                let key = TopicPartition(topic: "in", partition: 0)
+                #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key] == nil, "offsets wait for the marker")
                 let core = broker.core
                 var prepared = try #require(await broker.transactions.describe("app"))
                 prepared.state = .prepareCommit
@@ -157,6 +195,12 @@ struct TransactionHandlerTests {
                 let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
                 #expect(log.lastStableOffset == log.logEndOffset)
                 #expect(await broker.transactions.describe("app")?.producerId == pid)
+                let key = TopicPartition(topic: "in", partition: 0)
+                #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 42, "visible with the COMMIT")
+            }
+            try await withProduceTestBroker(dataDirectory: directory) { broker, _ in
+                let key = TopicPartition(topic: "in", partition: 0)
+                #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 42, "replayed at the marker")
             }
         }
     }
@@ -199,29 +243,11 @@ struct TransactionHandlerTests {
                 try await ProduceTestConnection.with(address) { connection in
                     let pid = try await initTransactional(connection, "ctp").producerId
                     func commitOffset(_ offset: Int64, generation: Int32) async throws -> Int16? {
-                        var request = TxnOffsetCommitRequest()
-                        request.transactionalId = "ctp"
-                        request.groupId = "g"
-                        request.producerId = pid
-                        request.producerEpoch = 0
-                        request.generationId = generation
-                        request.memberId = memberId
-                        var topic = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
-                        topic.name = "in"
-                        var partition = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
-                        partition.partitionIndex = 0
-                        partition.committedOffset = offset
-                        topic.partitions = [partition]
-                        request.topics = [topic]
-                        return try await connection.request(request, version: 3).topics.first?.partitions.first?.errorCode
+                        try await self.commitOffset(
+                            connection, "ctp", producerId: pid, epoch: 0, offset: offset, generation: generation, memberId: memberId)
                     }
                     func addOffsets() async throws -> Int16 {
-                        var request = AddOffsetsToTxnRequest()
-                        request.transactionalId = "ctp"
-                        request.producerId = pid
-                        request.producerEpoch = 0
-                        request.groupId = "g"
-                        return try await connection.request(request, version: 3).errorCode
+                        try await self.addOffsets(connection, "ctp", producerId: pid, epoch: 0)
                     }
                     let key = TopicPartition(topic: "in", partition: 0)
                     #expect(
@@ -238,6 +264,12 @@ struct TransactionHandlerTests {
                     #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 5, "dropped with the abort")
                 }
                 await member.close()
+            }
+            try await withProduceTestBroker(dataDirectory: directory) { broker, _ in
+                let key = TopicPartition(topic: "in", partition: 0)
+                #expect(
+                    await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 5,
+                    "a replay applies the committed transaction's offsets and not the aborted one's")
             }
         }
     }

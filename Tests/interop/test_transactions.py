@@ -1,6 +1,7 @@
 """Transactions with real clients against samsa serve: atomic across partitions and topics,
 invisible to read_committed consumers until committed, gone for them when aborted, and
-zombie producers fenced. (Offsets in transactions, TxnOffsetCommit, come later.)"""
+zombie producers fenced, consumed offsets committed with the transaction (send_offsets_to_transaction).
+Crashes of the application and of the broker are in test_exactly_once.py."""
 
 from __future__ import annotations
 

@@ -75,11 +75,13 @@ extension GroupCoordinator {
     }
 
     /// TxnOffsetCommit: checks the group as a commit does (KIP-447: generation, member and
-    /// instance id when the client sends them, none from older versions) and keeps the offsets
-    /// pending under the producer id until its transaction ends
-    /// (``endTransaction(producerId:commit:)``).
+    /// instance id when the client sends them, none from older versions), writes the offsets
+    /// to `__consumer_offsets` as a transactional batch of the producer, and keeps them pending
+    /// until the transaction's marker reaches that partition
+    /// (``endTransaction(producerId:commit:)``). Written first, they survive a crash: a replay
+    /// finds them with or without their marker, as Kafka's coordinator does.
     package func stageTransactionalOffsets(
-        producerId: Int64, groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+        producerId: Int64, producerEpoch: Int16, groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
         entries: [TopicPartition: CommittedOffset]
     ) async -> ErrorCode {
         guard !isShutDown else { return .notCoordinator }
@@ -92,18 +94,36 @@ extension GroupCoordinator {
             // Before v3 there is no generation to check (as Kafka): only make sure the group exists.
             groups[groupId] = ClassicGroup(groupId: groupId, settings: configuration.classic, now: now)
         }
-        pendingTransactionalOffsets[producerId, default: [:]][groupId, default: [:]].merge(entries) { $1 }
+        guard !entries.isEmpty else { return .noError }
+        let ordered = entries.sorted { $0.key < $1.key }
+        let records = ordered.map { OffsetsTopicRecord.offset(group: groupId, topic: $0.key.topic, partition: $0.key.partition, $0.value) }
+        let firstOffset: Int64
+        do {
+            firstOffset = try await store(
+                records, groupId: groupId,
+                producer: OffsetsTopic.TransactionalProducer(producerId: producerId, producerEpoch: producerEpoch))
+        } catch {
+            logger.error("could not store transactional offsets", metadata: ["group": "\(groupId)", "error": "\(error)"])
+            return .coordinatorNotAvailable
+        }
+        for (index, (partition, committed)) in ordered.enumerated() {
+            pendingTransactionalOffsets[producerId, default: [:]][groupId, default: [:]][partition] = StoredOffset(
+                committed: committed, recordOffset: firstOffset + Int64(index))
+        }
         return .noError
     }
 
-    /// The transaction of `producerId` ended: its pending offsets are committed (written and
-    /// applied) or dropped.
-    package func endTransaction(producerId: Int64, commit: Bool) async {
+    /// The transaction of `producerId` ended and its marker is durable in `__consumer_offsets`:
+    /// its pending offsets become visible (where no later commit set the partition) or are
+    /// dropped. Nothing is written: a replay applies them at the marker.
+    package func endTransaction(producerId: Int64, commit: Bool) {
         guard let pending = pendingTransactionalOffsets.removeValue(forKey: producerId), commit else { return }
-        for (groupId, entries) in pending.sorted(by: { $0.key < $1.key }) {
-            let error = await storeOffsets(groupId: groupId, entries: entries)
-            if error != .noError {
-                logger.error("could not store transactional offsets", metadata: ["group": "\(groupId)", "error": "\(error)"])
+        for (groupId, entries) in pending {
+            let alive = groups[groupId].map { $0.state != .dead } ?? consumerGroups[groupId].map { $0.state != .dead } ?? false
+            guard alive else { continue }
+            for (partition, entry) in entries {
+                if let existing = offsets[groupId]?[partition], existing.recordOffset > entry.recordOffset { continue }
+                offsets[groupId, default: [:]][partition] = entry
             }
         }
     }
@@ -182,7 +202,8 @@ extension GroupCoordinator {
                 }
             }
             if offsets[id]?.isEmpty == true { offsets[id] = nil }
-            if group.state == .empty, offsets[id] == nil, group.pendingMembers.isEmpty, commitsInFlight[id] == nil {
+            let inTransaction = pendingTransactionalOffsets.values.contains { $0[id] != nil }
+            if group.state == .empty, offsets[id] == nil, group.pendingMembers.isEmpty, commitsInFlight[id] == nil, !inTransaction {
                 perform(group.markDead(now: now), groupId: id)
                 groups[id] = nil
                 tombstones.append(.group(group: id, nil))

@@ -27,10 +27,7 @@ package actor GroupCoordinator {
 
     /// A committed offset with the `__consumer_offsets` offset of its record, so that commits
     /// whose writes complete out of order still leave the latest one in memory.
-    struct StoredOffset {
-        var committed: CommittedOffset
-        var recordOffset: Int64
-    }
+    typealias StoredOffset = OffsetsTopic.StoredOffset
 
     let core: BrokerCore
     let configuration: GroupCoordinatorConfiguration
@@ -51,7 +48,7 @@ package actor GroupCoordinator {
     /// Offset commits being written, by group: such a group is not removed as empty.
     var commitsInFlight: [String: Int] = [:]
     /// Offsets of transactions still running (TxnOffsetCommit), by producer id and group.
-    var pendingTransactionalOffsets: [Int64: [String: [TopicPartition: CommittedOffset]]] = [:]
+    var pendingTransactionalOffsets: [Int64: OffsetsTopic.PendingOffsets] = [:]
     var isShutDown = false
 
     /// Creates the coordinator, replaying `__consumer_offsets` if it exists. Blocks on disk:
@@ -81,11 +78,15 @@ package actor GroupCoordinator {
         for (id, snapshot) in loaded.groups {
             groups[id] = ClassicGroup(groupId: id, restoring: snapshot, settings: configuration.classic, now: now)
         }
+        pendingTransactionalOffsets = loaded.pendingTransactionalOffsets
         for (id, partitions) in loaded.offsets where !partitions.isEmpty {
-            offsets[id] = partitions.mapValues { StoredOffset(committed: $0, recordOffset: -1) }
-            if groups[id] == nil {
-                groups[id] = ClassicGroup(groupId: id, settings: configuration.classic, now: now)
-            }
+            offsets[id] = partitions
+        }
+        // A group that only holds offsets (or offsets of an open transaction) is an empty group.
+        let offsetHolders = Set(loaded.offsets.filter { !$0.value.isEmpty }.keys).union(
+            loaded.pendingTransactionalOffsets.values.flatMap(\.keys))
+        for id in offsetHolders where groups[id] == nil {
+            groups[id] = ClassicGroup(groupId: id, settings: configuration.classic, now: now)
         }
         let writer = InternalTopicWriter(blocking: core.blocking)
         self.writer = writer
@@ -189,7 +190,10 @@ package actor GroupCoordinator {
 
     /// Queues `records` (all of one group) for the group's partition; `done` gets the offset of
     /// the first record once durable. Enqueues synchronously, keeping this actor's order.
-    func submit(_ records: [OffsetsTopicRecord], groupId: String, done: @escaping @Sendable (Result<Int64, any Error>) -> Void) {
+    func submit(
+        _ records: [OffsetsTopicRecord], groupId: String, producer: OffsetsTopic.TransactionalProducer? = nil,
+        done: @escaping @Sendable (Result<Int64, any Error>) -> Void
+    ) {
         let partitionCount = core.topics.image.topic(named: OffsetsTopic.name)?.partitionCount ?? 0
         let partition = OffsetsTopic.partition(for: groupId, partitionCount: partitionCount)
         guard partitionCount > 0, let log = core.logs.log(for: TopicPartition(topic: OffsetsTopic.name, partition: partition)) else {
@@ -198,7 +202,7 @@ package actor GroupCoordinator {
         }
         let batch: ByteBuffer
         do {
-            batch = try OffsetsTopic.batch(records, timestamp: now)
+            batch = try OffsetsTopic.batch(records, timestamp: now, producer: producer)
         } catch {
             done(.failure(error))
             return
@@ -207,9 +211,10 @@ package actor GroupCoordinator {
     }
 
     /// ``submit(_:groupId:done:)``, waiting for the write.
-    func store(_ records: [OffsetsTopicRecord], groupId: String) async throws -> Int64 {
+    func store(_ records: [OffsetsTopicRecord], groupId: String, producer: OffsetsTopic.TransactionalProducer? = nil) async throws -> Int64
+    {
         try await withCheckedThrowingContinuation { continuation in
-            submit(records, groupId: groupId) { continuation.resume(with: $0) }
+            submit(records, groupId: groupId, producer: producer) { continuation.resume(with: $0) }
         }
     }
 

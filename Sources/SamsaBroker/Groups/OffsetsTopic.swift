@@ -13,11 +13,33 @@ enum OffsetsTopic {
     /// The topic's name (``InternalTopics/consumerOffsets``).
     static let name = InternalTopics.consumerOffsets
 
-    /// What replaying the topic yields: the latest group metadata and offsets per group.
+    /// An offset as the coordinator holds it: the commit, and the offset of the record that
+    /// carries it (a later record wins, also when a transaction's offsets become visible after
+    /// a plain commit that was written after them).
+    struct StoredOffset: Sendable {
+        var committed: CommittedOffset
+        var recordOffset: Int64
+    }
+
+    /// Offsets of one producer's open transaction: group, partition, offset.
+    typealias PendingOffsets = [String: [TopicPartition: StoredOffset]]
+
+    /// What replaying the topic yields: the latest group metadata and offsets per group, and
+    /// the offsets of transactions that have no marker yet (TxnOffsetCommit writes them as
+    /// transactional records; a COMMIT marker makes them visible, an ABORT drops them).
     struct LoadedState {
         var groups: [String: ClassicGroupSnapshot] = [:]
-        var offsets: [String: [TopicPartition: CommittedOffset]] = [:]
+        var offsets: [String: [TopicPartition: StoredOffset]] = [:]
+        var pendingTransactionalOffsets: [Int64: PendingOffsets] = [:]
         var recordCount = 0
+
+        /// Applies `entries` of a group where no later record already set the partition.
+        mutating func apply(_ entries: [TopicPartition: StoredOffset], group: String) {
+            for (partition, entry) in entries {
+                if let existing = offsets[group]?[partition], existing.recordOffset > entry.recordOffset { continue }
+                offsets[group, default: [:]][partition] = entry
+            }
+        }
     }
 
     /// Kafka's `Utils.abs(groupId.hashCode) % partitionCount`, with Java's String.hashCode
@@ -54,9 +76,18 @@ enum OffsetsTopic {
             var scanner = RecordBatchScanner(try data.readRecords(), allowsTrailingPartialBatch: true, verifiesChecksums: true)
             var progressed = false
             while let batch = try scanner.nextBatch() {
-                if !batch.header.attributes.contains(.control) {
-                    for record in try batch.decodeRecords(maxDecompressedBytes: 64 * 1024 * 1024) where record.offset >= offset {
-                        apply(record, to: &state, logger: logger)
+                let header = batch.header
+                let records = try batch.decodeRecords(maxDecompressedBytes: 64 * 1024 * 1024).filter { $0.offset >= offset }
+                if header.attributes.contains(.control) {
+                    for record in records {
+                        guard let marker = try? ControlRecord(record.record) else { continue }
+                        endTransaction(producerId: header.producerId, commit: marker.type == .commit, in: &state)
+                    }
+                } else {
+                    for record in records {
+                        apply(
+                            record, producerId: header.attributes.contains(.transactional) ? header.producerId : nil, to: &state,
+                            logger: logger)
                     }
                 }
                 offset = batch.header.lastOffset + 1
@@ -66,7 +97,15 @@ enum OffsetsTopic {
         }
     }
 
-    private static func apply(_ record: BatchRecord, to state: inout LoadedState, logger: Logger) {
+    /// A marker for `producerId` in the partition: its pending offsets become visible or go.
+    private static func endTransaction(producerId: Int64, commit: Bool, in state: inout LoadedState) {
+        guard let pending = state.pendingTransactionalOffsets.removeValue(forKey: producerId), commit else { return }
+        for (group, entries) in pending {
+            state.apply(entries, group: group)
+        }
+    }
+
+    private static func apply(_ record: BatchRecord, producerId: Int64?, to state: inout LoadedState, logger: Logger) {
         guard let key = record.key else { return }
         let decoded: OffsetsTopicRecord?
         do {
@@ -78,7 +117,18 @@ enum OffsetsTopic {
         state.recordCount += 1
         switch decoded {
         case .offset(let group, let topic, let partition, let committed)?:
-            state.offsets[group, default: [:]][TopicPartition(topic: topic, partition: partition)] = committed
+            let key = TopicPartition(topic: topic, partition: partition)
+            if let producerId {
+                // Only commits are written transactionally; a transactional tombstone is ignored.
+                if let committed {
+                    state.pendingTransactionalOffsets[producerId, default: [:]][group, default: [:]][key] = StoredOffset(
+                        committed: committed, recordOffset: record.offset)
+                }
+            } else if let committed {
+                state.offsets[group, default: [:]][key] = StoredOffset(committed: committed, recordOffset: record.offset)
+            } else {
+                state.offsets[group]?[key] = nil
+            }
         case .group(let group, let snapshot)?:
             state.groups[group] = snapshot
             if snapshot == nil {
@@ -89,9 +139,20 @@ enum OffsetsTopic {
         }
     }
 
-    /// One record batch holding `records`.
-    static func batch(_ records: [OffsetsTopicRecord], timestamp: Int64) throws -> ByteBuffer {
+    /// The producer of a transactional batch (TxnOffsetCommit's records).
+    struct TransactionalProducer: Sendable {
+        var producerId: Int64
+        var producerEpoch: Int16
+    }
+
+    /// One record batch holding `records`; transactional when `producer` is given.
+    static func batch(_ records: [OffsetsTopicRecord], timestamp: Int64, producer: TransactionalProducer? = nil) throws -> ByteBuffer {
         var builder = RecordBatchBuilder()
+        if let producer {
+            builder.producerId = producer.producerId
+            builder.producerEpoch = producer.producerEpoch
+            builder.isTransactional = true
+        }
         for record in records {
             builder.append(key: record.encodeKey(), value: record.encodeValue(), timestamp: timestamp)
         }

@@ -5,11 +5,13 @@ import SamsaStorage
 /// WriteTxnMarkers (key 27), versions 1-2 (sent by a transaction coordinator to partition
 /// leaders; this broker is both, so its own coordinator writes markers directly): writes each
 /// marker to its partitions, durably, with per-partition errors (UNKNOWN_TOPIC_OR_PARTITION,
-/// KAFKA_STORAGE_ERROR).
+/// KAFKA_STORAGE_ERROR). A marker written to `__consumer_offsets` also ends the producer's
+/// pending transactional offsets there, as the coordinator's own markers do.
 struct WriteTxnMarkersHandler: RequestHandler {
     typealias Request = WriteTxnMarkersRequest
 
     let core: BrokerCore
+    let groups: GroupCoordinator
 
     func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) async throws -> WriteTxnMarkersResponse? {
         let writer = TransactionMarkerWriter(core: core)
@@ -22,6 +24,9 @@ struct WriteTxnMarkersHandler: RequestHandler {
                 writer.writeMarkers(
                     producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.transactionResult,
                     coordinatorEpoch: marker.coordinatorEpoch, partitions: partitions)
+            }
+            if partitions.contains(where: { $0.topic == InternalTopics.consumerOffsets && errors[$0] == nil }) {
+                await groups.endTransaction(producerId: marker.producerId, commit: marker.transactionResult)
             }
             var result = WriteTxnMarkersResponse.WritableTxnMarkerResult()
             result.producerId = marker.producerId

@@ -184,7 +184,8 @@ struct TxnOffsetCommitHandler: RequestHandler {
             producerEpoch: request.producerEpoch)
         guard verdict == .noError else { return verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict }
         return await groups.stageTransactionalOffsets(
-            producerId: request.producerId, groupId: request.groupId, memberId: version >= 3 ? request.memberId : "",
+            producerId: request.producerId, producerEpoch: request.producerEpoch, groupId: request.groupId,
+            memberId: version >= 3 ? request.memberId : "",
             groupInstanceId: version >= 3 ? request.groupInstanceId : nil, generationId: version >= 3 ? request.generationId : -1,
             entries: entries)
     }
