@@ -89,6 +89,17 @@ struct TransactionHandlerTests {
         return try await connection.request(request, version: 3).topics.first?.partitions.first?.errorCode
     }
 
+    /// DescribeProducers' CurrentTxnStartOffset of `producerId` in `t-0`.
+    private func openTransactionStart(_ connection: ProduceTestConnection, producerId: Int64) async throws -> Int64? {
+        var request = DescribeProducersRequest()
+        var topic = DescribeProducersRequest.TopicRequest()
+        topic.name = "t"
+        topic.partitionIndexes = [0]
+        request.topics = [topic]
+        let response = try await connection.request(request, version: 0)
+        return response.topics.first?.partitions.first?.activeProducers.first { $0.producerId == producerId }?.currentTxnStartOffset
+    }
+
     private func transactionalBatch(producerId: Int64, epoch: Int16, sequence: Int32) throws -> ByteBuffer {
         Fixtures.patched(try Fixtures.batch(count: 2, producerId: producerId, epoch: epoch, sequence: sequence), at: 21, int16: 1 << 4)
     }
@@ -218,6 +229,7 @@ struct TransactionHandlerTests {
                     _ = try await connection.request(produce, version: 9)
                     let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "t", partition: 0)))
                     #expect(log.lastStableOffset == 0, "the open transaction holds the LSO back")
+                    #expect(try await openTransactionStart(connection, producerId: pid) == 0, "DescribeProducers shows where it began")
                     directory.clock.advance(byMilliseconds: 59_999)
                     await broker.transactions.runTimers()
                     #expect(await broker.transactions.describe("silent")?.state == .ongoing)
@@ -225,6 +237,7 @@ struct TransactionHandlerTests {
                     await broker.transactions.runTimers()
                     #expect(await broker.transactions.describe("silent")?.state == .completeAbort)
                     #expect(log.lastStableOffset == log.logEndOffset, "the ABORT marker let the LSO pass")
+                    #expect(try await openTransactionStart(connection, producerId: pid) == -1)
                     #expect(try await endTxn(connection, "silent", producerId: pid, epoch: 0, commit: true) == .producerFenced)
                 }
             }

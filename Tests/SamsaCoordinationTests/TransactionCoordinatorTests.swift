@@ -218,7 +218,29 @@ struct TransactionCoordinatorTests {
         #expect(try harness.initId(expected: first).0.get() == bumped)
         #expect(error(harness.initId(expected: IdAndEpoch(producerId: first.producerId, producerEpoch: 7))) == .producerFenced)
         #expect(error(harness.initId(expected: IdAndEpoch(producerId: 99, producerEpoch: 0))) == .producerFenced)
-        #expect(error(harness.initId("unknown", expected: IdAndEpoch(producerId: 99, producerEpoch: 0))) == .producerFenced)
+        // An id the coordinator does not know takes the expected pair as a recovery: a new id at epoch 0.
+        #expect(try harness.initId("unknown", expected: IdAndEpoch(producerId: 99, producerEpoch: 4)).0.get().producerEpoch == 0)
+    }
+
+    @Test("a fence at epoch Int16.max - 1 takes Int16.max; the next InitProducerId moves to a new producer id")
+    func fenceAtLastEpoch() throws {
+        var harness = Harness()
+        var metadata = TransactionMetadata(
+            transactionalId: "tx", producerId: 77, producerEpoch: Int16.max - 1, transactionTimeoutMs: 60_000, state: .ongoing,
+            lastUpdateTimestamp: harness.now)
+        metadata.partitions = [a0]
+        metadata.transactionStartTimestamp = harness.now
+        harness.machine.restore([("tx", metadata)])
+        let (result, actions) = harness.initId()
+        #expect(error((result, actions)) == .concurrentTransactions)
+        #expect(harness.machine.transactions["tx"]?.producerEpoch == Int16.max, "the old producer's epoch is fenced")
+        #expect(
+            actions.contains(
+                .writeMarkers(transactionalId: "tx", producerId: 77, producerEpoch: Int16.max, commit: false, partitions: [a0])))
+        _ = harness.machine.markersWritten(transactionalId: "tx", now: harness.now)
+        let next = try harness.initId().0.get()
+        #expect(next == IdAndEpoch(producerId: 1001, producerEpoch: 0))
+        #expect(harness.machine.transactions["tx"]?.previousProducerId == 77)
     }
 
     @Test("when the epoch runs out a new producer id starts at epoch 0 and the old one is remembered")
@@ -307,6 +329,12 @@ struct TransactionCoordinatorTests {
         #expect(decoded.state == .completeAbort)
         #expect(decoded.partitions == [a1])
         #expect(decoded.previousProducerId == 41)
+        // Metadata with a previous producer id is written as version 1, byte for byte as built above.
+        var rotated = decoded
+        rotated.lastUpdateTimestamp = 9
+        let written = TransactionStateRecord.encodeValue(rotated)
+        #expect(written == v1)
+        #expect(try TransactionStateRecord.decodeValue(written, transactionalId: "tx") == rotated)
         var unknown = value
         unknown.setInteger(Int16(9), at: unknown.readerIndex)
         #expect(throws: WireFormatError.self) { try TransactionStateRecord.decodeValue(unknown, transactionalId: "tx") }

@@ -3,8 +3,9 @@ import SamsaStorage
 
 /// DescribeProducers (key 61), version 0: the active idempotent producers of each partition
 /// (Kafka's `kafka-transactions.sh describe-producers`): producer id, epoch, the sequence of
-/// the last record written and the last batch's timestamp. The transaction fields are not filled yet:
-/// CoordinatorEpoch and CurrentTxnStartOffset are -1. An unknown topic or partition is
+/// the last record written, the last batch's timestamp, and the first offset of its open
+/// transaction in the partition (-1 when none). CoordinatorEpoch is -1: this broker's single
+/// transaction coordinator has no epochs. An unknown topic or partition is
 /// UNKNOWN_TOPIC_OR_PARTITION.
 struct DescribeProducersHandler: RequestHandler {
     typealias Request = DescribeProducersRequest
@@ -38,6 +39,7 @@ struct DescribeProducersHandler: RequestHandler {
             answer.errorMessage = error.message
         case .success(let log):
             let key = TopicPartition(topic: topic, partition: partition)
+            let openTransactions = log.openTransactionStartOffsets
             answer.activeProducers = try core.producerStates.withTable(for: key, log: log) { table in
                 table.producers.keys.sorted().compactMap { id -> DescribeProducersResponse.ProducerState? in
                     guard let entry = table.producers[id] else { return nil }
@@ -47,7 +49,7 @@ struct DescribeProducersHandler: RequestHandler {
                     state.lastSequence = entry.lastSequence
                     state.lastTimestamp = entry.batches.last?.timestamp ?? -1
                     state.coordinatorEpoch = -1
-                    state.currentTxnStartOffset = -1
+                    state.currentTxnStartOffset = openTransactions[id] ?? -1
                     return state
                 }
             }

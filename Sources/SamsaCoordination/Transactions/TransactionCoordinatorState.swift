@@ -73,11 +73,9 @@ public struct TransactionCoordinatorState: Sendable {
             let created = TransactionMetadata(
                 transactionalId: transactionalId, producerId: allocateProducerId(), producerEpoch: 0,
                 transactionTimeoutMs: transactionTimeoutMs, state: .empty, lastUpdateTimestamp: now)
+            // A KIP-360 request for an id this coordinator does not know (it expired, or the
+            // producer recovers from UNKNOWN_PRODUCER_ID) gets the new producer id, as in Kafka.
             transactions[transactionalId] = created
-            if let expected, expected.producerId >= 0 {
-                // KIP-360 from a producer whose id this coordinator never gave: fenced, as in Kafka.
-                return (.failure(.producerFenced), [.persist(created)])
-            }
             return (.success(ProducerIdAndEpoch(producerId: created.producerId, producerEpoch: 0)), [.persist(created)])
         }
         if metadata.state.isCompleting {
@@ -131,7 +129,10 @@ public struct TransactionCoordinatorState: Sendable {
     /// Fences the running transaction's epoch and starts its abort (InitProducerId from a new
     /// producer, or the timeout): the epoch is bumped so the old producer can write no more.
     private mutating func fenceAndAbort(_ metadata: inout TransactionMetadata, now: Int64) -> [TransactionAction] {
-        if metadata.producerEpoch < Int16.max - 1 {
+        // The fence always takes a new epoch, up to Int16.max (as Kafka's
+        // prepareFenceProducerEpoch); the next InitProducerId then finds the epochs exhausted and
+        // moves to a new producer id.
+        if metadata.producerEpoch < Int16.max {
             metadata.lastProducerEpoch = metadata.producerEpoch
             metadata.producerEpoch += 1
         }

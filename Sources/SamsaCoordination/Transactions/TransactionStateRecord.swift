@@ -7,9 +7,10 @@ import SamsaBinary
 /// - key: `int16 version (0), string transactional id`;
 /// - value: `int16 version`, then `int64 producer id, int16 producer epoch, int32 timeout ms,
 ///   int8 state, nullable [string topic, [int32 partition]] partitions, int64 last update
-///   timestamp, int64 start timestamp`. Version 0 is written; version 1 (flexible: compact
-///   strings and arrays, tagged fields 0 previous producer id, 1 next producer id, 2 client
-///   transaction version) is read too.
+///   timestamp, int64 start timestamp`. Version 1 is flexible (compact strings and arrays,
+///   tagged fields 0 previous producer id, 1 next producer id, 2 client transaction version).
+///   Version 0 is written unless the id has a previous producer id (its epochs ran out), which
+///   only version 1 can carry; both are read.
 ///
 /// A null value (tombstone) removes the id; compaction keeps the latest record per key.
 public enum TransactionStateRecord {
@@ -21,24 +22,31 @@ public enum TransactionStateRecord {
         return buffer
     }
 
-    /// The record value of `metadata` (version 0).
+    /// The record value of `metadata`: version 0, or version 1 when it has a previous producer id.
     public static func encodeValue(_ metadata: TransactionMetadata) -> ByteBuffer {
+        let flexible = metadata.previousProducerId >= 0
         var buffer = ByteBuffer()
-        buffer.writeKafkaInt16(0)
+        buffer.writeKafkaInt16(flexible ? 1 : 0)
         buffer.writeKafkaInt64(metadata.producerId)
         buffer.writeKafkaInt16(metadata.producerEpoch)
         buffer.writeKafkaInt32(metadata.transactionTimeoutMs)
         buffer.writeKafkaInt8(metadata.state.rawValue)
         let byTopic = Dictionary(grouping: metadata.partitions, by: \.topic)
-        buffer.writeArrayCount(byTopic.count)
+        flexible ? buffer.writeCompactArrayCount(byTopic.count) : buffer.writeArrayCount(byTopic.count)
         for topic in byTopic.keys.sorted() {
-            buffer.writeKafkaString(topic)
+            flexible ? buffer.writeCompactString(topic) : buffer.writeKafkaString(topic)
             let partitions = byTopic[topic]!.map(\.partition).sorted()
-            buffer.writeArrayCount(partitions.count)
+            flexible ? buffer.writeCompactArrayCount(partitions.count) : buffer.writeArrayCount(partitions.count)
             for partition in partitions { buffer.writeKafkaInt32(partition) }
+            if flexible { buffer.writeEmptyTaggedFields() }
         }
         buffer.writeKafkaInt64(metadata.lastUpdateTimestamp)
         buffer.writeKafkaInt64(metadata.transactionStartTimestamp)
+        if flexible {
+            var previous = ByteBuffer()
+            previous.writeKafkaInt64(metadata.previousProducerId)
+            buffer.writeTaggedFields([TaggedField(tag: 0, data: previous)])
+        }
         return buffer
     }
 

@@ -108,6 +108,8 @@ public final class PartitionLog: Sendable {
     public var highWatermark: Int64 { state.withLock { $0.highWatermark } }
     /// Readers using ``FetchIsolation/committed`` see offsets below this one.
     public var lastStableOffset: Int64 { state.withLock { $0.lastStableOffset } }
+    /// The first offset of each producer's open transaction in this partition, by producer id.
+    public var openTransactionStartOffsets: [Int64: Int64] { state.withLock { $0.transactions.ongoing } }
     /// Every offset below this one is durable.
     public var recoveryPoint: Int64 { state.withLock { $0.local.recoveryPoint } }
     /// Bytes in all segments.
