@@ -34,9 +34,7 @@ struct TransactionMarkerWriterTests {
 
             let writer = TransactionMarkerWriter(core: broker.core)
             let partitions = [0, 1].map { TopicPartition(topic: "txn", partition: $0) }
-            let errors = try await broker.core.blocking.run {
-                writer.writeMarkers(producerId: 5, producerEpoch: 2, commit: true, partitions: partitions)
-            }
+            let errors = await writer.writeMarkers(producerId: 5, producerEpoch: 2, commit: true, partitions: partitions)
             #expect(errors.isEmpty)
             #expect(logs.map(\.logEndOffset) == [3, 2], "one marker offset each")
             #expect(logs.map(\.lastStableOffset) == [3, 2])
@@ -61,9 +59,7 @@ struct TransactionMarkerWriterTests {
             await broker.clock.waitForSleepers(until: broker.clock.nowMilliseconds() + 10_000)
             let writer = TransactionMarkerWriter(core: broker.core)
             let targets = [TopicPartition(topic: "txn", partition: 0), TopicPartition(topic: "gone", partition: 0)]
-            let errors = try await broker.core.blocking.run {
-                writer.writeMarkers(producerId: 8, producerEpoch: 2, commit: false, partitions: targets)
-            }
+            let errors = await writer.writeMarkers(producerId: 8, producerEpoch: 2, commit: false, partitions: targets)
             #expect(errors == [TopicPartition(topic: "gone", partition: 0): .unknownTopicOrPartition])
             // The clock stands still: only the marker's append can have woken the fetch.
             let woken = try #require(try await waiting.responses.first?.partitions.first)

@@ -20,11 +20,9 @@ struct WriteTxnMarkersHandler: RequestHandler {
             let partitions = marker.topics.flatMap { topic in
                 topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) }
             }
-            let errors = try await core.blocking.run {
-                writer.writeMarkers(
-                    producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.transactionResult,
-                    coordinatorEpoch: marker.coordinatorEpoch, partitions: partitions)
-            }
+            let errors = await writer.writeMarkers(
+                producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.transactionResult,
+                coordinatorEpoch: marker.coordinatorEpoch, partitions: partitions)
             if partitions.contains(where: { $0.topic == InternalTopics.consumerOffsets && errors[$0] == nil }) {
                 await groups.endTransaction(producerId: marker.producerId, commit: marker.transactionResult)
             }

@@ -146,6 +146,12 @@ package actor TransactionCoordinator {
     private func carryOut(_ actions: [TransactionAction]) async -> Bool {
         for action in actions {
             switch action {
+            case .persist(let metadata) where metadata.state == .completeCommit || metadata.state == .completeAbort:
+                // Not waited for: the markers are durable, and a crash that loses this record
+                // leaves PrepareCommit or PrepareAbort, whose markers the next start writes again
+                // (a second marker is harmless). Any later record of the id is appended after
+                // it, so the fsync that makes that one durable covers this one too.
+                submit(metadata.transactionalId, metadata) { _ in }
             case .persist(let metadata):
                 guard await store(metadata.transactionalId, metadata) else { return false }
             case .remove(let transactionalId):
@@ -153,10 +159,7 @@ package actor TransactionCoordinator {
             case .writeMarkers(let transactionalId, let producerId, let epoch, let commit, let partitions):
                 let writer = TransactionMarkerWriter(core: core)
                 let targets = partitions.map { TopicPartition(topic: $0.topic, partition: $0.partition) }
-                let failed =
-                    (try? await core.blocking.run {
-                        writer.writeMarkers(producerId: producerId, producerEpoch: epoch, commit: commit, partitions: targets)
-                    }) ?? [:]
+                let failed = await writer.writeMarkers(producerId: producerId, producerEpoch: epoch, commit: commit, partitions: targets)
                 // A partition deleted meanwhile takes no marker (as in Kafka); a failed log is retried at the next start.
                 guard !failed.values.contains(.kafkaStorageError) else { return false }
                 // Offsets sent with the transaction become visible (or are dropped) with it.
@@ -168,26 +171,31 @@ package actor TransactionCoordinator {
     }
 
     private func store(_ transactionalId: String, _ metadata: TransactionMetadata?) async -> Bool {
+        await withCheckedContinuation { continuation in
+            submit(transactionalId, metadata) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Queues the record of `transactionalId` for `__transaction_state`; `done` gets whether it
+    /// became durable.
+    private func submit(_ transactionalId: String, _ metadata: TransactionMetadata?, done: @escaping @Sendable (Bool) -> Void) {
         let count = core.topics.image.topic(named: TransactionStateTopic.name)?.partitionCount ?? 0
         let partition = TransactionStateTopic.partition(for: transactionalId, partitionCount: count)
         guard count > 0, let log = core.logs.log(for: TopicPartition(topic: TransactionStateTopic.name, partition: partition)) else {
-            return false
+            return done(false)
         }
         let batch: ByteBuffer
         do {
             batch = try TransactionStateTopic.batch(transactionalId: transactionalId, metadata, timestamp: now)
         } catch {
-            return false
+            return done(false)
         }
-        let writer = self.writer
-        do {
-            _ = try await withCheckedThrowingContinuation { continuation in
-                writer.submit(batch, to: log) { continuation.resume(with: $0) }
+        let logger = self.logger
+        writer.submit(batch, to: log) { result in
+            if case .failure(let error) = result {
+                logger.error("could not write \(TransactionStateTopic.name): \(error)")
             }
-            return true
-        } catch {
-            logger.error("could not write \(TransactionStateTopic.name): \(error)")
-            return false
+            done((try? result.get()) != nil)
         }
     }
 

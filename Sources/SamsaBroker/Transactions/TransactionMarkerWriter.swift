@@ -6,8 +6,10 @@ import SamsaStorage
 /// Writes the markers that end a transaction (Kafka's `WriteTxnMarkers` work): one COMMIT or
 /// ABORT control batch with the producer's id and epoch per partition, appended in leader
 /// epoch 0 and durable (fsynced) before it returns, so a coordinator moves to its complete
-/// state only once every marker would survive a crash. Waiting fetches are woken, since a
-/// marker moves the last stable offset. Blocks: run it on ``BlockingWork``.
+/// state only once every marker would survive a crash. The markers are appended first and the
+/// partitions' fsyncs then run side by side, so a transaction over many partitions waits about
+/// one fsync, not one per partition. Waiting fetches are woken, since a marker moves the last
+/// stable offset.
 struct TransactionMarkerWriter: Sendable {
     let core: BrokerCore
 
@@ -16,8 +18,51 @@ struct TransactionMarkerWriter: Sendable {
     /// drops too; KAFKA_STORAGE_ERROR when the log failed). Partitions absent succeeded.
     func writeMarkers(
         producerId: Int64, producerEpoch: Int16, commit: Bool, coordinatorEpoch: Int32 = 0, partitions: [TopicPartition]
-    ) -> [TopicPartition: ErrorCode] {
+    ) async -> [TopicPartition: ErrorCode] {
+        let core = self.core
+        let appended: [(TopicPartition, PartitionLog, Int64)]
+        var errors: [TopicPartition: ErrorCode]
+        do {
+            (appended, errors) = try await core.blocking.run {
+                Self.append(
+                    core: core, producerId: producerId, producerEpoch: producerEpoch, commit: commit, coordinatorEpoch: coordinatorEpoch,
+                    partitions: partitions)
+            }
+        } catch {
+            return Dictionary(uniqueKeysWithValues: partitions.map { ($0, .kafkaStorageError) })
+        }
+        let failed = await withTaskGroup(of: TopicPartition?.self, returning: [TopicPartition].self) { group in
+            for (partition, log, end) in appended {
+                group.addTask {
+                    do {
+                        try await core.blocking.run { try log.waitUntilDurable(end) }
+                        core.appendNotifier.notifyAppended(partition)
+                        return nil
+                    } catch {
+                        core.logger.error(
+                            "could not make a transaction marker durable",
+                            metadata: ["partition": "\(partition)", "producerId": "\(producerId)", "error": "\(error)"])
+                        return partition
+                    }
+                }
+            }
+            var failed: [TopicPartition] = []
+            for await partition in group {
+                if let partition { failed.append(partition) }
+            }
+            return failed
+        }
+        for partition in failed { errors[partition] = .kafkaStorageError }
+        return errors
+    }
+
+    /// Appends one marker per partition (not yet durable); the logs with the offset each must
+    /// reach, and the partitions that failed. Blocks.
+    private static func append(
+        core: BrokerCore, producerId: Int64, producerEpoch: Int16, commit: Bool, coordinatorEpoch: Int32, partitions: [TopicPartition]
+    ) -> ([(TopicPartition, PartitionLog, Int64)], [TopicPartition: ErrorCode]) {
         let marker = ControlRecord(type: commit ? .commit : .abort, coordinatorEpoch: coordinatorEpoch)
+        var appended: [(TopicPartition, PartitionLog, Int64)] = []
         var errors: [TopicPartition: ErrorCode] = [:]
         for partition in partitions {
             guard let log = core.logs.log(for: partition) else {
@@ -26,16 +71,15 @@ struct TransactionMarkerWriter: Sendable {
             }
             let batch = marker.buildBatch(producerId: producerId, producerEpoch: producerEpoch, timestamp: core.clock.nowMilliseconds())
             do throws(StorageError) {
-                _ = try log.append(batch, durability: .flushed, leaderEpoch: PartitionLeadership.leaderEpoch)
+                let info = try log.append(batch, durability: .written, leaderEpoch: PartitionLeadership.leaderEpoch)
+                appended.append((partition, log, info.lastOffset + 1))
             } catch {
                 core.logger.error(
                     "could not write a transaction marker",
                     metadata: ["partition": "\(partition)", "producerId": "\(producerId)", "error": "\(error)"])
                 errors[partition] = .kafkaStorageError
-                continue
             }
-            core.appendNotifier.notifyAppended(partition)
         }
-        return errors
+        return (appended, errors)
     }
 }
