@@ -4,13 +4,18 @@ the same run (confluent-kafka / librdkafka): 1 KiB records, N records per transa
 commit latency (commit_transaction) p50/p99. Also measures this disk's fsync time, since a
 commit waits for the markers' fsyncs.
 
-    .venv/bin/python scripts/bench-transactions.py [--records 50000] [--binary .build/release/samsa]
+    .venv/bin/python scripts/bench-transactions.py [--records 100000] [--rounds 3] [--binary .build/release/samsa]
+
+The modes run interleaved, round after round, and the medians are reported, so a machine that
+gets busier during the run weighs on every mode alike.
 
 Builds nothing: run `swift build -c release --product samsa` first.
 """
 
 import argparse
+import logging
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -80,9 +85,52 @@ def transactional(bootstrap: str, topic: str, records: int, per_transaction: int
     return records * len(value) / (time.perf_counter() - started) / 1e6, commits
 
 
+class EndTxnRoundTrips(logging.Handler):
+    """Collects the round trip of every EndTxn librdkafka reports (debug=protocol): the time
+    from the request leaving the client to its answer, so the broker's part of a commit without
+    the client's own flushing and bookkeeping."""
+
+    pattern = re.compile(r"Received EndTxnResponse .*rtt ([0-9.]+)ms")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.round_trips: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self.pattern.search(record.getMessage())
+        if match:
+            self.round_trips.append(float(match.group(1)))
+
+
+def end_txn_round_trips(bootstrap: str, topic: str, transactions: int, per_transaction: int, value: bytes) -> list[float]:
+    """EndTxn round trips of `transactions` commits (a separate pass: debug logging slows the client)."""
+    handler = EndTxnRoundTrips()
+    logger = logging.getLogger("bench-rdkafka")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    producer = Producer({
+        "bootstrap.servers": bootstrap, "transactional.id": f"bench-rtt-{uuid.uuid4().hex[:8]}", "linger.ms": 5,
+        "debug": "protocol", "logger": logger,
+    })
+    producer.init_transactions(30)
+    for _ in range(transactions):
+        producer.begin_transaction()
+        for _ in range(per_transaction):
+            producer.produce(topic, value=value, partition=0)
+        producer.commit_transaction(60)
+    producer.poll(0)  # delivers the queued log lines
+    logger.removeHandler(handler)
+    return sorted(handler.round_trips)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--binary", default=".build/release/samsa")
     args = parser.parse_args()
     value = b"x" * 1024
@@ -102,17 +150,32 @@ def main() -> int:
             topics = ["bench-idem", "bench-txn-100", "bench-txn-1000"]
             for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
                 future.result(30)
-            print(f"fsync (4 KiB + fdatasync) on this disk: median {fsync_ms(work):.2f} ms")
+            fsync = fsync_ms(work)
+            print(f"fsync (4 KiB + fdatasync) on this disk: median {fsync:.2f} ms")
             idempotent(bootstrap, "bench-idem", args.records // 5, value)  # warm-up: connections, first segment
-            base = idempotent(bootstrap, "bench-idem", args.records, value)
-            print(f"idempotent producer:            {base:8.1f} MB/s")
-            for per in (100, 1000):
-                rate, commits = transactional(bootstrap, f"bench-txn-{per}", args.records, per, value)
-                commits.sort()
-                p50 = commits[len(commits) // 2]
-                p99 = commits[min(len(commits) - 1, int(len(commits) * 0.99))]
-                print(f"transactional, {per:4d} per txn:    {rate:8.1f} MB/s ({rate / base * 100:5.1f} % of idempotent), "
-                      f"commit p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(commits)} commits")
+            rates: dict[str, list[float]] = {"idempotent": [], "100": [], "1000": []}
+            commits: dict[str, list[float]] = {"100": [], "1000": []}
+            for round_number in range(1, args.rounds + 1):
+                rates["idempotent"].append(idempotent(bootstrap, "bench-idem", args.records, value))
+                for per in (100, 1000):
+                    rate, latencies = transactional(bootstrap, f"bench-txn-{per}", args.records, per, value)
+                    rates[str(per)].append(rate)
+                    commits[str(per)] += latencies
+                print(f"round {round_number}: idempotent {rates['idempotent'][-1]:.1f} MB/s, "
+                      f"100 per txn {rates['100'][-1]:.1f} MB/s, 1000 per txn {rates['1000'][-1]:.1f} MB/s")
+            base = statistics.median(rates["idempotent"])
+            print(f"idempotent producer:            {base:8.1f} MB/s (median of {args.rounds})")
+            for per in ("100", "1000"):
+                rate = statistics.median(rates[per])
+                latencies = sorted(commits[per])
+                p50 = latencies[len(latencies) // 2]
+                p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+                print(f"transactional, {per:>4} per txn:    {rate:8.1f} MB/s ({rate / base * 100:5.1f} % of idempotent), "
+                      f"commit_transaction p50 {p50:.2f} ms, p99 {p99:.2f} ms over {len(latencies)} commits")
+            round_trips = end_txn_round_trips(bootstrap, "bench-txn-100", 500, 100, value)
+            print(f"EndTxn round trip (broker side of a commit), 100 per txn: p50 {percentile(round_trips, 0.5):.2f} ms, "
+                  f"p99 {percentile(round_trips, 0.99):.2f} ms = {percentile(round_trips, 0.99) / fsync:.1f} fsyncs "
+                  f"over {len(round_trips)} commits")
         finally:
             broker.terminate()
             broker.wait(30)
