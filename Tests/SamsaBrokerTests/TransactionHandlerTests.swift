@@ -72,21 +72,22 @@ struct TransactionHandlerTests {
         _ connection: ProduceTestConnection, _ id: String, producerId: Int64, epoch: Int16, offset: Int64,
         generation: Int32 = -1, memberId: String = ""
     ) async throws -> Int16? {
-        var request = TxnOffsetCommitRequest()
-        request.transactionalId = id
-        request.groupId = "g"
-        request.producerId = producerId
-        request.producerEpoch = epoch
-        request.generationId = generation
-        request.memberId = memberId
-        var topic = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
-        topic.name = "in"
-        var partition = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
-        partition.partitionIndex = 0
-        partition.committedOffset = offset
-        topic.partitions = [partition]
-        request.topics = [topic]
+        let request = TransactionRequests.commitOffset(
+            id, producerId: producerId, epoch: epoch, offset: offset, generation: generation, memberId: memberId)
         return try await connection.request(request, version: 3).topics.first?.partitions.first?.errorCode
+    }
+
+    /// OffsetFetch v7 of `in-0` in group `g`: the partition's error code and offset.
+    private func fetchOffset(_ connection: ProduceTestConnection, requireStable: Bool) async throws -> (Int16, Int64)? {
+        var request = OffsetFetchRequest()
+        request.groupId = "g"
+        var topic = OffsetFetchRequest.OffsetFetchRequestTopic()
+        topic.name = "in"
+        topic.partitionIndexes = [0]
+        request.topics = [topic]
+        request.requireStable = requireStable
+        let partition = try await connection.request(request, version: 7).topics.first?.partitions.first
+        return partition.map { ($0.errorCode, $0.committedOffset) }
     }
 
     /// DescribeProducers' CurrentTxnStartOffset of `producerId` in `t-0`.
@@ -269,8 +270,14 @@ struct TransactionHandlerTests {
                     #expect(try await commitOffset(5, generation: generation + 7) == ErrorCode.illegalGeneration.rawValue)
                     #expect(try await commitOffset(5, generation: generation) == 0)
                     #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key] == nil, "pending until the commit")
+                    let unstable = try await fetchOffset(connection, requireStable: true)
+                    #expect(unstable?.0 == ErrorCode.unstableOffsetCommit.rawValue, "RequireStable waits for the transaction")
+                    let plain = try await fetchOffset(connection, requireStable: false)
+                    #expect(plain?.0 == 0 && plain?.1 == -1)
                     #expect(try await endTxn(connection, "ctp", producerId: pid, epoch: 0, commit: true) == .noError)
                     #expect(await broker.groups.fetchOffsets(groupId: "g", partitions: [key])[key]?.offset == 5)
+                    let stable = try await fetchOffset(connection, requireStable: true)
+                    #expect(stable?.0 == 0 && stable?.1 == 5)
                     #expect(try await addOffsets() == 0)
                     #expect(try await commitOffset(9, generation: generation) == 0)
                     #expect(try await endTxn(connection, "ctp", producerId: pid, epoch: 0, commit: false) == .noError)

@@ -57,11 +57,19 @@ struct TransactionCoordinatorTests {
             return outcome
         }
 
-        mutating func end(_ producer: IdAndEpoch, commit: Bool, id: String = "tx") -> (Result<Void, TransactionError>, [TransactionAction])
-        {
+        mutating func end(
+            _ producer: IdAndEpoch, commit: Bool, id: String = "tx", bumpsEpoch: Bool = false
+        ) -> (Result<IdAndEpoch, TransactionError>, [TransactionAction]) {
             let before = machine.transactions[id]?.state
+            var counter = nextProducerId
             let outcome = machine.endTransaction(
-                transactionalId: id, producerId: producer.producerId, producerEpoch: producer.producerEpoch, commit: commit, now: now)
+                transactionalId: id, producerId: producer.producerId, producerEpoch: producer.producerEpoch, commit: commit,
+                bumpsEpoch: bumpsEpoch, now: now,
+                allocateProducerId: {
+                    counter += 1
+                    return counter
+                })
+            nextProducerId = counter
             check(outcome.1, from: before)
             return outcome
         }
@@ -255,6 +263,49 @@ struct TransactionCoordinatorTests {
         #expect(next == IdAndEpoch(producerId: 1001, producerEpoch: 0))
         #expect(harness.machine.transactions["tx"]?.previousProducerId == 77)
         #expect(error(harness.initId(expected: IdAndEpoch(producerId: 77, producerEpoch: Int16.max - 1))) == nil)
+    }
+
+    @Test("V2: each ending bumps the epoch; the last epochs end on a new producer id, which a retry and a restart keep")
+    func v2EpochBumps() throws {
+        var harness = Harness()
+        let first = try harness.initId().0.get()
+        _ = harness.add(first, [a0])
+        let (result, actions) = harness.end(first, commit: true, bumpsEpoch: true)
+        let next = try result.get()
+        #expect(next == IdAndEpoch(producerId: first.producerId, producerEpoch: 1))
+        #expect(
+            actions.contains(
+                .writeMarkers(transactionalId: "tx", producerId: first.producerId, producerEpoch: 1, commit: true, partitions: [a0])),
+            "the markers carry the new epoch")
+        _ = harness.machine.markersWritten(transactionalId: "tx", now: harness.now)
+        #expect(error(harness.add(first, [a0])) == .producerFenced, "the ended epoch is fenced")
+
+        // Epochs run out: the markers take Int16.max, the producer moves to a new id at epoch 0.
+        var worn = try #require(harness.machine.transactions["tx"])
+        worn.producerEpoch = Int16.max - 1
+        worn.state = .ongoing
+        worn.partitions = [a1]
+        worn.transactionStartTimestamp = harness.now
+        harness.machine.restore([("tx", worn)])
+        let last = IdAndEpoch(producerId: first.producerId, producerEpoch: Int16.max - 1)
+        let (moved, markers) = harness.end(last, commit: false, bumpsEpoch: true)
+        let newId = try moved.get()
+        #expect(newId.producerEpoch == 0 && newId.producerId != first.producerId)
+        #expect(
+            markers.contains(
+                .writeMarkers(
+                    transactionalId: "tx", producerId: first.producerId, producerEpoch: Int16.max, commit: false, partitions: [a1])))
+        // A restart before the markers keeps the move: the prepared record carries the next id.
+        let prepared = try #require(harness.machine.transactions["tx"])
+        let replayed = try TransactionStateRecord.decodeValue(TransactionStateRecord.encodeValue(prepared), transactionalId: "tx")
+        #expect(replayed.nextProducerId == newId.producerId)
+        #expect(error(harness.end(last, commit: false, bumpsEpoch: true)) == .concurrentTransactions, "a retry while the markers go")
+        _ = harness.machine.markersWritten(transactionalId: "tx", now: harness.now)
+        let complete = try #require(harness.machine.transactions["tx"])
+        #expect(complete.producerId == newId.producerId && complete.producerEpoch == 0 && complete.previousProducerId == first.producerId)
+        // The old id's retry is recognised after the move.
+        #expect(try harness.end(last, commit: false, bumpsEpoch: true).0.get() == newId)
+        #expect(error(harness.end(last, commit: true, bumpsEpoch: true)) == .invalidTxnState)
     }
 
     @Test("after a restart, transactions caught between prepare and complete have their markers written again")

@@ -128,6 +128,16 @@ extension GroupCoordinator {
         }
     }
 
+    /// The partitions of a group whose offsets an open transaction has sent (OffsetFetch's
+    /// RequireStable answers UNSTABLE_OFFSET_COMMIT for them).
+    package func partitionsWithPendingTransactionalOffsets(groupId: String) -> Set<TopicPartition> {
+        var partitions = Set<TopicPartition>()
+        for pending in pendingTransactionalOffsets.values {
+            if let entries = pending[groupId] { partitions.formUnion(entries.keys) }
+        }
+        return partitions
+    }
+
     /// The committed offsets of a group: of `partitions`, or every partition it has committed
     /// when nil. Partitions without a commit are absent.
     package func fetchOffsets(groupId: String, partitions: [TopicPartition]?) -> [TopicPartition: CommittedOffset] {

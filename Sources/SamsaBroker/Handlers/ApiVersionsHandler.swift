@@ -7,9 +7,17 @@ import SamsaProtocol
 /// The response always travels with header v0 (KIP-511), which ``KafkaResponse`` takes care of.
 /// An ApiVersions request at a version above 4 never reaches this handler: the broker answers
 /// it with a v0 body and UNSUPPORTED_VERSION (see ``unsupportedVersionResponse(context:)``).
-/// No features are advertised, so clients do not switch on transactions V2 (KIP-890).
+///
+/// From v3 it lists the one feature this broker has: `transaction.version`, supported 0-2 and
+/// finalized at 2, so clients that know transactions V2 (KIP-890 part 2: Produce v12 adds
+/// partitions implicitly, EndTxn v5 bumps the epoch, TxnOffsetCommit v5 adds the offsets
+/// partition) use them. Kafka's other features (`metadata.version`, `group.version`, ...)
+/// describe KRaft metadata and are not listed.
 struct ApiVersionsHandler: RequestHandler {
     typealias Request = ApiVersionsRequest
+
+    /// The finalized `transaction.version`.
+    static let transactionVersion: Int16 = 2
 
     let apiKeys: [ApiVersionsResponse.ApiVersion]
 
@@ -29,6 +37,18 @@ struct ApiVersionsHandler: RequestHandler {
         var response = ApiVersionsResponse()
         response.errorCode = ErrorCode.noError.rawValue
         response.apiKeys = apiKeys
+        var supported = ApiVersionsResponse.SupportedFeatureKey()
+        supported.name = "transaction.version"
+        supported.minVersion = 0
+        supported.maxVersion = Self.transactionVersion
+        response.supportedFeatures = [supported]
+        var finalized = ApiVersionsResponse.FinalizedFeatureKey()
+        finalized.name = "transaction.version"
+        finalized.minVersionLevel = Self.transactionVersion
+        finalized.maxVersionLevel = Self.transactionVersion
+        response.finalizedFeatures = [finalized]
+        // Finalized once and never changed: a fixed epoch.
+        response.finalizedFeaturesEpoch = 1
         return response
     }
 

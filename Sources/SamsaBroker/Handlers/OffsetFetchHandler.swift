@@ -7,9 +7,10 @@ import SamsaStorage
 ///
 /// v1-7 ask for one group, v8+ for several; a null topic list (v2+) asks for every partition
 /// the group has committed. A partition without a commit answers offset -1, as in Kafka. v10
-/// names topics by id (unknown ids get UNKNOWN_TOPIC_ID). RequireStable (v7+) is accepted: no
-/// transactional offset commit is ever pending here. v9's KIP-848 member id and epoch are not
-/// checked, since consumer-protocol groups are not implemented.
+/// names topics by id (unknown ids get UNKNOWN_TOPIC_ID). With RequireStable (v7+, KIP-447) a
+/// partition whose offset an open transaction is about to commit answers
+/// UNSTABLE_OFFSET_COMMIT, which consumers retry, so a new member does not start from an offset
+/// that is about to move. v9's KIP-848 member id and epoch are not checked.
 struct OffsetFetchHandler: RequestHandler {
     typealias Request = OffsetFetchRequest
 
@@ -33,7 +34,9 @@ struct OffsetFetchHandler: RequestHandler {
                 }
                 var entry = OffsetFetchResponse.OffsetFetchResponseGroup()
                 entry.groupId = group.groupId
-                entry.topics = await fetch(group: group.groupId, wanted: wanted, byId: version >= 10).map { topic in
+                entry.topics = await fetch(
+                    group: group.groupId, wanted: wanted, byId: version >= 10, requireStable: request.requireStable
+                ).map { topic in
                     var result = OffsetFetchResponse.OffsetFetchResponseTopics()
                     result.name = topic.name
                     result.topicId = topic.topicId
@@ -55,7 +58,9 @@ struct OffsetFetchHandler: RequestHandler {
         let wanted = (version >= 2 ? request.topics : (request.topics ?? [])).map { topics in
             topics.map { (name: $0.name, topicId: KafkaUUID.zero, partitions: $0.partitionIndexes) }
         }
-        response.topics = await fetch(group: request.groupId, wanted: wanted, byId: false).map { topic in
+        response.topics = await fetch(
+            group: request.groupId, wanted: wanted, byId: false, requireStable: version >= 7 && request.requireStable
+        ).map { topic in
             var result = OffsetFetchResponse.OffsetFetchResponseTopic()
             result.name = topic.name
             result.partitions = topic.partitions.map { partition in
@@ -73,16 +78,22 @@ struct OffsetFetchHandler: RequestHandler {
     }
 
     private func fetch(
-        group: String, wanted: [(name: String, topicId: KafkaUUID, partitions: [Int32])]?, byId: Bool
+        group: String, wanted: [(name: String, topicId: KafkaUUID, partitions: [Int32])]?, byId: Bool, requireStable: Bool
     ) async -> [TopicOffsets] {
         let image = core.topics.image
+        let unstable = requireStable ? await groups.partitionsWithPendingTransactionalOffsets(groupId: group) : []
+        func answer(_ partition: TopicPartition, _ offset: CommittedOffset?) -> (index: Int32, offset: CommittedOffset?, error: ErrorCode) {
+            unstable.contains(partition)
+                ? (index: partition.partition, offset: nil, error: .unstableOffsetCommit)
+                : (index: partition.partition, offset: offset, error: .noError)
+        }
         guard let wanted else {
             let all = await groups.fetchOffsets(groupId: group, partitions: nil)
             let byTopic = Dictionary(grouping: all.keys, by: \.topic)
             return byTopic.keys.sorted().map { name in
                 TopicOffsets(
                     name: name, topicId: image.topic(named: name)?.id ?? .zero,
-                    partitions: byTopic[name]!.sorted().map { (index: $0.partition, offset: all[$0], error: .noError) }
+                    partitions: byTopic[name]!.sorted().map { answer($0, all[$0]) }
                 )
             }
         }
@@ -101,7 +112,8 @@ struct OffsetFetchHandler: RequestHandler {
                 name: name ?? topic.name, topicId: topic.topicId,
                 partitions: topic.partitions.map { index in
                     guard let name else { return (index: index, offset: nil, error: .unknownTopicId) }
-                    return (index: index, offset: found[TopicPartition(topic: name, partition: index)], error: .noError)
+                    let partition = TopicPartition(topic: name, partition: index)
+                    return answer(partition, found[partition])
                 }
             )
         }

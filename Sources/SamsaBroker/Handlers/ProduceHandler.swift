@@ -77,7 +77,10 @@ struct ProduceHandler: RequestHandler {
     /// Transactional batches are appended only to partitions added to the producer's ongoing
     /// transaction (KIP-890 part 1, server-side verification); others, and batches of an id
     /// the coordinator does not know, get INVALID_TXN_STATE, and a stale epoch
-    /// INVALID_PRODUCER_EPOCH. Nothing is appended for a refused batch.
+    /// INVALID_PRODUCER_EPOCH. From v12 (transactions V2, KIP-890 part 2) the partition is
+    /// added to the transaction here, as AddPartitionsToTxn would; a coordinator busy ending
+    /// the previous transaction answers NOT_ENOUGH_REPLICAS, which producers retry. Nothing is
+    /// appended for a refused batch.
     private func verifyTransactional(
         _ located: [[PartitionResult<PendingAppend>]], transactionalId: String, version: Int16
     ) async -> [[PartitionResult<PendingAppend>]] {
@@ -85,9 +88,19 @@ struct ProduceHandler: RequestHandler {
         for (topicIndex, partitions) in located.enumerated() {
             for (partitionIndex, outcome) in partitions.enumerated() {
                 guard case .success(let pending) = outcome, pending.header.isTransactional else { continue }
-                let verdict = await transactions.verify(
-                    TransactionPartition(topic: pending.partition.topic, partition: pending.partition.partition),
-                    transactionalId: transactionalId, producerId: pending.header.producerId, producerEpoch: pending.header.producerEpoch)
+                let partition = TransactionPartition(topic: pending.partition.topic, partition: pending.partition.partition)
+                var verdict: ErrorCode
+                if version >= 12 {
+                    verdict = await transactions.addPartitions(
+                        transactionalId: transactionalId, producerId: pending.header.producerId,
+                        producerEpoch: pending.header.producerEpoch, partitions: [partition])
+                    if verdict == .producerFenced { verdict = .invalidProducerEpoch }
+                    if verdict == .concurrentTransactions || verdict == .coordinatorNotAvailable { verdict = .notEnoughReplicas }
+                } else {
+                    verdict = await transactions.verify(
+                        partition, transactionalId: transactionalId, producerId: pending.header.producerId,
+                        producerEpoch: pending.header.producerEpoch)
+                }
                 guard verdict != .noError else { continue }
                 let code: ErrorCode = verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict
                 let message = code == .invalidTxnState ? "Record was not part of an ongoing transaction" : nil

@@ -83,9 +83,10 @@ struct DescribeTransactionsHandler: RequestHandler {
     }
 }
 
-/// ListTransactions (key 66), versions 0-1: the transactional ids, filtered by state names,
-/// producer ids and (v1) how long the transaction has run. Unknown state names are listed back
-/// in UnknownStateFilters, as Kafka does. v2's id pattern is not advertised.
+/// ListTransactions (key 66), versions 0-2: the transactional ids, filtered by state names,
+/// producer ids, (v1) how long the transaction has run and (v2) a regular expression the whole
+/// id must match (INVALID_REGULAR_EXPRESSION when it does not compile). Unknown state names
+/// are listed back in UnknownStateFilters, as Kafka does.
 struct ListTransactionsHandler: RequestHandler {
     typealias Request = ListTransactionsRequest
 
@@ -96,7 +97,19 @@ struct ListTransactionsHandler: RequestHandler {
         let states = request.stateFilters.compactMap { TransactionState(name: $0) }
         response.unknownStateFilters = request.stateFilters.filter { TransactionState(name: $0) == nil }
         let duration = context.apiVersion >= 1 && request.durationFilter >= 0 ? request.durationFilter : nil
-        let listed = await transactions.list(states: Set(states), producerIds: Set(request.producerIdFilters), minimumDurationMs: duration)
+        var pattern: Regex<AnyRegexOutput>?
+        if context.apiVersion >= 2, let text = request.transactionalIdPattern, !text.isEmpty {
+            do {
+                pattern = try Regex(text)
+            } catch {
+                response.errorCode = ErrorCode.invalidRegularExpression.rawValue
+                return response
+            }
+        }
+        var listed = await transactions.list(states: Set(states), producerIds: Set(request.producerIdFilters), minimumDurationMs: duration)
+        if let pattern {
+            listed = listed.filter { $0.transactionalId.wholeMatch(of: pattern) != nil }
+        }
         // Filters that name only unknown states match nothing.
         guard states.isEmpty == request.stateFilters.isEmpty else { return response }
         response.transactionStates = listed.map { metadata in

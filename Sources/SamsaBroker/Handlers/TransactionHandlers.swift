@@ -101,37 +101,35 @@ struct AddOffsetsToTxnHandler: RequestHandler {
     }
 }
 
-/// EndTxn (key 26), versions 0-4: commits or aborts the transaction; answered once its markers
+/// EndTxn (key 26), versions 0-5: commits or aborts the transaction; answered once its markers
 /// are durable in every partition. INVALID_TXN_STATE without a transaction, PRODUCER_FENCED
-/// (INVALID_PRODUCER_EPOCH before v2) for a stale epoch.
+/// (INVALID_PRODUCER_EPOCH before v2) for a stale epoch. From v5 (transactions V2) every ending
+/// bumps the epoch and the answer carries the producer id and epoch to use next.
 struct EndTxnHandler: RequestHandler {
     typealias Request = EndTxnRequest
 
     let transactions: TransactionCoordinator
 
     func handle(_ request: EndTxnRequest, context: RequestContext) async throws -> EndTxnResponse? {
-        var code = await transactions.endTransaction(
+        var (code, next) = await transactions.endTransaction(
             transactionalId: request.transactionalId, producerId: request.producerId, producerEpoch: request.producerEpoch,
-            commit: request.committed)
+            commit: request.committed, bumpsEpoch: context.apiVersion >= 5)
         if code == .producerFenced && context.apiVersion < 2 { code = .invalidProducerEpoch }
         var response = EndTxnResponse()
         response.errorCode = code.rawValue
-        response.producerId = -1
-        response.producerEpoch = -1
+        response.producerId = next?.producerId ?? -1
+        response.producerEpoch = next?.producerEpoch ?? -1
         return response
     }
 }
 
-/// TxnOffsetCommit (key 28), versions 0-4: offsets consumed in a transaction
+/// TxnOffsetCommit (key 28), versions 0-5: offsets consumed in a transaction
 /// (`sendOffsetsToTransaction`), committed with it. The group's `__consumer_offsets` partition
 /// must be in the producer's transaction (AddOffsetsToTxn), else INVALID_TXN_STATE (or the
-/// producer's epoch error); from v3 the group's generation, member and instance id are checked
-/// as for OffsetCommit (KIP-447). Unknown topics or partitions get UNKNOWN_TOPIC_OR_PARTITION.
-///
-/// Differs from Kafka: the pending offsets are kept in memory and written to
-/// `__consumer_offsets` when the COMMIT markers are, not as transactional records beforehand,
-/// so a broker crash between the commit's markers and that write loses them (the consumer then
-/// re-reads from the previous commit).
+/// producer's epoch error); v5 (transactions V2) adds it implicitly. From v3 the group's
+/// generation, member and instance id are checked as for OffsetCommit (KIP-447). Unknown topics
+/// or partitions get UNKNOWN_TOPIC_OR_PARTITION. The offsets are written to `__consumer_offsets`
+/// as the producer's transactional records and become visible at the COMMIT marker.
 struct TxnOffsetCommitHandler: RequestHandler {
     typealias Request = TxnOffsetCommitRequest
 
@@ -176,13 +174,23 @@ struct TxnOffsetCommitHandler: RequestHandler {
     }
 
     private func stage(_ request: TxnOffsetCommitRequest, entries: [TopicPartition: CommittedOffset], version: Int16) async -> ErrorCode {
+        if version >= 5 {
+            guard await groups.ensureOffsetsTopic() else { return .coordinatorNotAvailable }
+        }
         guard let offsetsTopic = core.topics.image.topic(named: OffsetsTopic.name) else { return .invalidTxnState }
         let offsetsPartition = TransactionPartition(
             topic: OffsetsTopic.name, partition: OffsetsTopic.partition(for: request.groupId, partitionCount: offsetsTopic.partitionCount))
-        let verdict = await transactions.verify(
-            offsetsPartition, transactionalId: request.transactionalId, producerId: request.producerId,
-            producerEpoch: request.producerEpoch)
-        guard verdict == .noError else { return verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict }
+        if version >= 5 {
+            let added = await transactions.addPartitions(
+                transactionalId: request.transactionalId, producerId: request.producerId, producerEpoch: request.producerEpoch,
+                partitions: [offsetsPartition])
+            guard added == .noError else { return added }
+        } else {
+            let verdict = await transactions.verify(
+                offsetsPartition, transactionalId: request.transactionalId, producerId: request.producerId,
+                producerEpoch: request.producerEpoch)
+            guard verdict == .noError else { return verdict == .invalidProducerIdMapping ? .invalidTxnState : verdict }
+        }
         return await groups.stageTransactionalOffsets(
             producerId: request.producerId, producerEpoch: request.producerEpoch, groupId: request.groupId,
             memberId: version >= 3 ? request.memberId : "",

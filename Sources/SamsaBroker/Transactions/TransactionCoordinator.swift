@@ -119,14 +119,33 @@ package actor TransactionCoordinator {
         }
     }
 
-    /// EndTxn: answered once the markers are written and the transaction is complete.
-    package func endTransaction(transactionalId: String, producerId: Int64, producerEpoch: Int16, commit: Bool) async -> ErrorCode {
+    /// EndTxn: answered once the markers are written and the transaction is complete. With
+    /// `bumpsEpoch` (EndTxn v5, transactions V2) the answer carries the producer id and epoch
+    /// for the next transaction.
+    package func endTransaction(
+        transactionalId: String, producerId: Int64, producerEpoch: Int16, commit: Bool, bumpsEpoch: Bool = false
+    ) async -> (errorCode: ErrorCode, next: TransactionCoordinatorState.ProducerIdAndEpoch?) {
+        // A new producer id is needed only when this ending exhausts the epochs; it is
+        // reserved before the machine runs, as the machine asks for it synchronously.
+        var candidate: Int64 = -1
+        if bumpsEpoch, let epoch = machine.transactions[transactionalId]?.producerEpoch, epoch >= Int16.max - 1 {
+            let core = self.core
+            guard let reserved = try? await core.blocking.run({ try core.producerIds.nextProducerId() }) else {
+                return (.coordinatorNotAvailable, nil)
+            }
+            candidate = reserved
+        }
         let (result, actions) = machine.endTransaction(
-            transactionalId: transactionalId, producerId: producerId, producerEpoch: producerEpoch, commit: commit, now: now)
-        if case .failure(let error) = result { return error.errorCode }
+            transactionalId: transactionalId, producerId: producerId, producerEpoch: producerEpoch, commit: commit,
+            bumpsEpoch: bumpsEpoch, now: now, allocateProducerId: { candidate })
+        let next: TransactionCoordinatorState.ProducerIdAndEpoch
+        switch result {
+        case .failure(let error): return (error.errorCode, nil)
+        case .success(let ids): next = ids
+        }
         let done = await carryOut(actions)
         scheduleTimer()
-        return done ? .noError : .coordinatorNotAvailable
+        return done ? (.noError, next) : (.coordinatorNotAvailable, nil)
     }
 
     /// ListTransactions: the ids in one of `states`, of one of `producerIds` (all when empty),

@@ -192,29 +192,48 @@ public struct TransactionCoordinatorState: Sendable {
 
     /// EndTxn. A retried commit (or abort) of a transaction already completing or complete the
     /// same way answers as the first did; the other way round is INVALID_TXN_STATE.
+    ///
+    /// With `bumpsEpoch` (EndTxn v5, transactions V2, KIP-890 part 2) every ending takes a new
+    /// epoch: the markers carry it, so the producer's late writes of the ended transaction are
+    /// fenced, and the answer hands it to the producer for its next transaction. A retry then
+    /// comes with the epoch before the bump and gets the current id and epoch. An abort with no
+    /// transaction running also bumps the epoch (the client's way out of an abortable error).
+    /// When the epochs are exhausted the transaction ends on a new producer id (from
+    /// `allocateProducerId`), which the answer carries.
     public mutating func endTransaction(
-        transactionalId: String, producerId: Int64, producerEpoch: Int16, commit: Bool, now: Int64
-    ) -> (Result<Void, TransactionError>, [TransactionAction]) {
+        transactionalId: String, producerId: Int64, producerEpoch: Int16, commit: Bool, bumpsEpoch: Bool = false, now: Int64,
+        allocateProducerId: () -> Int64 = { -1 }
+    ) -> (Result<ProducerIdAndEpoch, TransactionError>, [TransactionAction]) {
         guard var metadata = transactions[transactionalId] else { return (.failure(.invalidProducerIdMapping), []) }
+        let current = ProducerIdAndEpoch(producerId: metadata.producerId, producerEpoch: metadata.producerEpoch)
+        if bumpsEpoch, let retry = Self.retriedEnding(metadata, producerId: producerId, producerEpoch: producerEpoch, commit: commit) {
+            return (retry, [])
+        }
         guard producerId == metadata.producerId else { return (.failure(.invalidProducerIdMapping), []) }
         // A retry after the coordinator's own abort bumped the epoch is fenced, not a retry.
         guard producerEpoch == metadata.producerEpoch else { return (.failure(.producerFenced), []) }
-        switch (metadata.state, commit) {
-        case (.ongoing, _):
+        // Without a running transaction a V2 abort has nothing to mark: it only moves the
+        // producer to a new epoch, through Kafka's same states.
+        let abortsNothing = bumpsEpoch && !commit && [.empty, .completeCommit, .completeAbort].contains(metadata.state)
+        if metadata.state == .ongoing || abortsNothing {
+            if abortsNothing { metadata.partitions = [] }
             metadata.state = commit ? .prepareCommit : .prepareAbort
+            if bumpsEpoch { Self.bumpForEnding(&metadata, allocateProducerId: allocateProducerId) }
             metadata.lastUpdateTimestamp = now
             transactions[transactionalId] = metadata
             return (
-                .success(()),
+                .success(Self.idAfterEnding(metadata)),
                 [
                     .persist(metadata),
                     .writeMarkers(
-                        transactionalId: transactionalId, producerId: producerId, producerEpoch: producerEpoch, commit: commit,
-                        partitions: metadata.partitions.sorted()),
+                        transactionalId: transactionalId, producerId: metadata.producerId, producerEpoch: metadata.producerEpoch,
+                        commit: commit, partitions: metadata.partitions.sorted()),
                 ]
             )
+        }
+        switch (metadata.state, commit) {
         case (.completeCommit, true), (.completeAbort, false):
-            return (.success(()), [])
+            return (.success(current), [])
         case (.prepareCommit, true), (.prepareAbort, false):
             return (.failure(.concurrentTransactions), [])
         case (.prepareEpochFence, _):
@@ -224,17 +243,72 @@ public struct TransactionCoordinatorState: Sendable {
         }
     }
 
+    /// A transactions-V2 EndTxn that repeats one whose epoch bump already happened: the
+    /// producer sends the epoch before the bump (or, after a move to a new producer id, the old
+    /// id). Nil when the request is not such a retry.
+    private static func retriedEnding(
+        _ metadata: TransactionMetadata, producerId: Int64, producerEpoch: Int16, commit: Bool
+    ) -> Result<ProducerIdAndEpoch, TransactionError>? {
+        let sameId = producerId == metadata.producerId && Int32(producerEpoch) + 1 == Int32(metadata.producerEpoch)
+        let movedId = producerId == metadata.previousProducerId && metadata.producerEpoch == 0 && producerEpoch >= Int16.max - 1
+        let pendingMove = producerId == metadata.producerId && metadata.nextProducerId >= 0 && producerEpoch + 1 == metadata.producerEpoch
+        guard sameId || movedId || pendingMove else { return nil }
+        switch (metadata.state, commit) {
+        case (.completeCommit, true), (.completeAbort, false):
+            return .success(ProducerIdAndEpoch(producerId: metadata.producerId, producerEpoch: metadata.producerEpoch))
+        case (.prepareCommit, true), (.prepareAbort, false):
+            return .failure(.concurrentTransactions)
+        case (.completeCommit, false), (.completeAbort, true), (.prepareCommit, false), (.prepareAbort, true):
+            return .failure(.invalidTxnState)
+        default:
+            return nil
+        }
+    }
+
+    /// The epoch bump of a transactions-V2 ending: one more epoch (up to `Int16.max`, which the
+    /// markers then carry), and a new producer id to move to at completion once they run out.
+    private static func bumpForEnding(_ metadata: inout TransactionMetadata, allocateProducerId: () -> Int64) {
+        if metadata.producerEpoch >= Int16.max - 1 {
+            metadata.nextProducerId = allocateProducerId()
+        }
+        if metadata.producerEpoch < Int16.max {
+            metadata.lastProducerEpoch = metadata.producerEpoch
+            metadata.producerEpoch += 1
+        }
+    }
+
+    /// The id and epoch a producer uses after an ending: the next producer id at epoch 0 when
+    /// the ending moves to one, else the (bumped) current pair.
+    private static func idAfterEnding(_ metadata: TransactionMetadata) -> ProducerIdAndEpoch {
+        metadata.nextProducerId >= 0
+            ? ProducerIdAndEpoch(producerId: metadata.nextProducerId, producerEpoch: 0)
+            : ProducerIdAndEpoch(producerId: metadata.producerId, producerEpoch: metadata.producerEpoch)
+    }
+
+    /// Moves `metadata` to a complete state: no partitions, no start, and the move to the next
+    /// producer id if one is pending.
+    private static func complete(_ metadata: inout TransactionMetadata, state: TransactionState, now: Int64) {
+        metadata.state = state
+        metadata.partitions = []
+        metadata.transactionStartTimestamp = -1
+        metadata.lastUpdateTimestamp = now
+        if metadata.nextProducerId >= 0 {
+            metadata.previousProducerId = metadata.producerId
+            metadata.producerId = metadata.nextProducerId
+            metadata.nextProducerId = -1
+            metadata.producerEpoch = 0
+            metadata.lastProducerEpoch = -1
+        }
+    }
+
     /// The markers of a prepared transaction are durable: it completes, and its partitions are cleared.
     public mutating func markersWritten(transactionalId: String, now: Int64) -> [TransactionAction] {
         guard var metadata = transactions[transactionalId] else { return [] }
         switch metadata.state {
-        case .prepareCommit: metadata.state = .completeCommit
-        case .prepareAbort: metadata.state = .completeAbort
+        case .prepareCommit: Self.complete(&metadata, state: .completeCommit, now: now)
+        case .prepareAbort: Self.complete(&metadata, state: .completeAbort, now: now)
         default: return []
         }
-        metadata.partitions = []
-        metadata.transactionStartTimestamp = -1
-        metadata.lastUpdateTimestamp = now
         transactions[transactionalId] = metadata
         return [.persist(metadata)]
     }

@@ -79,6 +79,9 @@ public struct TransactionMetadata: Hashable, Sendable {
     public var producerId: Int64
     /// The producer id before the last one, when the epoch ran out (KIP-360), else -1.
     public var previousProducerId: Int64 = -1
+    /// The producer id a transaction ending with exhausted epochs moves to once complete
+    /// (transactions V2), else -1.
+    public var nextProducerId: Int64 = -1
     /// The current epoch.
     public var producerEpoch: Int16
     /// The epoch before the last bump, so a producer retrying InitProducerId is recognised; -1 if none.

@@ -9,8 +9,8 @@ import SamsaBinary
 ///   int8 state, nullable [string topic, [int32 partition]] partitions, int64 last update
 ///   timestamp, int64 start timestamp`. Version 1 is flexible (compact strings and arrays,
 ///   tagged fields 0 previous producer id, 1 next producer id, 2 client transaction version).
-///   Version 0 is written unless the id has a previous producer id (its epochs ran out), which
-///   only version 1 can carry; both are read.
+///   Version 0 is written unless the id has a previous or next producer id (its epochs ran
+///   out), which only version 1 can carry; both are read.
 ///
 /// A null value (tombstone) removes the id; compaction keeps the latest record per key.
 public enum TransactionStateRecord {
@@ -22,9 +22,10 @@ public enum TransactionStateRecord {
         return buffer
     }
 
-    /// The record value of `metadata`: version 0, or version 1 when it has a previous producer id.
+    /// The record value of `metadata`: version 0, or version 1 when it has a previous or next
+    /// producer id.
     public static func encodeValue(_ metadata: TransactionMetadata) -> ByteBuffer {
-        let flexible = metadata.previousProducerId >= 0
+        let flexible = metadata.previousProducerId >= 0 || metadata.nextProducerId >= 0
         var buffer = ByteBuffer()
         buffer.writeKafkaInt16(flexible ? 1 : 0)
         buffer.writeKafkaInt64(metadata.producerId)
@@ -43,9 +44,13 @@ public enum TransactionStateRecord {
         buffer.writeKafkaInt64(metadata.lastUpdateTimestamp)
         buffer.writeKafkaInt64(metadata.transactionStartTimestamp)
         if flexible {
-            var previous = ByteBuffer()
-            previous.writeKafkaInt64(metadata.previousProducerId)
-            buffer.writeTaggedFields([TaggedField(tag: 0, data: previous)])
+            var fields: [TaggedField] = []
+            for (tag, id) in [(UInt32(0), metadata.previousProducerId), (1, metadata.nextProducerId)] where id >= 0 {
+                var data = ByteBuffer()
+                data.writeKafkaInt64(id)
+                fields.append(TaggedField(tag: tag, data: data))
+            }
+            buffer.writeTaggedFields(fields)
         }
         return buffer
     }
@@ -84,9 +89,10 @@ public enum TransactionStateRecord {
         metadata.lastUpdateTimestamp = try value.readKafkaInt64()
         metadata.transactionStartTimestamp = try value.readKafkaInt64()
         if flexible {
-            for field in try value.readUnknownTaggedFields() where field.tag == 0 {
+            for field in try value.readUnknownTaggedFields() where field.tag == 0 || field.tag == 1 {
                 var data = field.data
-                metadata.previousProducerId = try data.readKafkaInt64()
+                let id = try data.readKafkaInt64()
+                if field.tag == 0 { metadata.previousProducerId = id } else { metadata.nextProducerId = id }
             }
         }
         return metadata

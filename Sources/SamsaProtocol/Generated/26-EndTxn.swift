@@ -6,7 +6,7 @@ import SamsaBinary
 /// Commits or aborts a transaction.
 /// v5 (transactions V2) returns the producer id and epoch to use next.
 ///
-/// Versions 0-5 (flexible from version 3); advertised 0-4.
+/// Versions 0-5 (flexible from version 3); advertised 0-5.
 public struct EndTxnRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = EndTxnResponse
@@ -15,7 +15,7 @@ public struct EndTxnRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...5
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...5
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 3
 
@@ -67,14 +67,14 @@ public struct EndTxnRequest: KafkaRequestMessage {
 /// Commits or aborts a transaction.
 /// v5 (transactions V2) returns the producer id and epoch to use next.
 ///
-/// Versions 0-5 (flexible from version 3); advertised 0-4.
+/// Versions 0-5 (flexible from version 3); advertised 0-5.
 public struct EndTxnResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.endTxn
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...5
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...5
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 3
 

@@ -6,7 +6,7 @@ import SamsaBinary
 /// Commits offsets as part of a transaction.
 /// v3 adds group membership for fencing; v5 marks transactions V2.
 ///
-/// Versions 0-5 (flexible from version 3); advertised 0-4.
+/// Versions 0-5 (flexible from version 3); advertised 0-5.
 public struct TxnOffsetCommitRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = TxnOffsetCommitResponse
@@ -15,7 +15,7 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...5
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...5
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 3
 
@@ -173,14 +173,14 @@ public struct TxnOffsetCommitRequest: KafkaRequestMessage {
 /// Commits offsets as part of a transaction.
 /// v3 adds group membership for fencing; v5 marks transactions V2.
 ///
-/// Versions 0-5 (flexible from version 3); advertised 0-4.
+/// Versions 0-5 (flexible from version 3); advertised 0-5.
 public struct TxnOffsetCommitResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.txnOffsetCommit
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...5
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...4
+    public static let advertisedVersions: ClosedRange<Int16> = 0...5
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 3
 

@@ -6,7 +6,7 @@ import SamsaBinary
 /// Lists transactions, optionally filtered by state, producer id, duration or id pattern.
 /// v1 adds the duration filter; v2 adds a transactional id pattern.
 ///
-/// Versions 0-2 (flexible from version 0); advertised 0-1.
+/// Versions 0-2 (flexible from version 0); advertised 0-2.
 public struct ListTransactionsRequest: KafkaRequestMessage {
     /// The response type of this request.
     public typealias Response = ListTransactionsResponse
@@ -15,7 +15,7 @@ public struct ListTransactionsRequest: KafkaRequestMessage {
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...2
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...1
+    public static let advertisedVersions: ClosedRange<Int16> = 0...2
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 0
 
@@ -75,14 +75,14 @@ public struct ListTransactionsRequest: KafkaRequestMessage {
 /// Lists transactions, optionally filtered by state, producer id, duration or id pattern.
 /// v1 adds the duration filter; v2 adds a transactional id pattern.
 ///
-/// Versions 0-2 (flexible from version 0); advertised 0-1.
+/// Versions 0-2 (flexible from version 0); advertised 0-2.
 public struct ListTransactionsResponse: KafkaResponseMessage {
     /// The API key of this message.
     public static let apiKey: ApiKey = ApiKey.listTransactions
     /// The versions this library encodes and decodes.
     public static let supportedVersions: ClosedRange<Int16> = 0...2
     /// The versions a broker advertises in ApiVersions.
-    public static let advertisedVersions: ClosedRange<Int16> = 0...1
+    public static let advertisedVersions: ClosedRange<Int16> = 0...2
     /// The first version with compact encodings and tagged fields, or nil if there is none.
     public static let firstFlexibleVersion: Int16? = 0
 
