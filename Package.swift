@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "SamsaStorage", targets: ["SamsaStorage"]),
         .library(name: "SamsaCoordination", targets: ["SamsaCoordination"]),
         .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
+        .library(name: "SamsaClient", targets: ["SamsaClient"]),
         .library(name: "SamsaTesting", targets: ["SamsaTesting"]),
     ],
     dependencies: [
@@ -65,6 +66,19 @@ let package = Package(
             name: "SamsaBroker",
             dependencies: [
                 "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaCoordination",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The pure-Swift Kafka client: connections, producer, consumer, admin. Never the broker.
+        .target(
+            name: "SamsaClient",
+            dependencies: [
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaCoordination",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -135,6 +149,11 @@ let package = Package(
                 "SamsaStorage", "SamsaTesting", "SamsaStorageCrashHelper",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SamsaClientTests",
+            dependencies: ["SamsaClient", "SamsaTesting", "SamsaRecords", "SamsaProtocol", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),

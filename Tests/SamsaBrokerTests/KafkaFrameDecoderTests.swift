@@ -1,4 +1,5 @@
 import NIOCore
+import SamsaProtocol
 import NIOEmbedded
 import Testing
 

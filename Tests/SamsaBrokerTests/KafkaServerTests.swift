@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import SamsaProtocol
 import NIOPosix
 import ServiceLifecycle
 import Testing

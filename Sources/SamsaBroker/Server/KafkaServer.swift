@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SamsaProtocol
 import ServiceLifecycle
 
 /// The TCP listener: accepts connections, frames requests and runs one request loop per

@@ -1,22 +1,23 @@
 import NIOCore
 
-/// Splits the inbound byte stream into Kafka request frames: an int32 size followed by that
-/// many bytes. Emits each frame's body (without the size) as a `ByteBuffer`.
+/// Splits an inbound byte stream into Kafka frames (requests on a broker, responses on a
+/// client): an int32 size followed by that many bytes. Emits each frame's body (without the
+/// size) as a `ByteBuffer`.
 ///
 /// A negative size, or one above `maxFrameBytes`, is an error: the connection is closed before
 /// any memory is reserved for the frame (Kafka's `InvalidReceiveException`).
-struct KafkaFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+public struct KafkaFrameDecoder: ByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
 
-    /// The largest frame accepted, in bytes (Kafka's `socket.request.max.bytes`).
-    let maxFrameBytes: Int
+    /// The largest frame accepted, in bytes (Kafka's `socket.request.max.bytes` on a broker).
+    public let maxFrameBytes: Int
 
-    init(maxFrameBytes: Int) {
+    public init(maxFrameBytes: Int) {
         precondition(maxFrameBytes > 0, "maxFrameBytes must be positive")
         self.maxFrameBytes = maxFrameBytes
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else {
             return .needMoreData
         }
@@ -32,7 +33,7 @@ struct KafkaFrameDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A partial frame at end of stream is dropped: the peer went away mid-request.
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
@@ -40,11 +41,11 @@ struct KafkaFrameDecoder: ByteToMessageDecoder {
 }
 
 /// A frame whose size field is negative or over the limit.
-struct FrameSizeError: Error, CustomStringConvertible {
-    let size: Int
-    let maxFrameBytes: Int
+public struct FrameSizeError: Error, CustomStringConvertible {
+    public let size: Int
+    public let maxFrameBytes: Int
 
-    var description: String {
+    public var description: String {
         size < 0
             ? "invalid frame size \(size)"
             : "frame of \(size) bytes exceeds the limit of \(maxFrameBytes) bytes (socket.request.max.bytes)"

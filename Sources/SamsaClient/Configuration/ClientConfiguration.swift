@@ -1,0 +1,116 @@
+/// How a client reaches a cluster: shared by producers, consumers and the admin client.
+public struct ClientConfiguration: Sendable {
+    /// `bootstrap.servers`: brokers to ask for the cluster's metadata first.
+    public var bootstrapServers: [BrokerAddress]
+    /// `client.id`: the name brokers log and quote this client by.
+    public var clientId: String = "samsa"
+    /// `request.timeout.ms`: how long to wait for a broker's answer.
+    public var requestTimeoutMs: Int64 = 30_000
+    /// `socket.connection.setup.timeout.ms`: how long to wait for a connection.
+    public var connectTimeoutMs: Int64 = 10_000
+    /// `retry.backoff.ms`: the first wait before a retry; it doubles up to `retryBackoffMaxMs`,
+    /// with ±20 % jitter.
+    public var retryBackoffMs: Int64 = 100
+    /// `retry.backoff.max.ms`.
+    public var retryBackoffMaxMs: Int64 = 1_000
+    /// `metadata.max.age.ms`: metadata older than this is refreshed before use.
+    public var metadataMaxAgeMs: Int64 = 300_000
+    /// The largest response frame accepted, in bytes.
+    public var maxResponseBytes: Int = 256 * 1024 * 1024
+
+    public init(bootstrapServers: [BrokerAddress]) {
+        self.bootstrapServers = bootstrapServers
+    }
+
+    /// `bootstrap.servers` as Kafka writes it: `host:port,host:port`.
+    public init(bootstrapServers: String) throws {
+        let addresses = try Self.parseServers(bootstrapServers)
+        self.init(bootstrapServers: addresses)
+    }
+
+    static func parseServers(_ text: String) throws -> [BrokerAddress] {
+        let parts = text.split(separator: ",").map(String.init).filter { !$0.allSatisfy { $0 == " " } }
+        let addresses = try parts.map { part in
+            guard let address = BrokerAddress(part) else {
+                throw SamsaClientError.invalidConfiguration("bootstrap.servers: '\(part)' is not host:port")
+            }
+            return address
+        }
+        guard !addresses.isEmpty else { throw SamsaClientError.invalidConfiguration("bootstrap.servers is empty") }
+        return addresses
+    }
+
+    /// The retry backoff before attempt `attempt` (0 for the first retry), with jitter from `random`.
+    func backoffMs(attempt: Int, random: Double) -> Int64 {
+        let base = Double(retryBackoffMs) * pow2(min(attempt, 20))
+        let capped = min(base, Double(retryBackoffMaxMs))
+        return max(1, Int64(capped * (0.8 + 0.4 * random)))
+    }
+
+    private func pow2(_ exponent: Int) -> Double {
+        Double(1 << exponent)
+    }
+}
+
+/// Kafka property names (`bootstrap.servers`, `acks`, ...) read into typed configurations, so
+/// existing configs carry over. Unknown names are refused with their name, as a typo is more
+/// likely than an intent.
+struct KafkaProperties {
+    private var values: [String: String]
+    private(set) var used: Set<String> = []
+
+    init(_ values: [String: String]) {
+        self.values = values
+    }
+
+    mutating func string(_ name: String) -> String? {
+        used.insert(name)
+        return values[name]
+    }
+
+    mutating func int(_ name: String) throws -> Int64? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int64(text.trimmingSpaces) else {
+            throw SamsaClientError.invalidConfiguration("\(name): '\(text)' is not a number")
+        }
+        return value
+    }
+
+    mutating func bool(_ name: String) throws -> Bool? {
+        guard let text = string(name) else { return nil }
+        switch text.trimmingSpaces.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw SamsaClientError.invalidConfiguration("\(name): '\(text)' is not true or false")
+        }
+    }
+
+    /// Throws for any property that was never read.
+    func checkAllUsed() throws {
+        let unknown = Set(values.keys).subtracting(used).sorted()
+        guard unknown.isEmpty else {
+            throw SamsaClientError.invalidConfiguration("unknown properties: \(unknown.joined(separator: ", "))")
+        }
+    }
+
+    /// The client settings every kind of client shares.
+    mutating func client() throws -> ClientConfiguration {
+        guard let servers = string("bootstrap.servers") else {
+            throw SamsaClientError.invalidConfiguration("bootstrap.servers is required")
+        }
+        var configuration = try ClientConfiguration(bootstrapServers: servers)
+        if let value = string("client.id") { configuration.clientId = value }
+        if let value = try int("request.timeout.ms") { configuration.requestTimeoutMs = value }
+        if let value = try int("socket.connection.setup.timeout.ms") { configuration.connectTimeoutMs = value }
+        if let value = try int("retry.backoff.ms") { configuration.retryBackoffMs = value }
+        if let value = try int("retry.backoff.max.ms") { configuration.retryBackoffMaxMs = value }
+        if let value = try int("metadata.max.age.ms") { configuration.metadataMaxAgeMs = value }
+        return configuration
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

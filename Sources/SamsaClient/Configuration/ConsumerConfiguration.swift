@@ -1,0 +1,76 @@
+/// Which records a consumer reads in transactional topics (`isolation.level`).
+public enum IsolationLevel: Int8, Sendable {
+    /// Every record, including those of open and aborted transactions.
+    case readUncommitted = 0
+    /// Only records of committed transactions (and non-transactional ones), up to the last stable offset.
+    case readCommitted = 1
+}
+
+/// Where a consumer starts when it has no valid position (`auto.offset.reset`).
+public enum OffsetReset: Sendable {
+    case earliest
+    case latest
+    /// Fail with OFFSET_OUT_OF_RANGE instead.
+    case none
+}
+
+/// A consumer's settings, with Kafka's defaults and names.
+public struct ConsumerConfiguration: Sendable {
+    public var client: ClientConfiguration
+    /// `group.id`: the consumer group to commit offsets in (and, with `subscribe`, to share partitions with).
+    public var groupId: String?
+    /// `isolation.level`; read_uncommitted by default, as in Kafka.
+    public var isolationLevel: IsolationLevel = .readUncommitted
+    /// `auto.offset.reset`.
+    public var autoOffsetReset: OffsetReset = .latest
+    /// `fetch.min.bytes`.
+    public var fetchMinBytes: Int32 = 1
+    /// `fetch.max.bytes`.
+    public var fetchMaxBytes: Int32 = 52_428_800
+    /// `max.partition.fetch.bytes`.
+    public var maxPartitionFetchBytes: Int32 = 1_048_576
+    /// `fetch.max.wait.ms`.
+    public var fetchMaxWaitMs: Int32 = 500
+    /// How many bytes of fetched records may wait for the application before fetching pauses.
+    public var maxBufferedBytes = 64 * 1024 * 1024
+    /// `enable.auto.commit`.
+    public var enableAutoCommit = true
+    /// `auto.commit.interval.ms`.
+    public var autoCommitIntervalMs: Int64 = 5_000
+
+    public init(client: ClientConfiguration, groupId: String? = nil) {
+        self.client = client
+        self.groupId = groupId
+    }
+
+    /// Builds a configuration from Kafka's property names: `bootstrap.servers` (required),
+    /// `group.id`, `isolation.level`, `auto.offset.reset`, `fetch.min.bytes`,
+    /// `fetch.max.bytes`, `max.partition.fetch.bytes`, `fetch.max.wait.ms`,
+    /// `enable.auto.commit`, `auto.commit.interval.ms`, and the client properties.
+    public init(properties: [String: String]) throws {
+        var reader = KafkaProperties(properties)
+        self.init(client: try reader.client(), groupId: reader.string("group.id"))
+        if let value = reader.string("isolation.level") {
+            switch value.trimmingSpaces {
+            case "read_committed": isolationLevel = .readCommitted
+            case "read_uncommitted": isolationLevel = .readUncommitted
+            default: throw SamsaClientError.invalidConfiguration("isolation.level: '\(value)' is not read_committed or read_uncommitted")
+            }
+        }
+        if let value = reader.string("auto.offset.reset") {
+            switch value.trimmingSpaces {
+            case "earliest", "smallest", "beginning": autoOffsetReset = .earliest
+            case "latest", "largest", "end": autoOffsetReset = .latest
+            case "none", "error": autoOffsetReset = .none
+            default: throw SamsaClientError.invalidConfiguration("auto.offset.reset: '\(value)' is not earliest, latest or none")
+            }
+        }
+        if let value = try reader.int("fetch.min.bytes") { fetchMinBytes = Int32(clamping: value) }
+        if let value = try reader.int("fetch.max.bytes") { fetchMaxBytes = Int32(clamping: value) }
+        if let value = try reader.int("max.partition.fetch.bytes") { maxPartitionFetchBytes = Int32(clamping: value) }
+        if let value = try reader.int("fetch.max.wait.ms") { fetchMaxWaitMs = Int32(clamping: value) }
+        if let value = try reader.bool("enable.auto.commit") { enableAutoCommit = value }
+        if let value = try reader.int("auto.commit.interval.ms") { autoCommitIntervalMs = value }
+        try reader.checkAllUsed()
+    }
+}

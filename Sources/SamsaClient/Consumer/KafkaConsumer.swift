@@ -1,0 +1,573 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SamsaBinary
+import SamsaProtocol
+import SamsaRecords
+import ServiceLifecycle
+
+/// Reads records from partitions assigned to it, in order per partition.
+///
+/// ```swift
+/// let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: .init(bootstrapServers: "localhost:9092"), groupId: "billing"))
+/// try await consumer.assign([TopicPartition("payments", 0): .earliest])
+/// for try await record in consumer.records {
+///     print(record.offset, record.valueString ?? "")
+/// }
+/// ```
+///
+/// A background task fetches from each partition's leader (one request per broker, long
+/// polling) into a buffer bounded by `maxBufferedBytes`; `records` hands the records out.
+/// The position of a partition moves past each record handed out, and ``commit()`` commits
+/// those positions to the group (`group.id`), as does auto-commit every
+/// `auto.commit.interval.ms`.
+public final class KafkaConsumer: Sendable, Service {
+    public let configuration: ConsumerConfiguration
+    let cluster: ClusterClient
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+    private let fetchWake = WakeSignal()
+    private let recordsWake = WakeSignal()
+    private let fetcher: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+
+    struct PartitionState {
+        /// Where the next fetch starts; nil until `pending` is resolved.
+        var fetchPosition: Int64?
+        /// A start not yet turned into an offset (ListOffsets).
+        var pending: OffsetSpec?
+        /// After the last record handed out (what a commit stores).
+        var consumed: Int64?
+        var paused = false
+        /// Bumped by every seek, so records fetched before it are dropped.
+        var epoch = 0
+        var leaderEpoch: Int32 = -1
+    }
+
+    struct Chunk {
+        var partition: TopicPartition
+        var epoch: Int
+        var records: [ConsumerRecord]
+        var bytes: Int
+    }
+
+    struct State {
+        var partitions: [TopicPartition: PartitionState] = [:]
+        var chunks: [Chunk] = []
+        var bufferedBytes = 0
+        var closed = false
+        var failure: (any Error)?
+        var committed: [TopicPartition: Int64] = [:]
+    }
+
+    public init(configuration: ConsumerConfiguration, logger: Logger = Logger(label: "samsa.consumer")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
+        self.state = NIOLockedValueBox(State())
+        let task = Task { [self] in await self.runFetcher() }
+        fetcher.withLockedValue { $0 = task }
+    }
+
+    // MARK: Assignment and positions
+
+    /// Reads these partitions from now on, each from the given start (for `.committed`-like
+    /// behaviour pass the group's committed offsets, see ``committed(_:)``). Replaces the
+    /// previous assignment.
+    public func assign(_ assignment: [TopicPartition: OffsetSpec]) async throws {
+        _ = try await cluster.metadata(for: Array(Set(assignment.keys.map(\.topic))))
+        state.withLockedValue { state in
+            var partitions: [TopicPartition: PartitionState] = [:]
+            for (partition, start) in assignment {
+                var entry = state.partitions[partition] ?? PartitionState()
+                entry.epoch += 1
+                entry.fetchPosition = nil
+                entry.pending = start
+                partitions[partition] = entry
+            }
+            state.partitions = partitions
+            state.chunks.removeAll { partitions[$0.partition] == nil }
+            state.bufferedBytes = state.chunks.reduce(0) { $0 + $1.bytes }
+        }
+        fetchWake.fire()
+    }
+
+    /// Reads these partitions from the group's committed offsets, or `auto.offset.reset`
+    /// where the group has none.
+    public func assign(_ partitions: [TopicPartition]) async throws {
+        let committed = configuration.groupId == nil ? [:] : try await committed(partitions)
+        let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
+        var assignment: [TopicPartition: OffsetSpec] = [:]
+        for partition in partitions {
+            assignment[partition] = committed[partition].map { .offset($0) } ?? reset
+        }
+        try await assign(assignment)
+    }
+
+    /// The partitions assigned.
+    public var assignment: Set<TopicPartition> { state.withLockedValue { Set($0.partitions.keys) } }
+
+    /// Moves a partition's position: the next record handed out for it is at `start`.
+    public func seek(_ partition: TopicPartition, to start: OffsetSpec) {
+        state.withLockedValue { state in
+            guard var entry = state.partitions[partition] else { return }
+            entry.epoch += 1
+            entry.fetchPosition = nil
+            entry.pending = start
+            if case .offset(let offset) = start { entry.consumed = offset }
+            state.partitions[partition] = entry
+            state.chunks.removeAll { $0.partition == partition }
+            state.bufferedBytes = state.chunks.reduce(0) { $0 + $1.bytes }
+        }
+        fetchWake.fire()
+    }
+
+    /// The offset after the last record handed out for `partition`, if any was.
+    public func position(_ partition: TopicPartition) -> Int64? {
+        state.withLockedValue { state in
+            guard let entry = state.partitions[partition] else { return nil }
+            return entry.consumed ?? entry.fetchPosition
+        }
+    }
+
+    /// Stops fetching these partitions until ``resume(_:)``; records already fetched for them
+    /// are still handed out.
+    public func pause(_ partitions: [TopicPartition]) {
+        state.withLockedValue { state in
+            for partition in partitions { state.partitions[partition]?.paused = true }
+        }
+    }
+
+    /// Fetches these partitions again.
+    public func resume(_ partitions: [TopicPartition]) {
+        state.withLockedValue { state in
+            for partition in partitions { state.partitions[partition]?.paused = false }
+        }
+        fetchWake.fire()
+    }
+
+    // MARK: Records
+
+    /// The records of the assigned partitions, in order per partition. Ends when the consumer
+    /// closes; throws when fetching failed for good.
+    public var records: ConsumerRecords { ConsumerRecords(consumer: self) }
+
+    /// The records as an `AsyncSequence`.
+    public struct ConsumerRecords: AsyncSequence, Sendable {
+        public typealias Element = ConsumerRecord
+        let consumer: KafkaConsumer
+
+        public func makeAsyncIterator() -> Iterator { Iterator(consumer: consumer) }
+
+        public struct Iterator: AsyncIteratorProtocol {
+            let consumer: KafkaConsumer
+            var chunk: Chunk?
+            var index = 0
+
+            public mutating func next() async throws -> ConsumerRecord? {
+                while true {
+                    if let current = chunk, index < current.records.count {
+                        let record = current.records[index]
+                        index += 1
+                        if consumer.handOut(record, epoch: current.epoch) { return record }
+                        continue
+                    }
+                    chunk = nil
+                    index = 0
+                    guard let next = try await consumer.nextChunk() else { return nil }
+                    chunk = next
+                }
+            }
+        }
+    }
+
+    /// Records a record as handed out (its partition's position moves past it); false when a
+    /// seek made it stale.
+    fileprivate func handOut(_ record: ConsumerRecord, epoch: Int) -> Bool {
+        state.withLockedValue { state in
+            let key = TopicPartition(record.topic, record.partition)
+            guard var entry = state.partitions[key], entry.epoch == epoch else { return false }
+            entry.consumed = record.offset + 1
+            state.partitions[key] = entry
+            return true
+        }
+    }
+
+    /// The next buffered chunk, waiting for one; nil once closed.
+    fileprivate func nextChunk() async throws -> Chunk? {
+        while true {
+            let (chunk, done, failure) = state.withLockedValue { state -> (Chunk?, Bool, (any Error)?) in
+                if let failure = state.failure { return (nil, true, failure) }
+                while !state.chunks.isEmpty {
+                    let chunk = state.chunks.removeFirst()
+                    state.bufferedBytes -= chunk.bytes
+                    if state.partitions[chunk.partition]?.epoch == chunk.epoch { return (chunk, false, nil) }
+                }
+                return (nil, state.closed, nil)
+            }
+            if let failure { throw failure }
+            if let chunk {
+                fetchWake.fire()
+                return chunk
+            }
+            if done { return nil }
+            await recordsWake.wait(until: nil)
+        }
+    }
+
+    // MARK: Offsets
+
+    /// Commits the position of every assigned partition (after the last record handed out) to
+    /// the group.
+    public func commit() async throws {
+        let positions = state.withLockedValue { state in
+            state.partitions.compactMapValues { $0.consumed }
+        }
+        try await commit(positions)
+    }
+
+    /// Commits these offsets (the next offset to read, as Kafka stores them) to the group.
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        guard !offsets.isEmpty else { return }
+        guard let groupId = configuration.groupId else {
+            throw SamsaClientError.invalidConfiguration("commit needs group.id")
+        }
+        var request = OffsetCommitRequest()
+        request.groupId = groupId
+        request.generationIdOrMemberEpoch = -1
+        request.memberId = ""
+        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
+            var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
+            entry.name = topic
+            entry.partitions = partitions.sorted().map { partition in
+                var item = OffsetCommitRequest.OffsetCommitRequestPartition()
+                item.partitionIndex = partition.partition
+                item.committedOffset = offsets[partition]!
+                return item
+            }
+            return entry
+        }
+        // v10 names topics by id; v9 by name works with every broker this client serves.
+        let response = try await withCoordinator(groupId) { connection in try await connection.send(request, maxVersion: 9) }
+        for topic in response.topics {
+            for partition in topic.partitions where partition.errorCode != 0 {
+                throw KafkaError(ErrorCode(rawValue: partition.errorCode), topic: topic.name, partition: partition.partitionIndex)
+            }
+        }
+        state.withLockedValue { state in
+            for (partition, offset) in offsets { state.committed[partition] = offset }
+        }
+    }
+
+    /// The group's committed offsets of these partitions (absent where it has none).
+    public func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        guard let groupId = configuration.groupId else {
+            throw SamsaClientError.invalidConfiguration("committed offsets need group.id")
+        }
+        var request = OffsetFetchRequest()
+        request.groupId = groupId
+        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            var entry = OffsetFetchRequest.OffsetFetchRequestTopic()
+            entry.name = topic
+            entry.partitionIndexes = entries.map(\.partition).sorted()
+            return entry
+        }
+        var group = OffsetFetchRequest.OffsetFetchRequestGroup()
+        group.groupId = groupId
+        group.topics = request.topics?.map { topic in
+            var entry = OffsetFetchRequest.OffsetFetchRequestTopics()
+            entry.name = topic.name
+            entry.partitionIndexes = topic.partitionIndexes
+            return entry
+        }
+        request.groups = [group]
+        request.requireStable = configuration.isolationLevel == .readCommitted
+        let response = try await withCoordinator(groupId) { connection in try await connection.send(request, maxVersion: 9) }
+        var result: [TopicPartition: Int64] = [:]
+        let topics: [(String, [(Int32, Int16, Int64)])]
+        if let group = response.groups.first {
+            if group.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: group.errorCode)) }
+            topics = group.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
+        } else {
+            if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+            topics = response.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
+        }
+        for (topic, partitions) in topics {
+            for (index, code, offset) in partitions {
+                if code != 0 { throw KafkaError(ErrorCode(rawValue: code), topic: topic, partition: index) }
+                if offset >= 0 { result[TopicPartition(topic, index)] = offset }
+            }
+        }
+        return result
+    }
+
+    /// Runs `body` against the group's coordinator, finding it again once after NOT_COORDINATOR.
+    private func withCoordinator<Result: Sendable>(
+        _ groupId: String, _ body: (BrokerConnection) async throws -> Result
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            do {
+                return try await body(try await cluster.coordinator(for: groupId, type: 0))
+            } catch let error as KafkaError where attempt < 5 && (error.code == .notCoordinator || error.code == .coordinatorNotAvailable) {
+                await cluster.invalidateCoordinator(for: groupId, type: 0)
+                try await Task.sleep(for: .milliseconds(configuration.client.backoffMs(attempt: attempt, random: 0.5)))
+                attempt += 1
+            }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Stops fetching, commits the positions (with auto-commit and a group), and closes the
+    /// connections. Iterations of `records` end.
+    public func close() async {
+        let wasClosed = state.withLockedValue { state in
+            defer { state.closed = true }
+            return state.closed
+        }
+        guard !wasClosed else { return }
+        fetchWake.fire()
+        recordsWake.fire()
+        await fetcher.withLockedValue { $0 }?.value
+        if configuration.enableAutoCommit && configuration.groupId != nil {
+            do {
+                try await commit()
+            } catch {
+                logger.warning("could not commit at close", metadata: ["error": "\(error)"])
+            }
+        }
+        await cluster.close()
+    }
+
+    /// Runs until a graceful shutdown, then closes (committing processed offsets).
+    public func run() async throws {
+        try await gracefulShutdown()
+        await close()
+    }
+
+    // MARK: The fetcher
+
+    private func runFetcher() async {
+        var lastAutoCommit = ContinuousClock.now
+        var attempt = 0
+        while !state.withLockedValue({ $0.closed }) {
+            do {
+                try await resolvePending()
+                let fetched = try await fetchOnce()
+                attempt = 0
+                if configuration.enableAutoCommit, configuration.groupId != nil,
+                    ContinuousClock.now - lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs)
+                {
+                    lastAutoCommit = .now
+                    try? await commit()
+                }
+                if !fetched { await fetchWake.wait(until: .now + .milliseconds(configuration.fetchMaxWaitMs)) }
+            } catch let error as KafkaError where !error.isRetriable {
+                state.withLockedValue { $0.failure = error }
+                recordsWake.fire()
+                return
+            } catch {
+                logger.debug("fetch failed", metadata: ["error": "\(error)"])
+                await cluster.invalidateMetadata()
+                let backoff = configuration.client.backoffMs(attempt: attempt, random: Double.random(in: 0...1))
+                attempt += 1
+                await fetchWake.wait(until: .now + .milliseconds(backoff))
+            }
+        }
+    }
+
+    /// Turns pending starts (earliest, latest, a timestamp) into offsets with ListOffsets.
+    private func resolvePending() async throws {
+        let pending = state.withLockedValue { state in
+            state.partitions.compactMapValues { $0.fetchPosition == nil ? ($0.pending ?? .latest) : nil }
+        }
+        guard !pending.isEmpty else { return }
+        var resolved: [TopicPartition: Int64] = [:]
+        var toList: [TopicPartition: Int64] = [:]
+        for (partition, spec) in pending {
+            switch spec {
+            case .offset(let offset): resolved[partition] = offset
+            case .earliest: toList[partition] = -2
+            case .latest: toList[partition] = -1
+            case .timestamp(let timestamp): toList[partition] = timestamp
+            }
+        }
+        if !toList.isEmpty {
+            let found = try await listOffsets(toList)
+            for (partition, offset) in found { resolved[partition] = offset }
+        }
+        state.withLockedValue { state in
+            for (partition, offset) in resolved {
+                guard var entry = state.partitions[partition], entry.fetchPosition == nil else { continue }
+                entry.fetchPosition = offset
+                entry.consumed = entry.consumed ?? offset
+                entry.pending = nil
+                state.partitions[partition] = entry
+            }
+        }
+    }
+
+    /// ListOffsets for each partition's leader: the offset for each timestamp (-2 earliest,
+    /// -1 latest); a timestamp after every record gives the end offset.
+    func listOffsets(_ timestamps: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
+        let metadata = try await cluster.metadata(for: Array(Set(timestamps.keys.map(\.topic))))
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        for partition in timestamps.keys {
+            guard let leader = metadata.leader(of: partition.topic, partition: partition.partition) else {
+                throw KafkaError(.leaderNotAvailable, topic: partition.topic, partition: partition.partition)
+            }
+            byLeader[leader, default: []].append(partition)
+        }
+        var result: [TopicPartition: Int64] = [:]
+        for (leader, partitions) in byLeader {
+            var request = ListOffsetsRequest()
+            request.replicaId = -1
+            request.isolationLevel = configuration.isolationLevel.rawValue
+            request.topics = Dictionary(grouping: partitions, by: \.topic).map { topic, entries in
+                var entry = ListOffsetsRequest.ListOffsetsTopic()
+                entry.name = topic
+                entry.partitions = entries.map { partition in
+                    var item = ListOffsetsRequest.ListOffsetsPartition()
+                    item.partitionIndex = partition.partition
+                    item.timestamp = timestamps[partition]!
+                    return item
+                }
+                return entry
+            }
+            let response = try await cluster.connection(to: leader).send(request)
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    let key = TopicPartition(topic.name, partition.partitionIndex)
+                    let code = ErrorCode(rawValue: partition.errorCode)
+                    guard code == .noError else { throw KafkaError(code, topic: topic.name, partition: partition.partitionIndex) }
+                    if partition.offset >= 0 {
+                        result[key] = partition.offset
+                    } else if timestamps[key]! >= 0 {
+                        // No record at or after the timestamp: start at the end.
+                        result[key] = try await listOffsets([key: -1])[key]
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// One round of fetches, one per leader, side by side. False when nothing was fetched
+    /// (nothing assigned, everything paused, or the buffer is full).
+    private func fetchOnce() async throws -> Bool {
+        let (positions, full) = state.withLockedValue { state -> ([TopicPartition: (Int64, Int)], Bool) in
+            let positions = state.partitions.compactMapValues { entry -> (Int64, Int)? in
+                guard !entry.paused, let position = entry.fetchPosition else { return nil }
+                return (position, entry.epoch)
+            }
+            return (positions, state.bufferedBytes >= configuration.maxBufferedBytes)
+        }
+        guard !positions.isEmpty, !full else { return false }
+        let metadata = try await cluster.metadata(for: Array(Set(positions.keys.map(\.topic))))
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        for partition in positions.keys {
+            guard let leader = metadata.leader(of: partition.topic, partition: partition.partition) else {
+                await cluster.invalidateMetadata()
+                continue
+            }
+            byLeader[leader, default: []].append(partition)
+        }
+        let fetchedAny = try await withThrowingTaskGroup(of: Bool.self, returning: Bool.self) { group in
+            for (leader, partitions) in byLeader {
+                group.addTask {
+                    try await self.fetch(partitions.sorted(), from: leader, positions: positions)
+                }
+            }
+            var any = false
+            for try await fetched in group { any = any || fetched }
+            return any
+        }
+        return fetchedAny
+    }
+
+    private func fetch(_ partitions: [TopicPartition], from leader: Int32, positions: [TopicPartition: (Int64, Int)]) async throws -> Bool {
+        var request = FetchRequest()
+        request.replicaId = -1
+        request.maxWaitMs = configuration.fetchMaxWaitMs
+        request.minBytes = configuration.fetchMinBytes
+        request.maxBytes = configuration.fetchMaxBytes
+        request.isolationLevel = configuration.isolationLevel.rawValue
+        request.sessionId = 0
+        request.sessionEpoch = -1
+        let topicIds = cluster.snapshot.withLockedValue { metadata in metadata.topics.mapValues(\.id) }
+        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            var entry = FetchRequest.FetchTopic()
+            entry.topic = topic
+            entry.topicId = topicIds[topic] ?? .zero
+            entry.partitions = entries.map { partition in
+                var item = FetchRequest.FetchPartition()
+                item.partition = partition.partition
+                item.fetchOffset = positions[partition]!.0
+                item.partitionMaxBytes = configuration.maxPartitionFetchBytes
+                return item
+            }
+            return entry
+        }
+        let connection = try await cluster.connection(to: leader)
+        // Fetch v13+ names topics by id only; stay at 12 unless every topic id is known.
+        let idsKnown = request.topics.allSatisfy { $0.topicId != .zero }
+        guard let version = connection.versions.version(for: FetchRequest.self) else {
+            throw SamsaClientError.unsupportedVersion(api: .fetch, broker: connection.address.description)
+        }
+        let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMs + Int64(configuration.fetchMaxWaitMs))
+        let response = try await connection.send(request, version: idsKnown ? version : min(version, 12), timeout: timeout)
+        if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+        var chunks: [Chunk] = []
+        var advanced: [TopicPartition: Int64] = [:]
+        var resets: [TopicPartition] = []
+        var refresh = false
+        let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
+        for topic in response.responses {
+            let name = topic.topic.isEmpty ? names[topic.topicId] ?? "" : topic.topic
+            for data in topic.partitions {
+                let key = TopicPartition(name, data.partitionIndex)
+                guard let (position, epoch) = positions[key] else { continue }
+                let code = ErrorCode(rawValue: data.errorCode)
+                switch code {
+                case .noError:
+                    let decoded = try FetchDecoder.decode(
+                        topic: name, partition: data.partitionIndex, data: data, position: position, isolation: configuration.isolationLevel
+                    )
+                    if decoded.next > position { advanced[key] = decoded.next }
+                    if !decoded.records.isEmpty {
+                        chunks.append(Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes))
+                    }
+                case .offsetOutOfRange:
+                    guard configuration.autoOffsetReset != .none else {
+                        throw KafkaError(code, topic: name, partition: data.partitionIndex)
+                    }
+                    resets.append(key)
+                case .notLeaderOrFollower, .unknownTopicOrPartition, .fencedLeaderEpoch, .leaderNotAvailable, .unknownTopicId,
+                    .kafkaStorageError:
+                    refresh = true
+                default:
+                    if !code.isRetriable {
+                        throw KafkaError(code, topic: name, partition: data.partitionIndex)
+                    }
+                }
+            }
+        }
+        if refresh { await cluster.invalidateMetadata() }
+        let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
+        state.withLockedValue { state in
+            for chunk in chunks where state.partitions[chunk.partition]?.epoch == chunk.epoch {
+                state.chunks.append(chunk)
+                state.bufferedBytes += chunk.bytes
+            }
+            for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
+                state.partitions[partition]?.fetchPosition = next
+            }
+            for partition in resets where state.partitions[partition]?.epoch == positions[partition]!.1 {
+                state.partitions[partition]?.fetchPosition = nil
+                state.partitions[partition]?.pending = reset
+            }
+        }
+        if !chunks.isEmpty { recordsWake.fire() }
+        return !chunks.isEmpty || !advanced.isEmpty
+    }
+}

@@ -1,0 +1,155 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SamsaProtocol
+
+/// One TCP connection to one broker. Requests are pipelined: any number may be in flight, and
+/// each `send` waits only for its own answer. The connection learns the broker's API versions
+/// when it opens (ApiVersions, falling back to v0 for brokers that do not know the version
+/// asked) and sends every request at the highest version both sides speak.
+final class BrokerConnection: Sendable {
+    /// The broker's node id (-1 for a bootstrap connection).
+    let nodeId: Int32
+    let address: BrokerAddress
+    let versions: ApiVersionTable
+    private let channel: any Channel
+    private let clientId: String
+    private let requestTimeout: TimeAmount
+    private let nextCorrelationId = NIOLockedValueBox<Int32>(1)
+
+    private init(
+        nodeId: Int32, address: BrokerAddress, channel: any Channel, versions: ApiVersionTable, clientId: String, requestTimeout: TimeAmount
+    ) {
+        self.nodeId = nodeId
+        self.address = address
+        self.channel = channel
+        self.versions = versions
+        self.clientId = clientId
+        self.requestTimeout = requestTimeout
+    }
+
+    /// Connects to `address` and negotiates API versions.
+    static func connect(
+        nodeId: Int32, address: BrokerAddress, clientId: String, connectTimeout: TimeAmount, requestTimeout: TimeAmount,
+        maxResponseBytes: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> BrokerConnection {
+        let name = address.description
+        let channel = try await ClientBootstrap(group: group)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxResponseBytes)))
+                    try channel.pipeline.syncOperations.addHandler(ResponseDispatcher(broker: name))
+                }
+            }
+            .connect(host: address.host, port: address.port)
+            .get()
+        let bootstrap = BrokerConnection(
+            nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable([]), clientId: clientId,
+            requestTimeout: requestTimeout)
+        do {
+            let keys = try await bootstrap.negotiate()
+            return BrokerConnection(
+                nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable(keys), clientId: clientId,
+                requestTimeout: requestTimeout)
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+    }
+
+    /// ApiVersions at the newest version this client speaks; a broker that does not know it
+    /// answers UNSUPPORTED_VERSION with a v0 body (KIP-511), and the client asks again at v0.
+    private func negotiate() async throws -> [ApiVersionsResponse.ApiVersion] {
+        var request = ApiVersionsRequest()
+        request.clientSoftwareName = "samsa-swift"
+        request.clientSoftwareVersion = SamsaClientVersion.current
+        let newest = ApiVersionsRequest.supportedVersions.upperBound
+        do {
+            let response = try await send(request, version: newest)
+            if response.errorCode == ErrorCode.noError.rawValue { return response.apiKeys }
+        } catch SamsaClientError.malformedResponse {
+            // A v0 body with UNSUPPORTED_VERSION does not parse as the newer version.
+        }
+        let fallback = try await send(request, version: 0)
+        guard fallback.errorCode == ErrorCode.noError.rawValue else {
+            throw KafkaError(ErrorCode(rawValue: fallback.errorCode), message: "ApiVersions failed")
+        }
+        return fallback.apiKeys
+    }
+
+    /// Whether the connection is still open.
+    var isActive: Bool { channel.isActive }
+
+    /// Sends `request` at the negotiated version (at most `maxVersion`, for requests whose
+    /// newer versions need what the caller does not fill in, such as topic ids) and waits for
+    /// the answer.
+    func send<Request: KafkaRequestMessage>(
+        _ request: Request, maxVersion: Int16? = nil, timeout: TimeAmount? = nil
+    ) async throws -> Request.Response {
+        guard var version = versions.version(for: Request.self) else {
+            throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
+        }
+        if let maxVersion {
+            guard let served = versions.served(Request.apiKey), served.lowerBound <= maxVersion else {
+                throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
+            }
+            version = min(version, maxVersion)
+        }
+        return try await send(request, version: version, timeout: timeout)
+    }
+
+    /// Sends `request` at `version` and waits for the answer.
+    func send<Request: KafkaRequestMessage>(
+        _ request: Request, version: Int16, timeout: TimeAmount? = nil
+    ) async throws -> Request.Response {
+        let (correlationId, frame) = encode(request, version: version)
+        let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        let outbound = OutboundRequest(frame: frame, correlationId: correlationId, response: promise, timeout: timeout ?? requestTimeout)
+        channel.writeAndFlush(outbound, promise: nil)
+        var answer = try await promise.futureResult.get()
+        do {
+            let (_, body) = try KafkaResponse.decode(Request.Response.self, version: version, from: &answer)
+            return body
+        } catch {
+            throw SamsaClientError.malformedResponse(api: Request.apiKey, broker: address.description, reason: "\(error)")
+        }
+    }
+
+    /// Sends `request` without waiting for an answer (Produce with acks=0); returns once written.
+    func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request) async throws {
+        guard let version = versions.version(for: Request.self) else {
+            throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
+        }
+        let (correlationId, frame) = encode(request, version: version)
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        channel.writeAndFlush(
+            OutboundRequest(frame: frame, correlationId: correlationId, response: nil, timeout: requestTimeout), promise: written)
+        try await written.futureResult.get()
+    }
+
+    /// The request's frame (size, header, body) with the next correlation id.
+    private func encode<Request: KafkaRequestMessage>(_ request: Request, version: Int16) -> (Int32, ByteBuffer) {
+        let correlationId = nextCorrelationId.withLockedValue { id in
+            defer { id = id == Int32.max ? 1 : id + 1 }
+            return id
+        }
+        var frame = channel.allocator.buffer(capacity: 256)
+        frame.writeInteger(Int32(0))
+        KafkaRequest.encode(request, version: version, correlationId: correlationId, clientId: clientId, into: &frame)
+        frame.setInteger(Int32(frame.readableBytes - 4), at: frame.readerIndex)
+        return (correlationId, frame)
+    }
+
+    /// Closes the connection; requests in flight fail.
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+/// The version this client reports in ApiVersions.
+enum SamsaClientVersion {
+    static let current = "0.1.0"
+}

@@ -1,0 +1,404 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SamsaBinary
+import SamsaProtocol
+import SamsaRecords
+import ServiceLifecycle
+
+/// Produces records to a Kafka-compatible cluster.
+///
+/// ```swift
+/// let producer = try KafkaProducer(configuration: ProducerConfiguration(client: .init(bootstrapServers: "localhost:9092")))
+/// let written = try await producer.send(ProducerRecord(topic: "payments", key: "user-42", value: "{\"amount\": 10}"))
+/// try await producer.close()
+/// ```
+///
+/// Records are batched per partition (`linger.ms`, `batch.size`) and sent by a background
+/// task, one request per broker carrying every partition it leads. The producer is idempotent
+/// by default: it takes a producer id, numbers each partition's batches, and retries failed
+/// batches with the same numbers until `delivery.timeout.ms`, so a record is written once and
+/// in order even when an answer is lost. One batch per partition is in flight at a time;
+/// requests to different brokers and for different partitions overlap.
+///
+/// It is a ServiceLifecycle `Service`: in a `ServiceGroup`, a graceful shutdown flushes it.
+public final class KafkaProducer: Sendable, Service {
+    public let configuration: ProducerConfiguration
+    let cluster: ClusterClient
+    private let logger: Logger
+    private let state: NIOLockedValueBox<State>
+    private let wake = WakeSignal()
+    private let sender: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+
+    private struct State {
+        var accumulator: RecordAccumulator
+        var producerId: Int64 = -1
+        var producerEpoch: Int16 = -1
+        var closed = false
+        var spaceWaiters: [CheckedContinuation<Void, Never>] = []
+        var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// Creates a producer; it connects on the first send.
+    public init(configuration: ProducerConfiguration, logger: Logger = Logger(label: "samsa.producer")) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        self.logger = logger
+        self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
+        self.state = NIOLockedValueBox(
+            State(
+                accumulator: RecordAccumulator(
+                    batchSize: configuration.batchSize, lingerMs: configuration.lingerMs,
+                    deliveryTimeoutMs: configuration.deliveryTimeoutMs, compression: configuration.compression)))
+        let task = Task { [self] in await self.runSender() }
+        sender.withLockedValue { $0 = task }
+    }
+
+    // MARK: Sending
+
+    /// Sends a record and returns where it was written once the broker acknowledged it (or
+    /// the time it was handed over, with offset -1, for acks=0).
+    public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
+        let (partition, timestamp) = try await place(record)
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(record, partition: partition, timestamp: timestamp, completion: .waiting(continuation))
+        }
+    }
+
+    /// Queues a record without waiting for it; `onDelivery` (if given) is called with the
+    /// outcome. Returns once the record is in the buffer (which may wait for space).
+    public func sendWithoutWaiting(
+        _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
+    ) async throws {
+        let (partition, timestamp) = try await place(record)
+        enqueue(record, partition: partition, timestamp: timestamp, completion: onDelivery.map { .callback($0) } ?? .none)
+    }
+
+    /// Waits until every record sent so far is acknowledged or failed.
+    public func flush() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { state -> Bool in
+                guard state.accumulator.unfinishedRecords > 0 else { return true }
+                state.accumulator.flushing += 1
+                state.flushWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() } else { wake.fire() }
+        }
+    }
+
+    /// Flushes, then closes the connections. Later sends fail with ``SamsaClientError/closed``.
+    public func close() async {
+        await flush()
+        state.withLockedValue { $0.closed = true }
+        wake.fire()
+        await sender.withLockedValue { $0 }?.value
+        await cluster.close()
+    }
+
+    /// Runs until a graceful shutdown, then closes (flushing what is buffered).
+    public func run() async throws {
+        try await gracefulShutdown()
+        await close()
+    }
+
+    /// Picks the record's partition (asking for the topic's metadata if needed), waits for
+    /// room in the buffer, and returns the partition and timestamp.
+    private func place(_ record: ProducerRecord) async throws -> (Int32, Int64) {
+        if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
+        var partitionCount = cluster.snapshot.withLockedValue { $0.partitionCount(of: record.topic) }
+        if partitionCount == nil {
+            let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
+            partitionCount = metadata.partitionCount(of: record.topic)
+            guard partitionCount != nil else {
+                throw KafkaError(metadata.topics[record.topic]?.error ?? .unknownTopicOrPartition, topic: record.topic)
+            }
+        }
+        let count = partitionCount!
+        let partition =
+            record.partition
+            ?? configuration.partitioner.partition(
+                topic: record.topic, key: record.key, partitionCount: count, recordBytes: record.estimatedSize)
+        guard partition >= 0, partition < count else {
+            throw KafkaError(
+                .unknownTopicOrPartition, message: "partition \(partition) of \(count)", topic: record.topic, partition: partition)
+        }
+        try await waitForSpace(record.estimatedSize)
+        return (partition, record.timestamp ?? Self.nowMilliseconds())
+    }
+
+    private func waitForSpace(_ size: Int) async throws {
+        let limit = configuration.bufferMemory
+        while true {
+            let full = state.withLockedValue { state in
+                state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit
+            }
+            guard full else { return }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let stillFull = state.withLockedValue { state -> Bool in
+                    guard state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit else { return false }
+                    state.spaceWaiters.append(continuation)
+                    return true
+                }
+                if !stillFull { continuation.resume() }
+            }
+            if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
+        }
+    }
+
+    private func enqueue(_ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: RecordAccumulator.Completion) {
+        let outcome = state.withLockedValue { state -> Bool? in
+            guard !state.closed else { return nil }
+            return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion, now: .now)
+        }
+        switch outcome {
+        case nil: Self.complete([completion], with: .failure(SamsaClientError.closed))
+        case true?: wake.fire()
+        case false?: break
+        }
+    }
+
+    // MARK: The sender
+
+    private func runSender() async {
+        while true {
+            let idempotent = configuration.idempotence
+            if idempotent, state.withLockedValue({ $0.producerId < 0 && $0.accumulator.unfinishedRecords > 0 }) {
+                await initProducerId()
+            }
+            let (ready, expired, nextCheck, closed) = state.withLockedValue { state in
+                let (ready, expired, nextCheck) = state.accumulator.drain(now: .now, idempotent: idempotent)
+                return (ready, expired, nextCheck, state.closed && state.accumulator.unfinishedRecords == 0)
+            }
+            for batch in expired {
+                fail(
+                    batch,
+                    SamsaClientError.deliveryTimedOut(topic: batch.key.topic, partition: batch.key.partition, lastError: batch.lastError))
+            }
+            if !expired.isEmpty { afterCompletion() }
+            if closed { return }
+            if ready.isEmpty {
+                await wake.wait(until: nextCheck)
+                continue
+            }
+            await dispatch(ready)
+        }
+    }
+
+    /// Sends the ready batches, one request per leader; batches without a known leader wait for
+    /// fresh metadata.
+    private func dispatch(_ batches: [RecordAccumulator.Batch]) async {
+        let topics = Array(Set(batches.map(\.key.topic)))
+        let metadata: ClusterMetadata
+        do {
+            metadata = try await cluster.metadata(for: topics)
+        } catch {
+            for batch in batches { retry(batch, error: error) }
+            return
+        }
+        var byLeader: [Int32: [RecordAccumulator.Batch]] = [:]
+        for batch in batches {
+            guard let leader = metadata.leader(of: batch.key.topic, partition: batch.key.partition) else {
+                retry(batch, error: KafkaError(.leaderNotAvailable, topic: batch.key.topic, partition: batch.key.partition))
+                continue
+            }
+            byLeader[leader, default: []].append(batch)
+        }
+        let (producerId, epoch) = state.withLockedValue { ($0.producerId, $0.producerEpoch) }
+        for (leader, group) in byLeader {
+            Task { await self.produce(group, to: leader, producerId: producerId, epoch: epoch, metadata: metadata) }
+        }
+    }
+
+    private func produce(
+        _ batches: [RecordAccumulator.Batch], to leader: Int32, producerId: Int64, epoch: Int16, metadata: ClusterMetadata
+    ) async {
+        var request = ProduceRequest()
+        request.acks = configuration.acks.rawValue
+        request.timeoutMs = Int32(clamping: configuration.client.requestTimeoutMs)
+        var built: [(RecordAccumulator.Batch, ByteBuffer)] = []
+        for var batch in batches {
+            if configuration.idempotence {
+                batch.builder.producerId = producerId
+                batch.builder.producerEpoch = epoch
+            }
+            do {
+                built.append((batch, try batch.builder.build()))
+            } catch {
+                finish(batch.key, with: .failure(error))
+            }
+        }
+        for (topic, entries) in Dictionary(grouping: built, by: { $0.0.key.topic }) {
+            var data = ProduceRequest.TopicProduceData()
+            data.name = topic
+            data.topicId = metadata.topics[topic]?.id ?? .zero
+            data.partitionData = entries.map { batch, records in
+                var partition = ProduceRequest.PartitionProduceData()
+                partition.index = batch.key.partition
+                partition.records = records
+                return partition
+            }
+            request.topicData.append(data)
+        }
+        guard !request.topicData.isEmpty else { return }
+        do {
+            let connection = try await cluster.connection(to: leader)
+            if configuration.acks == .none {
+                try await connection.sendWithoutResponse(request)
+                for (batch, _) in built { finish(batch.key, with: .success((-1, -1))) }
+                return
+            }
+            let response = try await connection.send(request)
+            var answers: [RecordAccumulator.PartitionKey: ProduceResponse.PartitionProduceResponse] = [:]
+            for topic in response.responses {
+                let name = topic.name.isEmpty ? (metadata.topics.values.first { $0.id == topic.topicId }?.name ?? "") : topic.name
+                for partition in topic.partitionResponses {
+                    answers[RecordAccumulator.PartitionKey(topic: name, partition: partition.index)] = partition
+                }
+            }
+            for (batch, _) in built {
+                guard let answer = answers[batch.key] else {
+                    retry(
+                        batch,
+                        error: SamsaClientError.malformedResponse(api: .produce, broker: "\(leader)", reason: "no answer for \(batch.key)"))
+                    continue
+                }
+                handle(answer, for: batch)
+            }
+        } catch {
+            logger.debug("produce request failed", metadata: ["broker": "\(leader)", "error": "\(error)"])
+            await cluster.invalidateMetadata()
+            for (batch, _) in built { retry(batch, error: error) }
+        }
+    }
+
+    private func handle(_ answer: ProduceResponse.PartitionProduceResponse, for batch: RecordAccumulator.Batch) {
+        let code = ErrorCode(rawValue: answer.errorCode)
+        switch code {
+        case .noError:
+            finish(batch.key, with: .success((answer.baseOffset, answer.logAppendTimeMs)))
+        case .duplicateSequenceNumber:
+            // Written by an earlier attempt whose answer was lost: delivered, offsets unknown.
+            finish(batch.key, with: .success((-1, answer.logAppendTimeMs)))
+        case .notLeaderOrFollower, .unknownTopicOrPartition, .fencedLeaderEpoch, .leaderNotAvailable, .notEnoughReplicas,
+            .notEnoughReplicasAfterAppend, .requestTimedOut, .networkException, .kafkaStorageError:
+            Task { await cluster.invalidateMetadata() }
+            retry(batch, error: KafkaError(code, message: answer.errorMessage, topic: batch.key.topic, partition: batch.key.partition))
+        default:
+            let error = KafkaError(code, message: answer.errorMessage, topic: batch.key.topic, partition: batch.key.partition)
+            if code.isRetriable {
+                retry(batch, error: error)
+            } else {
+                // Refused and not written: the next batch takes this one's sequence.
+                if configuration.idempotence && batch.builder.baseSequence >= 0 {
+                    state.withLockedValue { $0.accumulator.rollBackSequence(batch.key, to: batch.builder.baseSequence) }
+                }
+                if code == .unknownProducerId || code == .outOfOrderSequenceNumber || code == .invalidProducerEpoch {
+                    // The broker lost track of this producer: start over with a new id.
+                    state.withLockedValue { state in
+                        state.producerId = -1
+                        state.accumulator.resetSequences()
+                    }
+                }
+                finish(batch.key, with: .failure(error))
+            }
+        }
+    }
+
+    private func retry(_ batch: RecordAccumulator.Batch, error: any Error) {
+        let backoff = configuration.client.backoffMs(attempt: batch.attempts, random: Double.random(in: 0...1))
+        state.withLockedValue { $0.accumulator.retry(batch.key, at: .now + .milliseconds(backoff), error: "\(error)") }
+        wake.fire()
+    }
+
+    /// Answers the records of the partition's batch in flight: with offsets (base offset and
+    /// log-append time) or an error.
+    private func finish(_ key: RecordAccumulator.PartitionKey, with result: Result<(Int64, Int64), any Error>) {
+        guard let batch = state.withLockedValue({ $0.accumulator.finish(key) }) else { return }
+        switch result {
+        case .success(let (baseOffset, appendTime)):
+            for (index, completion) in batch.completions.enumerated() {
+                let metadata = RecordMetadata(
+                    topic: key.topic, partition: key.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
+                    timestamp: appendTime >= 0 ? appendTime : batch.timestamps[index])
+                Self.complete([completion], with: .success(metadata))
+            }
+        case .failure(let error):
+            Self.complete(batch.completions, with: .failure(error))
+        }
+        afterCompletion()
+        wake.fire()
+    }
+
+    private func fail(_ batch: RecordAccumulator.Batch, _ error: any Error) {
+        Self.complete(batch.completions, with: .failure(error))
+    }
+
+    /// Wakes senders waiting for buffer space and flushes that are done.
+    private func afterCompletion() {
+        let (space, flushed) = state.withLockedValue { state in
+            let space = state.spaceWaiters
+            state.spaceWaiters = []
+            var flushed: [CheckedContinuation<Void, Never>] = []
+            if state.accumulator.unfinishedRecords == 0 {
+                flushed = state.flushWaiters
+                state.accumulator.flushing -= flushed.count
+                state.flushWaiters = []
+            }
+            return (space, flushed)
+        }
+        for waiter in space { waiter.resume() }
+        for waiter in flushed { waiter.resume() }
+    }
+
+    private static func complete(_ completions: [RecordAccumulator.Completion], with result: Result<RecordMetadata, any Error>) {
+        for completion in completions {
+            switch completion {
+            case .waiting(let continuation): continuation.resume(with: result)
+            case .callback(let callback): callback(result)
+            case .none: break
+            }
+        }
+    }
+
+    // MARK: Producer id
+
+    /// Asks for a producer id (idempotence), retrying with backoff until one comes or the producer closes.
+    private func initProducerId() async {
+        var attempt = 0
+        while !state.withLockedValue({ $0.closed && $0.accumulator.unfinishedRecords == 0 }) {
+            do {
+                let connection = try await cluster.anyConnection()
+                var request = InitProducerIdRequest()
+                request.transactionalId = nil
+                request.transactionTimeoutMs = configuration.transactionTimeoutMs
+                let response = try await connection.send(request)
+                let code = ErrorCode(rawValue: response.errorCode)
+                guard code == .noError else { throw KafkaError(code) }
+                state.withLockedValue { state in
+                    state.producerId = response.producerId
+                    state.producerEpoch = response.producerEpoch
+                    state.accumulator.resetSequences()
+                }
+                return
+            } catch {
+                logger.debug("InitProducerId failed", metadata: ["error": "\(error)"])
+                let backoff = configuration.client.backoffMs(attempt: attempt, random: Double.random(in: 0...1))
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(backoff))
+            }
+        }
+    }
+
+    /// The wall-clock time in ms since the epoch (record timestamps).
+    static func nowMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}

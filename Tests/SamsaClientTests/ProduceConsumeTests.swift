@@ -1,0 +1,160 @@
+import NIOCore
+import SamsaProtocol
+import SamsaRecords
+import SamsaTesting
+import Testing
+
+@testable import SamsaClient
+
+/// The producer and the consumer against a real broker in the test process.
+@Suite("Producer and consumer against SamsaTestCluster")
+struct ProduceConsumeTests {
+    private func producer(_ cluster: SamsaTestCluster, configure: (inout ProducerConfiguration) -> Void = { _ in }) throws -> KafkaProducer
+    {
+        var configuration = ProducerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+        configure(&configuration)
+        return try KafkaProducer(configuration: configuration)
+    }
+
+    private func consumer(
+        _ cluster: SamsaTestCluster, group: String? = nil, configure: (inout ConsumerConfiguration) -> Void = { _ in }
+    )
+        throws -> KafkaConsumer
+    {
+        var configuration = ConsumerConfiguration(
+            client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers), groupId: group)
+        configuration.enableAutoCommit = false
+        configure(&configuration)
+        return try KafkaConsumer(configuration: configuration)
+    }
+
+    /// Reads `count` records from the consumer.
+    private func read(_ consumer: KafkaConsumer, count: Int) async throws -> [ConsumerRecord] {
+        var records: [ConsumerRecord] = []
+        for try await record in consumer.records {
+            records.append(record)
+            if records.count == count { break }
+        }
+        return records
+    }
+
+    @Test("keyed records are acknowledged with consecutive offsets per partition and read back byte for byte, headers included")
+    func roundTrip() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("payments", partitions: 3)
+            let producer = try producer(cluster)
+            var sent: [(ProducerRecord, RecordMetadata)] = []
+            try await withThrowingTaskGroup(of: (ProducerRecord, RecordMetadata).self) { group in
+                for index in 0..<300 {
+                    let record = ProducerRecord(
+                        topic: "payments", key: "user-\(index % 17)", value: "payment \(index)", headers: ["n": "\(index)"])
+                    group.addTask { (record, try await producer.send(record)) }
+                }
+                for try await result in group { sent.append(result) }
+            }
+            await producer.close()
+            for partition in Int32(0)..<3 {
+                let offsets = sent.filter { $0.1.partition == partition }.map(\.1.offset).sorted()
+                #expect(offsets == Array(0..<Int64(offsets.count)), "partition \(partition): consecutive offsets")
+                #expect(cluster.endOffset(topic: "payments", partition: Int(partition)) == Int64(offsets.count))
+            }
+            for (record, metadata) in sent {
+                #expect(metadata.partition == DefaultPartitioner.murmur2Partition(record.key!, partitionCount: 3))
+            }
+            let consumer = try consumer(cluster)
+            try await consumer.assign([0, 1, 2].reduce(into: [:]) { $0[TopicPartition("payments", $1)] = OffsetSpec.earliest })
+            let received = try await read(consumer, count: 300)
+            await consumer.close()
+            let byPosition = Dictionary(
+                uniqueKeysWithValues: sent.map { (TopicPartition($0.1.topic, $0.1.partition), $0.1.offset, $0.0) }
+                    .map { ("\($0.0)@\($0.1)", $0.2) })
+            for record in received {
+                let original = try #require(byPosition["\(TopicPartition(record.topic, record.partition))@\(record.offset)"])
+                #expect(record.key == original.key && record.value == original.value)
+                #expect(record.headers == original.headers)
+            }
+            // In order per partition.
+            for partition in Int32(0)..<3 {
+                let offsets = received.filter { $0.partition == partition }.map(\.offset)
+                #expect(offsets == offsets.sorted())
+            }
+        }
+    }
+
+    @Test("every codec round-trips", arguments: [CompressionCodec.none, .gzip, .snappy, .lz4, .zstd])
+    func codecs(_ codec: CompressionCodec) async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("c")
+            let producer = try producer(cluster) { $0.compression = codec }
+            for index in 0..<50 {
+                try await producer.sendWithoutWaiting(ProducerRecord(topic: "c", value: String(repeating: "v\(index) ", count: 20)))
+            }
+            await producer.flush()
+            await producer.close()
+            #expect(cluster.endOffset(topic: "c") == 50)
+            let consumer = try consumer(cluster)
+            try await consumer.assign([TopicPartition("c", 0): .earliest])
+            let records = try await read(consumer, count: 50)
+            await consumer.close()
+            #expect(records.map(\.valueString) == (0..<50).map { String(repeating: "v\($0) ", count: 20) })
+        }
+    }
+
+    @Test("seek, latest and a timestamp start where Kafka starts; commit stores the position for the group")
+    func positionsAndCommits() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("s")
+            let producer = try producer(cluster)
+            for index in 0..<10 {
+                _ = try await producer.send(
+                    ProducerRecord(topic: "s", value: ByteBuffer(string: "\(index)"), timestamp: 1_000 + Int64(index)))
+            }
+            let consumer = try consumer(cluster, group: "readers")
+            let partition = TopicPartition("s", 0)
+            try await consumer.assign([partition: .timestamp(1_004)])
+            #expect(try await read(consumer, count: 1).first?.offset == 4)
+            consumer.seek(partition, to: .offset(8))
+            #expect(try await read(consumer, count: 2).map(\.offset) == [8, 9])
+            try await consumer.commit()
+            #expect(await cluster.committedOffset(group: "readers", topic: "s") == 10)
+            #expect(try await consumer.committed([partition]) == [partition: 10])
+            consumer.seek(partition, to: .latest)
+            _ = try await producer.send(ProducerRecord(topic: "s", value: "after"))
+            #expect(try await read(consumer, count: 1).first?.valueString == "after")
+            await consumer.close()
+            await producer.close()
+            // A new consumer of the group starts at the committed offset.
+            let second = try self.consumer(cluster, group: "readers")
+            try await second.assign([partition])
+            #expect(try await read(second, count: 1).first?.offset == 10)
+            await second.close()
+        }
+    }
+
+    @Test("a broker error on produce is retried; a request held past the request timeout fails with requestTimedOut")
+    func retriesAndTimeouts() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("r")
+            let producer = try producer(cluster) { $0.client.retryBackoffMs = 1 }
+            let failures = try cluster.failNext(.produce, with: .notLeaderOrFollower, times: 2)
+            let written = try await producer.send(ProducerRecord(topic: "r", value: "once"))
+            #expect(failures.requestCount == 2)
+            #expect(written.offset == 0)
+            #expect(cluster.endOffset(topic: "r") == 1, "written once, after two refusals")
+            await producer.close()
+
+            var configuration = ConsumerConfiguration(
+                client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers), groupId: "g")
+            configuration.client.requestTimeoutMs = 200
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let (released, release) = AsyncStream<Void>.makeStream()
+            cluster.delayNext(.offsetFetch) {
+                for await _ in released { return }
+            }
+            await #expect(throws: SamsaClientError.self) { _ = try await consumer.committed([TopicPartition("r", 0)]) }
+            release.yield()
+            release.finish()
+            await consumer.close()
+        }
+    }
+}
