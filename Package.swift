@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SamsaClientTests",
-            dependencies: ["SamsaClient", "SamsaTesting", "SamsaRecords", "SamsaProtocol", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SamsaClient", "SamsaTesting", "SamsaRecords", "SamsaProtocol", "SamsaCoordination", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),

@@ -109,7 +109,7 @@ struct KafkaProperties {
     }
 }
 
-extension String {
+extension StringProtocol {
     var trimmingSpaces: String {
         String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }

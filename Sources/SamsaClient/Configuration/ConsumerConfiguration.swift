@@ -1,3 +1,5 @@
+import SamsaCoordination
+
 /// Which records a consumer reads in transactional topics (`isolation.level`).
 public enum IsolationLevel: Int8, Sendable {
     /// Every record, including those of open and aborted transactions.
@@ -37,6 +39,17 @@ public struct ConsumerConfiguration: Sendable {
     public var enableAutoCommit = true
     /// `auto.commit.interval.ms`.
     public var autoCommitIntervalMs: Int64 = 5_000
+    /// `group.instance.id`: a static member id (KIP-345); a restart within the session
+    /// timeout gets the same partitions back without a rebalance.
+    public var groupInstanceId: String?
+    /// `session.timeout.ms`.
+    public var sessionTimeoutMs: Int32 = 45_000
+    /// `heartbeat.interval.ms`.
+    public var heartbeatIntervalMs: Int64 = 3_000
+    /// `max.poll.interval.ms`: the rebalance timeout sent in JoinGroup.
+    public var maxPollIntervalMs: Int32 = 300_000
+    /// `partition.assignment.strategy`: the assignors offered, preferred first.
+    public var assignors: [any ClientAssignor] = [RangeAssignor(), RoundRobinAssignor()]
 
     public init(client: ClientConfiguration, groupId: String? = nil) {
         self.client = client
@@ -46,7 +59,9 @@ public struct ConsumerConfiguration: Sendable {
     /// Builds a configuration from Kafka's property names: `bootstrap.servers` (required),
     /// `group.id`, `isolation.level`, `auto.offset.reset`, `fetch.min.bytes`,
     /// `fetch.max.bytes`, `max.partition.fetch.bytes`, `fetch.max.wait.ms`,
-    /// `enable.auto.commit`, `auto.commit.interval.ms`, and the client properties.
+    /// `enable.auto.commit`, `auto.commit.interval.ms`, `group.instance.id`,
+    /// `session.timeout.ms`, `heartbeat.interval.ms`, `max.poll.interval.ms`,
+    /// `partition.assignment.strategy` (`range`, `roundrobin`), and the client properties.
     public init(properties: [String: String]) throws {
         var reader = KafkaProperties(properties)
         self.init(client: try reader.client(), groupId: reader.string("group.id"))
@@ -71,6 +86,19 @@ public struct ConsumerConfiguration: Sendable {
         if let value = try reader.int("fetch.max.wait.ms") { fetchMaxWaitMs = Int32(clamping: value) }
         if let value = try reader.bool("enable.auto.commit") { enableAutoCommit = value }
         if let value = try reader.int("auto.commit.interval.ms") { autoCommitIntervalMs = value }
+        if let value = reader.string("group.instance.id") { groupInstanceId = value }
+        if let value = try reader.int("session.timeout.ms") { sessionTimeoutMs = Int32(clamping: value) }
+        if let value = try reader.int("heartbeat.interval.ms") { heartbeatIntervalMs = value }
+        if let value = try reader.int("max.poll.interval.ms") { maxPollIntervalMs = Int32(clamping: value) }
+        if let value = reader.string("partition.assignment.strategy") {
+            assignors = try value.split(separator: ",").map { name -> any ClientAssignor in
+                switch name.trimmingSpaces.lowercased() {
+                case "range", "org.apache.kafka.clients.consumer.rangeassignor": return RangeAssignor()
+                case "roundrobin", "org.apache.kafka.clients.consumer.roundrobinassignor": return RoundRobinAssignor()
+                default: throw SamsaClientError.invalidConfiguration("partition.assignment.strategy: '\(name)' is not range or roundrobin")
+                }
+            }
+        }
         try reader.checkAllUsed()
     }
 }

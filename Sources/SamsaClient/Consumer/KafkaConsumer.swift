@@ -29,6 +29,13 @@ public final class KafkaConsumer: Sendable, Service {
     private let fetchWake = WakeSignal()
     private let recordsWake = WakeSignal()
     private let fetcher: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+    private let groupTask: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
+    private let heartbeatWake = WakeSignal()
+    private let rebalanceContinuation: AsyncStream<RebalanceEvent>.Continuation
+
+    /// The partitions this consumer gains and gives up as its group rebalances (after
+    /// ``subscribe(_:)``), in order. Ends when the consumer closes.
+    public let rebalanceEvents: AsyncStream<RebalanceEvent>
 
     struct PartitionState {
         /// Where the next fetch starts; nil until `pending` is resolved.
@@ -57,6 +64,10 @@ public final class KafkaConsumer: Sendable, Service {
         var closed = false
         var failure: (any Error)?
         var committed: [TopicPartition: Int64] = [:]
+        /// Set while subscribed to topics in a group.
+        var membership: ClassicGroupMembership?
+        /// True while the group task waits in JoinGroup/SyncGroup.
+        var joining = false
     }
 
     public init(configuration: ConsumerConfiguration, logger: Logger = Logger(label: "samsa.consumer")) throws {
@@ -64,8 +75,79 @@ public final class KafkaConsumer: Sendable, Service {
         self.logger = logger
         self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
         self.state = NIOLockedValueBox(State())
+        (rebalanceEvents, rebalanceContinuation) = AsyncStream.makeStream(of: RebalanceEvent.self)
         let task = Task { [self] in await self.runFetcher() }
         fetcher.withLockedValue { $0 = task }
+    }
+
+    // MARK: Group subscription
+
+    /// Joins the group (`group.id`) and consumes the partitions of `topics` it assigns to this
+    /// member, from the group's committed offsets (or `auto.offset.reset`). The group shares
+    /// the partitions among its members with the first assignor of
+    /// `partition.assignment.strategy` that every member offers; the changes arrive on
+    /// ``rebalanceEvents``. Members of other clients (Java, librdkafka, ...) can be in the same
+    /// group.
+    public func subscribe(_ topics: [String]) throws {
+        guard let groupId = configuration.groupId else { throw SamsaClientError.invalidConfiguration("subscribe needs group.id") }
+        guard !topics.isEmpty else { throw SamsaClientError.invalidConfiguration("subscribe needs at least one topic") }
+        let membership = ClassicGroupMembership(
+            groupId: groupId, topics: topics, configuration: configuration, cluster: cluster, logger: logger)
+        let alreadySubscribed = state.withLockedValue { state -> Bool in
+            guard state.membership == nil else { return true }
+            state.membership = membership
+            return false
+        }
+        guard !alreadySubscribed else { throw SamsaClientError.invalidConfiguration("already subscribed; close and create a new consumer") }
+        let task = Task { [self] in await self.runGroup(membership) }
+        groupTask.withLockedValue { $0 = task }
+    }
+
+    /// Joins, consumes the assignment while heartbeating, and on a rebalance gives the
+    /// partitions back (committing their positions first with auto-commit) and joins again.
+    private func runGroup(_ membership: ClassicGroupMembership) async {
+        while !state.withLockedValue({ $0.closed }) {
+            let assigned: [TopicPartition]
+            do {
+                state.withLockedValue { $0.joining = true }
+                defer { state.withLockedValue { $0.joining = false } }
+                assigned = try await membership.join()
+                try await assign(assigned)
+            } catch {
+                if state.withLockedValue({ $0.closed }) { break }
+                logger.error("could not join the group", metadata: ["group": "\(membership.groupId)", "error": "\(error)"])
+                state.withLockedValue { $0.failure = error }
+                recordsWake.fire()
+                break
+            }
+            rebalanceContinuation.yield(.assigned(assigned))
+            var rejoin = false
+            while !rejoin && !state.withLockedValue({ $0.closed }) {
+                await heartbeatWake.wait(until: .now + .milliseconds(configuration.heartbeatIntervalMs))
+                if state.withLockedValue({ $0.closed }) { break }
+                do {
+                    rejoin = try await membership.heartbeat()
+                } catch {
+                    logger.error("heartbeat failed", metadata: ["group": "\(membership.groupId)", "error": "\(error)"])
+                    rejoin = true
+                }
+            }
+            // Eager rebalancing: commit, then give everything back before joining again.
+            if configuration.enableAutoCommit {
+                do {
+                    try await commit()
+                } catch {
+                    logger.warning("could not commit before the rebalance", metadata: ["error": "\(error)"])
+                }
+            }
+            state.withLockedValue { state in
+                state.partitions = [:]
+                state.chunks = []
+                state.bufferedBytes = 0
+            }
+            rebalanceContinuation.yield(.revoked(assigned))
+        }
+        await membership.leave()
     }
 
     // MARK: Assignment and positions
@@ -80,8 +162,15 @@ public final class KafkaConsumer: Sendable, Service {
             for (partition, start) in assignment {
                 var entry = state.partitions[partition] ?? PartitionState()
                 entry.epoch += 1
+                entry.consumed = nil
                 entry.fetchPosition = nil
                 entry.pending = start
+                // An explicit offset needs no lookup: the position is known at once.
+                if case .offset(let offset) = start {
+                    entry.fetchPosition = offset
+                    entry.consumed = offset
+                    entry.pending = nil
+                }
                 partitions[partition] = entry
             }
             state.partitions = partitions
@@ -113,7 +202,11 @@ public final class KafkaConsumer: Sendable, Service {
             entry.epoch += 1
             entry.fetchPosition = nil
             entry.pending = start
-            if case .offset(let offset) = start { entry.consumed = offset }
+            if case .offset(let offset) = start {
+                entry.fetchPosition = offset
+                entry.consumed = offset
+                entry.pending = nil
+            }
             state.partitions[partition] = entry
             state.chunks.removeAll { $0.partition == partition }
             state.bufferedBytes = state.chunks.reduce(0) { $0 + $1.bytes }
@@ -235,6 +328,12 @@ public final class KafkaConsumer: Sendable, Service {
         request.groupId = groupId
         request.generationIdOrMemberEpoch = -1
         request.memberId = ""
+        if let membership = state.withLockedValue({ $0.membership }) {
+            let identity = await membership.commitIdentity
+            request.generationIdOrMemberEpoch = identity.generation
+            request.memberId = identity.memberId
+            request.groupInstanceId = identity.instanceId
+        }
         request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
             var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
             entry.name = topic
@@ -328,7 +427,17 @@ public final class KafkaConsumer: Sendable, Service {
         guard !wasClosed else { return }
         fetchWake.fire()
         recordsWake.fire()
+        heartbeatWake.fire()
         await fetcher.withLockedValue { $0 }?.value
+        if let group = groupTask.withLockedValue({ $0 }) {
+            // A JoinGroup can wait for a whole rebalance: closing the connections ends it.
+            if state.withLockedValue({ $0.joining }) { await cluster.close() }
+            await group.value
+            rebalanceContinuation.finish()
+            await cluster.close()
+            return
+        }
+        rebalanceContinuation.finish()
         if configuration.enableAutoCommit && configuration.groupId != nil {
             do {
                 try await commit()
