@@ -55,6 +55,9 @@ public final class KafkaConsumer: Sendable, Service {
         var epoch: Int
         var records: [ConsumerRecord]
         var bytes: Int
+        /// The fetch position after this chunk: past its last record, and past control or
+        /// aborted batches that followed it.
+        var next: Int64
     }
 
     struct State {
@@ -148,6 +151,22 @@ public final class KafkaConsumer: Sendable, Service {
             rebalanceContinuation.yield(.revoked(assigned))
         }
         await membership.leave()
+    }
+
+    /// The consumer's identity in its group, for ``KafkaProducer/sendOffsetsToTransaction(_:groupMetadata:)``;
+    /// nil without `group.id`.
+    public func groupMetadata() async -> ConsumerGroupMetadata? {
+        guard let groupId = configuration.groupId else { return nil }
+        guard let membership = state.withLockedValue({ $0.membership }) else { return ConsumerGroupMetadata(groupId: groupId) }
+        let identity = await membership.commitIdentity
+        return ConsumerGroupMetadata(
+            groupId: groupId, generationId: identity.generation, memberId: identity.memberId, groupInstanceId: identity.instanceId)
+    }
+
+    /// The positions of every assigned partition (after the last record handed out): the
+    /// offsets to commit, or to send to a transaction.
+    public var positions: [TopicPartition: Int64] {
+        state.withLockedValue { state in state.partitions.compactMapValues { $0.consumed } }
     }
 
     // MARK: Assignment and positions
@@ -261,7 +280,10 @@ public final class KafkaConsumer: Sendable, Service {
                     if let current = chunk, index < current.records.count {
                         let record = current.records[index]
                         index += 1
-                        if consumer.handOut(record, epoch: current.epoch) { return record }
+                        // After the chunk's last record the position moves to the chunk's end, past
+                        // markers, as Kafka's consumer positions do.
+                        let position = index == current.records.count ? current.next : record.offset + 1
+                        if consumer.handOut(record, epoch: current.epoch, position: position) { return record }
                         continue
                     }
                     chunk = nil
@@ -275,11 +297,11 @@ public final class KafkaConsumer: Sendable, Service {
 
     /// Records a record as handed out (its partition's position moves past it); false when a
     /// seek made it stale.
-    fileprivate func handOut(_ record: ConsumerRecord, epoch: Int) -> Bool {
+    fileprivate func handOut(_ record: ConsumerRecord, epoch: Int, position: Int64) -> Bool {
         state.withLockedValue { state in
             let key = TopicPartition(record.topic, record.partition)
             guard var entry = state.partitions[key], entry.epoch == epoch else { return false }
-            entry.consumed = record.offset + 1
+            entry.consumed = position
             state.partitions[key] = entry
             return true
         }
@@ -644,7 +666,8 @@ public final class KafkaConsumer: Sendable, Service {
                     )
                     if decoded.next > position { advanced[key] = decoded.next }
                     if !decoded.records.isEmpty {
-                        chunks.append(Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes))
+                        chunks.append(
+                            Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes, next: decoded.next))
                     }
                 case .offsetOutOfRange:
                     guard configuration.autoOffsetReset != .none else {
@@ -670,6 +693,11 @@ public final class KafkaConsumer: Sendable, Service {
             }
             for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
                 state.partitions[partition]?.fetchPosition = next
+                // Only markers or aborted data came, and nothing of the partition waits to be
+                // handed out: the position moves past them now.
+                if !state.chunks.contains(where: { $0.partition == partition }) {
+                    state.partitions[partition]?.consumed = next
+                }
             }
             for partition in resets where state.partitions[partition]?.epoch == positions[partition]!.1 {
                 state.partitions[partition]?.fetchPosition = nil

@@ -30,16 +30,21 @@ import ServiceLifecycle
 public final class KafkaProducer: Sendable, Service {
     public let configuration: ProducerConfiguration
     let cluster: ClusterClient
-    private let logger: Logger
-    private let state: NIOLockedValueBox<State>
-    private let wake = WakeSignal()
+    let logger: Logger
+    let state: NIOLockedValueBox<State>
+    let wake = WakeSignal()
     private let sender: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
 
-    private struct State {
+    struct State {
         var accumulator: RecordAccumulator
         var producerId: Int64 = -1
         var producerEpoch: Int16 = -1
         var closed = false
+        var transaction = TransactionState.uninitialized
+        /// Partitions added to the running transaction (AddPartitionsToTxn).
+        var transactionPartitions: Set<RecordAccumulator.PartitionKey> = []
+        /// The first error of the running transaction: it can then only be aborted.
+        var transactionError: (any Error)?
         var spaceWaiters: [CheckedContinuation<Void, Never>] = []
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -111,6 +116,13 @@ public final class KafkaProducer: Sendable, Service {
     /// room in the buffer, and returns the partition and timestamp.
     private func place(_ record: ProducerRecord) async throws -> (Int32, Int64) {
         if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
+        if configuration.transactionalId != nil {
+            try state.withLockedValue { state in
+                guard state.transaction == .inTransaction else {
+                    throw TransactionError.notInTransaction(state.transaction)
+                }
+            }
+        }
         var partitionCount = cluster.snapshot.withLockedValue { $0.partitionCount(of: record.topic) }
         if partitionCount == nil {
             let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
@@ -168,7 +180,9 @@ public final class KafkaProducer: Sendable, Service {
     private func runSender() async {
         while true {
             let idempotent = configuration.idempotence
-            if idempotent, state.withLockedValue({ $0.producerId < 0 && $0.accumulator.unfinishedRecords > 0 }) {
+            if idempotent, configuration.transactionalId == nil,
+                state.withLockedValue({ $0.producerId < 0 && $0.accumulator.unfinishedRecords > 0 })
+            {
                 await initProducerId()
             }
             let (ready, expired, nextCheck, closed) = state.withLockedValue { state in
@@ -201,6 +215,11 @@ public final class KafkaProducer: Sendable, Service {
             for batch in batches { retry(batch, error: error) }
             return
         }
+        var batches = batches
+        if configuration.transactionalId != nil {
+            batches = await addToTransaction(batches)
+            guard !batches.isEmpty else { return }
+        }
         var byLeader: [Int32: [RecordAccumulator.Batch]] = [:]
         for batch in batches {
             guard let leader = metadata.leader(of: batch.key.topic, partition: batch.key.partition) else {
@@ -219,6 +238,7 @@ public final class KafkaProducer: Sendable, Service {
         _ batches: [RecordAccumulator.Batch], to leader: Int32, producerId: Int64, epoch: Int16, metadata: ClusterMetadata
     ) async {
         var request = ProduceRequest()
+        request.transactionalId = configuration.transactionalId
         request.acks = configuration.acks.rawValue
         request.timeoutMs = Int32(clamping: configuration.client.requestTimeoutMs)
         var built: [(RecordAccumulator.Batch, ByteBuffer)] = []
@@ -226,6 +246,7 @@ public final class KafkaProducer: Sendable, Service {
             if configuration.idempotence {
                 batch.builder.producerId = producerId
                 batch.builder.producerEpoch = epoch
+                batch.builder.isTransactional = configuration.transactionalId != nil
             }
             do {
                 built.append((batch, try batch.builder.build()))
@@ -310,7 +331,7 @@ public final class KafkaProducer: Sendable, Service {
         }
     }
 
-    private func retry(_ batch: RecordAccumulator.Batch, error: any Error) {
+    func retry(_ batch: RecordAccumulator.Batch, error: any Error) {
         let backoff = configuration.client.backoffMs(attempt: batch.attempts, random: Double.random(in: 0...1))
         state.withLockedValue { $0.accumulator.retry(batch.key, at: .now + .milliseconds(backoff), error: "\(error)") }
         wake.fire()
@@ -318,7 +339,7 @@ public final class KafkaProducer: Sendable, Service {
 
     /// Answers the records of the partition's batch in flight: with offsets (base offset and
     /// log-append time) or an error.
-    private func finish(_ key: RecordAccumulator.PartitionKey, with result: Result<(Int64, Int64), any Error>) {
+    func finish(_ key: RecordAccumulator.PartitionKey, with result: Result<(Int64, Int64), any Error>) {
         guard let batch = state.withLockedValue({ $0.accumulator.finish(key) }) else { return }
         switch result {
         case .success(let (baseOffset, appendTime)):
@@ -329,6 +350,11 @@ public final class KafkaProducer: Sendable, Service {
                 Self.complete([completion], with: .success(metadata))
             }
         case .failure(let error):
+            if configuration.transactionalId != nil {
+                state.withLockedValue { state in
+                    if state.transactionError == nil { state.transactionError = error }
+                }
+            }
             Self.complete(batch.completions, with: .failure(error))
         }
         afterCompletion()
