@@ -109,8 +109,9 @@ let package = Package(
         .executableTarget(
             name: "samsa",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaBroker",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaBroker", "SamsaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -257,6 +257,25 @@ public final class KafkaConsumer: Sendable, Service {
         fetchWake.fire()
     }
 
+    /// The number of partitions of `topic`; UNKNOWN_TOPIC_OR_PARTITION when it does not exist.
+    public func partitionCount(of topic: String) async throws -> Int {
+        let metadata = try await cluster.refreshMetadata(topics: [topic])
+        guard let count = metadata.partitionCount(of: topic) else {
+            throw KafkaError(metadata.topics[topic]?.error ?? .unknownTopicOrPartition, topic: topic)
+        }
+        return count
+    }
+
+    /// The end offset of each partition: the high watermark, or the last stable offset with read_committed.
+    public func endOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        try await listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(-1)) }))
+    }
+
+    /// The first offset still kept of each partition.
+    public func beginningOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        try await listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64(-2)) }))
+    }
+
     // MARK: Records
 
     /// The records of the assigned partitions, in order per partition. Ends when the consumer
