@@ -83,3 +83,58 @@ def test_samsa_transactions_read_right_with_confluent(broker, new_topic, require
     # And SamsaClient's own read_committed consumer agrees.
     printed = samsa(broker, "consume", topic, "-p", "0", "-e", "--read-committed").stdout
     assert printed == b"c1\nc2\nc3\n"
+
+
+def test_mixed_range_group_shares_partitions(broker, new_topic, require):
+    """A classic group with a SamsaClient member (`samsa consume --group`) and a confluent-kafka
+    member, both with the range assignor: each partition goes to exactly one of them, both get
+    some, and every record produced after the split is read once."""
+    import threading
+    import time
+    import uuid
+
+    from confluent_kafka import Consumer
+
+    require("JoinGroup", "SyncGroup", "Heartbeat")
+    topic = new_topic("mixed")
+    group = f"mixed-{uuid.uuid4().hex[:8]}"
+    swift = subprocess.Popen(
+        [str(broker_binary()), "consume", topic, "-b", broker.bootstrap, "--group", group, "-f", "%p %o\\n",
+         "-X", "partition.assignment.strategy=range", "-X", "heartbeat.interval.ms=100", "-X", "session.timeout.ms=6000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    swift_lines: list[tuple[int, int]] = []
+    reader = threading.Thread(target=lambda: [swift_lines.append(tuple(map(int, line.split()))) for line in swift.stdout], daemon=True)
+    reader.start()
+    confluent = Consumer({
+        "bootstrap.servers": broker.bootstrap, "group.id": group, "partition.assignment.strategy": "range",
+        "auto.offset.reset": "earliest", "heartbeat.interval.ms": 100, "session.timeout.ms": 6000,
+    })
+    try:
+        confluent.subscribe([topic])
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while not confluent.assignment():
+            assert time.monotonic() < deadline, "the confluent-kafka member got no partition"
+            confluent.poll(0.1)
+        mine = {tp.partition for tp in confluent.assignment()}
+        assert 0 < len(mine) < DEFAULT_PARTITIONS, f"confluent-kafka got {sorted(mine)}: the SamsaClient member should hold the rest"
+        # Records produced now are split by partition between the two members.
+        produce_confluent(broker.bootstrap, topic, [Rec(None, f"r{i}".encode(), partition=i % DEFAULT_PARTITIONS) for i in range(30)])
+        got: list[int] = []
+        while len(got) < 10 * len(mine):
+            assert time.monotonic() < deadline, f"confluent-kafka read {len(got)} of {10 * len(mine)} records"
+            message = confluent.poll(0.1)
+            if message is not None and not message.error():
+                got.append(message.partition())
+        theirs = set(range(DEFAULT_PARTITIONS)) - mine
+        while len(swift_lines) < 10 * len(theirs):
+            assert time.monotonic() < deadline, f"the SamsaClient member read {len(swift_lines)} of {10 * len(theirs)} records"
+            assert swift.poll() is None, f"samsa consume exited: {swift.stderr.read().decode(errors='replace')}"
+            time.sleep(0.05)
+        assert set(got) == mine
+        assert {partition for partition, _ in swift_lines} == theirs, "each partition went to exactly one member"
+        assert len(set(swift_lines)) == len(swift_lines) == 10 * len(theirs), "every record read once"
+    finally:
+        confluent.close()
+        swift.terminate()
+        swift.wait(10)
