@@ -3,7 +3,7 @@ import Testing
 
 @testable import SamsaClient
 
-@Suite("Configuration from Kafka property names")
+@Suite("Configuration from Kafka property names", .timeLimit(.minutes(1)))
 struct ConfigurationTests {
     @Test("a producer's properties are read into typed settings")
     func producerProperties() throws {

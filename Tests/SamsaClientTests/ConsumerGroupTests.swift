@@ -7,7 +7,7 @@ import Testing
 
 /// Classic consumer groups with SamsaClient members against a real broker: the leader's
 /// assignment, rebalances when members come and go, and commits with the generation.
-@Suite("Consumer groups")
+@Suite("Consumer groups", .timeLimit(.minutes(1)))
 struct ConsumerGroupTests {
     private func member(_ cluster: SamsaTestCluster, group: String, assignor: any ClientAssignor = RangeAssignor()) throws -> KafkaConsumer
     {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import SamsaClient
 
-@Suite("Partitioners")
+@Suite("Partitioners", .timeLimit(.minutes(1)))
 struct PartitionerTests {
     private func murmur(_ text: String) -> Int32 {
         Array(text.utf8).withUnsafeBytes { Murmur2.hash($0) }

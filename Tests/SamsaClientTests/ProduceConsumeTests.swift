@@ -7,7 +7,7 @@ import Testing
 @testable import SamsaClient
 
 /// The producer and the consumer against a real broker in the test process.
-@Suite("Producer and consumer against SamsaTestCluster")
+@Suite("Producer and consumer against SamsaTestCluster", .timeLimit(.minutes(1)))
 struct ProduceConsumeTests {
     private func producer(_ cluster: SamsaTestCluster, configure: (inout ProducerConfiguration) -> Void = { _ in }) throws -> KafkaProducer
     {
@@ -113,12 +113,13 @@ struct ProduceConsumeTests {
             let partition = TopicPartition("s", 0)
             try await consumer.assign([partition: .timestamp(1_004)])
             #expect(try await read(consumer, count: 1).first?.offset == 4)
-            consumer.seek(partition, to: .offset(8))
+            try await consumer.seek(partition, to: .offset(8))
             #expect(try await read(consumer, count: 2).map(\.offset) == [8, 9])
             try await consumer.commit()
             #expect(await cluster.committedOffset(group: "readers", topic: "s") == 10)
             #expect(try await consumer.committed([partition]) == [partition: 10])
-            consumer.seek(partition, to: .latest)
+            try await consumer.seek(partition, to: .latest)
+            #expect(consumer.position(partition) == 10, "latest is looked up by seek")
             _ = try await producer.send(ProducerRecord(topic: "s", value: "after"))
             #expect(try await read(consumer, count: 1).first?.valueString == "after")
             await consumer.close()

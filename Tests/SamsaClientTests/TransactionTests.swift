@@ -6,7 +6,7 @@ import Testing
 
 /// The transactional producer against a real broker: commit and abort as read_committed
 /// consumers see them, offsets sent with the transaction, and fencing.
-@Suite("Transactions")
+@Suite("Transactions", .timeLimit(.minutes(1)))
 struct TransactionTests {
     private func producer(_ cluster: SamsaTestCluster, id: String) throws -> KafkaProducer {
         var configuration = ProducerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))

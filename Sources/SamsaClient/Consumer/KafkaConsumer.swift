@@ -176,20 +176,16 @@ public final class KafkaConsumer: Sendable, Service {
     /// previous assignment.
     public func assign(_ assignment: [TopicPartition: OffsetSpec]) async throws {
         _ = try await cluster.metadata(for: Array(Set(assignment.keys.map(\.topic))))
+        // The starts become offsets now, so positions are known when this returns.
+        let offsets = try await resolve(assignment)
         state.withLockedValue { state in
             var partitions: [TopicPartition: PartitionState] = [:]
-            for (partition, start) in assignment {
+            for (partition, offset) in offsets {
                 var entry = state.partitions[partition] ?? PartitionState()
                 entry.epoch += 1
-                entry.consumed = nil
-                entry.fetchPosition = nil
-                entry.pending = start
-                // An explicit offset needs no lookup: the position is known at once.
-                if case .offset(let offset) = start {
-                    entry.fetchPosition = offset
-                    entry.consumed = offset
-                    entry.pending = nil
-                }
+                entry.pending = nil
+                entry.fetchPosition = offset
+                entry.consumed = offset
                 partitions[partition] = entry
             }
             state.partitions = partitions
@@ -214,23 +210,39 @@ public final class KafkaConsumer: Sendable, Service {
     /// The partitions assigned.
     public var assignment: Set<TopicPartition> { state.withLockedValue { Set($0.partitions.keys) } }
 
-    /// Moves a partition's position: the next record handed out for it is at `start`.
-    public func seek(_ partition: TopicPartition, to start: OffsetSpec) {
+    /// Moves a partition's position: the next record handed out for it is at `start` (looked
+    /// up now for earliest, latest and timestamps).
+    public func seek(_ partition: TopicPartition, to start: OffsetSpec) async throws {
+        guard let offset = try await resolve([partition: start])[partition] else { return }
         state.withLockedValue { state in
             guard var entry = state.partitions[partition] else { return }
             entry.epoch += 1
-            entry.fetchPosition = nil
-            entry.pending = start
-            if case .offset(let offset) = start {
-                entry.fetchPosition = offset
-                entry.consumed = offset
-                entry.pending = nil
-            }
+            entry.pending = nil
+            entry.fetchPosition = offset
+            entry.consumed = offset
             state.partitions[partition] = entry
             state.chunks.removeAll { $0.partition == partition }
             state.bufferedBytes = state.chunks.reduce(0) { $0 + $1.bytes }
         }
         fetchWake.fire()
+    }
+
+    /// The offset each start stands for (ListOffsets for earliest, latest and timestamps).
+    private func resolve(_ starts: [TopicPartition: OffsetSpec]) async throws -> [TopicPartition: Int64] {
+        var resolved: [TopicPartition: Int64] = [:]
+        var toList: [TopicPartition: Int64] = [:]
+        for (partition, spec) in starts {
+            switch spec {
+            case .offset(let offset): resolved[partition] = offset
+            case .earliest: toList[partition] = -2
+            case .latest: toList[partition] = -1
+            case .timestamp(let timestamp): toList[partition] = timestamp
+            }
+        }
+        if !toList.isEmpty {
+            for (partition, offset) in try await listOffsets(toList) { resolved[partition] = offset }
+        }
+        return resolved
     }
 
     /// The offset after the last record handed out for `partition`, if any was.
@@ -526,31 +538,18 @@ public final class KafkaConsumer: Sendable, Service {
         }
     }
 
-    /// Turns pending starts (earliest, latest, a timestamp) into offsets with ListOffsets.
+    /// Turns pending starts (after OFFSET_OUT_OF_RANGE, `auto.offset.reset`) into offsets.
     private func resolvePending() async throws {
         let pending = state.withLockedValue { state in
             state.partitions.compactMapValues { $0.fetchPosition == nil ? ($0.pending ?? .latest) : nil }
         }
         guard !pending.isEmpty else { return }
-        var resolved: [TopicPartition: Int64] = [:]
-        var toList: [TopicPartition: Int64] = [:]
-        for (partition, spec) in pending {
-            switch spec {
-            case .offset(let offset): resolved[partition] = offset
-            case .earliest: toList[partition] = -2
-            case .latest: toList[partition] = -1
-            case .timestamp(let timestamp): toList[partition] = timestamp
-            }
-        }
-        if !toList.isEmpty {
-            let found = try await listOffsets(toList)
-            for (partition, offset) in found { resolved[partition] = offset }
-        }
+        let resolved = try await resolve(pending)
         state.withLockedValue { state in
             for (partition, offset) in resolved {
                 guard var entry = state.partitions[partition], entry.fetchPosition == nil else { continue }
                 entry.fetchPosition = offset
-                entry.consumed = entry.consumed ?? offset
+                entry.consumed = offset
                 entry.pending = nil
                 state.partitions[partition] = entry
             }
