@@ -154,7 +154,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SamsaClientTests",
-            dependencies: ["SamsaClient", "SamsaTesting", "SamsaRecords", "SamsaProtocol", "SamsaCoordination", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SamsaClient", "SamsaTesting", "SamsaRecords", "SamsaProtocol", "SamsaCoordination", "SamsaStorage",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),

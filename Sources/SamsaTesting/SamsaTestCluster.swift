@@ -55,6 +55,9 @@ public final class SamsaTestCluster: Sendable {
         /// The cluster sets the listener (127.0.0.1, a free port) and, unless ``storage`` is
         /// ``Storage/fileSystem(_:dataDirectory:)``, the data directory.
         public var configuration = BrokerConfiguration()
+        /// The port to listen on; nil for a free one. Give a stopped cluster's ``SamsaTestCluster/port``
+        /// to restart it where clients already point.
+        public var port: Int?
 
         /// Default options: in memory, system clock, random seed.
         public init() {}
@@ -97,7 +100,7 @@ public final class SamsaTestCluster: Sendable {
     public static func start(_ options: Options = Options()) async throws -> SamsaTestCluster {
         var configuration = options.configuration
         configuration.listenHost = "127.0.0.1"
-        configuration.listenPort = 0
+        configuration.listenPort = options.port ?? 0
 
         let fileSystem: any FileSystem
         var temporaryDirectory: String?
@@ -123,7 +126,7 @@ public final class SamsaTestCluster: Sendable {
         )
         let processor = InterceptingProcessor(broker: broker)
         let server = KafkaServer(
-            configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: configuration.maxFrameBytes),
+            configuration: .init(host: "127.0.0.1", port: options.port ?? 0, maxFrameBytes: configuration.maxFrameBytes),
             processor: processor, logger: logger
         )
         // Services stop in reverse order: the server stops taking requests before the logs close.
