@@ -27,6 +27,8 @@ struct BrokerRestartTests {
         var configuration = ProducerConfiguration(client: try ClientConfiguration(bootstrapServers: first.bootstrapServers))
         configuration.client.retryBackoffMs = 5
         configuration.client.retryBackoffMaxMs = 50
+        // A request the stopping broker never answers fails fast and is retried.
+        configuration.client.requestTimeoutMs = 5_000
         configuration.batchSize = 2_000
         let producer = try KafkaProducer(configuration: configuration)
         let (acknowledged, acknowledge) = AsyncStream<Int>.makeStream()

@@ -71,4 +71,16 @@ public struct ClusterMetadata: Sendable {
         let leader = entry.partitions[Int(partition)].leader
         return leader >= 0 ? leader : nil
     }
+
+    /// `partitions` by their leader's node id; LEADER_NOT_AVAILABLE for one without a leader.
+    func byLeader(_ partitions: some Sequence<TopicPartition>) throws -> [Int32: [TopicPartition]] {
+        var result: [Int32: [TopicPartition]] = [:]
+        for partition in partitions {
+            guard let leader = leader(of: partition.topic, partition: partition.partition) else {
+                throw KafkaError(.leaderNotAvailable, topic: partition.topic, partition: partition.partition)
+            }
+            result[leader, default: []].append(partition)
+        }
+        return result
+    }
 }

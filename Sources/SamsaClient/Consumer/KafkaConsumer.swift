@@ -371,40 +371,19 @@ public final class KafkaConsumer: Sendable, Service {
         try await commit(positions)
     }
 
-    /// Commits these offsets (the next offset to read, as Kafka stores them) to the group.
+    /// Commits these offsets (the next offset to read, as Kafka stores them) to the group,
+    /// with the member's generation while it is in one.
     public func commit(_ offsets: [TopicPartition: Int64]) async throws {
         guard !offsets.isEmpty else { return }
         guard let groupId = configuration.groupId else {
             throw SamsaClientError.invalidConfiguration("commit needs group.id")
         }
-        var request = OffsetCommitRequest()
-        request.groupId = groupId
-        request.generationIdOrMemberEpoch = -1
-        request.memberId = ""
+        var identity = GroupOffsets.Identity()
         if let membership = state.withLockedValue({ $0.membership }) {
-            let identity = await membership.commitIdentity
-            request.generationIdOrMemberEpoch = identity.generation
-            request.memberId = identity.memberId
-            request.groupInstanceId = identity.instanceId
+            let current = await membership.commitIdentity
+            identity = GroupOffsets.Identity(generation: current.generation, memberId: current.memberId, instanceId: current.instanceId)
         }
-        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
-            var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
-            entry.name = topic
-            entry.partitions = partitions.sorted().map { partition in
-                var item = OffsetCommitRequest.OffsetCommitRequestPartition()
-                item.partitionIndex = partition.partition
-                item.committedOffset = offsets[partition]!
-                return item
-            }
-            return entry
-        }
-        // v10 names topics by id; v9 by name works with every broker this client serves.
-        let response = try await withCoordinator(groupId) { connection in try await connection.send(request, maxVersion: 9) }
-        for topic in response.topics {
-            for partition in topic.partitions where partition.errorCode != 0 {
-                throw KafkaError(ErrorCode(rawValue: partition.errorCode), topic: topic.name, partition: partition.partitionIndex)
-            }
-        }
+        try await GroupOffsets.commit(offsets, group: groupId, identity: identity, cluster: cluster, configuration: configuration.client)
         state.withLockedValue { state in
             for (partition, offset) in offsets { state.committed[partition] = offset }
         }
@@ -415,57 +394,9 @@ public final class KafkaConsumer: Sendable, Service {
         guard let groupId = configuration.groupId else {
             throw SamsaClientError.invalidConfiguration("committed offsets need group.id")
         }
-        var request = OffsetFetchRequest()
-        request.groupId = groupId
-        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
-            var entry = OffsetFetchRequest.OffsetFetchRequestTopic()
-            entry.name = topic
-            entry.partitionIndexes = entries.map(\.partition).sorted()
-            return entry
-        }
-        var group = OffsetFetchRequest.OffsetFetchRequestGroup()
-        group.groupId = groupId
-        group.topics = request.topics?.map { topic in
-            var entry = OffsetFetchRequest.OffsetFetchRequestTopics()
-            entry.name = topic.name
-            entry.partitionIndexes = topic.partitionIndexes
-            return entry
-        }
-        request.groups = [group]
-        request.requireStable = configuration.isolationLevel == .readCommitted
-        let response = try await withCoordinator(groupId) { connection in try await connection.send(request, maxVersion: 9) }
-        var result: [TopicPartition: Int64] = [:]
-        let topics: [(String, [(Int32, Int16, Int64)])]
-        if let group = response.groups.first {
-            if group.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: group.errorCode)) }
-            topics = group.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
-        } else {
-            if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
-            topics = response.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
-        }
-        for (topic, partitions) in topics {
-            for (index, code, offset) in partitions {
-                if code != 0 { throw KafkaError(ErrorCode(rawValue: code), topic: topic, partition: index) }
-                if offset >= 0 { result[TopicPartition(topic, index)] = offset }
-            }
-        }
-        return result
-    }
-
-    /// Runs `body` against the group's coordinator, finding it again once after NOT_COORDINATOR.
-    private func withCoordinator<Result: Sendable>(
-        _ groupId: String, _ body: (BrokerConnection) async throws -> Result
-    ) async throws -> Result {
-        var attempt = 0
-        while true {
-            do {
-                return try await body(try await cluster.coordinator(for: groupId, type: 0))
-            } catch let error as KafkaError where attempt < 5 && (error.code == .notCoordinator || error.code == .coordinatorNotAvailable) {
-                await cluster.invalidateCoordinator(for: groupId, type: 0)
-                try await Task.sleep(for: .milliseconds(configuration.client.backoffMs(attempt: attempt, random: 0.5)))
-                attempt += 1
-            }
-        }
+        return try await GroupOffsets.committed(
+            partitions, group: groupId, requireStable: configuration.isolationLevel == .readCommitted, cluster: cluster,
+            configuration: configuration.client)
     }
 
     // MARK: Closing
@@ -559,46 +490,7 @@ public final class KafkaConsumer: Sendable, Service {
     /// ListOffsets for each partition's leader: the offset for each timestamp (-2 earliest,
     /// -1 latest); a timestamp after every record gives the end offset.
     func listOffsets(_ timestamps: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
-        let metadata = try await cluster.metadata(for: Array(Set(timestamps.keys.map(\.topic))))
-        var byLeader: [Int32: [TopicPartition]] = [:]
-        for partition in timestamps.keys {
-            guard let leader = metadata.leader(of: partition.topic, partition: partition.partition) else {
-                throw KafkaError(.leaderNotAvailable, topic: partition.topic, partition: partition.partition)
-            }
-            byLeader[leader, default: []].append(partition)
-        }
-        var result: [TopicPartition: Int64] = [:]
-        for (leader, partitions) in byLeader {
-            var request = ListOffsetsRequest()
-            request.replicaId = -1
-            request.isolationLevel = configuration.isolationLevel.rawValue
-            request.topics = Dictionary(grouping: partitions, by: \.topic).map { topic, entries in
-                var entry = ListOffsetsRequest.ListOffsetsTopic()
-                entry.name = topic
-                entry.partitions = entries.map { partition in
-                    var item = ListOffsetsRequest.ListOffsetsPartition()
-                    item.partitionIndex = partition.partition
-                    item.timestamp = timestamps[partition]!
-                    return item
-                }
-                return entry
-            }
-            let response = try await cluster.connection(to: leader).send(request)
-            for topic in response.topics {
-                for partition in topic.partitions {
-                    let key = TopicPartition(topic.name, partition.partitionIndex)
-                    let code = ErrorCode(rawValue: partition.errorCode)
-                    guard code == .noError else { throw KafkaError(code, topic: topic.name, partition: partition.partitionIndex) }
-                    if partition.offset >= 0 {
-                        result[key] = partition.offset
-                    } else if timestamps[key]! >= 0 {
-                        // No record at or after the timestamp: start at the end.
-                        result[key] = try await listOffsets([key: -1])[key]
-                    }
-                }
-            }
-        }
-        return result
+        try await PartitionOffsets.list(timestamps, isolation: configuration.isolationLevel, cluster: cluster)
     }
 
     /// One round of fetches, one per leader, side by side. False when nothing was fetched

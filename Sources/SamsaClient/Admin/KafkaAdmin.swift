@@ -1,0 +1,402 @@
+import Logging
+import NIOCore
+import SamsaCoordination
+import SamsaProtocol
+
+/// Administers a Kafka-compatible cluster: topics, configs, consumer groups and their
+/// offsets, records, and the cluster itself.
+///
+/// ```swift
+/// let admin = KafkaAdmin(configuration: try ClientConfiguration(bootstrapServers: "localhost:9092"))
+/// try await admin.createTopic(NewTopic(name: "payments", partitions: 6, configs: ["retention.ms": "86400000"]))
+/// let lag = try await admin.lag(group: "billing")
+/// await admin.close()
+/// ```
+public final class KafkaAdmin: Sendable {
+    public let configuration: ClientConfiguration
+    let cluster: ClusterClient
+
+    public init(configuration: ClientConfiguration, logger: Logger = Logger(label: "samsa.admin")) {
+        self.configuration = configuration
+        self.cluster = ClusterClient(configuration: configuration, logger: logger)
+    }
+
+    /// Closes the connections.
+    public func close() async {
+        await cluster.close()
+    }
+
+    /// Admin requests that change topics go to the controller (brokers of KRaft clusters
+    /// forward them anyway), else to any broker.
+    private func controller() async throws -> BrokerConnection {
+        let metadata = try await cluster.refreshMetadata(topics: [])
+        if metadata.controllerId >= 0, metadata.brokers[metadata.controllerId] != nil {
+            return try await cluster.connection(to: metadata.controllerId)
+        }
+        return try await cluster.anyConnection()
+    }
+
+    // MARK: Cluster
+
+    /// The cluster's id, controller and brokers.
+    public func describeCluster() async throws -> ClusterDescription {
+        let metadata = try await cluster.refreshMetadata(topics: [])
+        return ClusterDescription(
+            clusterId: metadata.clusterId, controllerId: metadata.controllerId,
+            brokers: metadata.brokers.map { ClusterDescription.Broker(nodeId: $0.key, address: $0.value) }.sorted { $0.nodeId < $1.nodeId })
+    }
+
+    // MARK: Topics
+
+    /// The topics' names (internal ones only with `includeInternal`).
+    public func listTopics(includeInternal: Bool = false) async throws -> [String] {
+        let metadata = try await cluster.refreshMetadata(topics: nil)
+        return metadata.topics.values.filter { includeInternal || !$0.isInternal }.map(\.name).sorted()
+    }
+
+    /// Topics with their partitions and leaders; UNKNOWN_TOPIC_OR_PARTITION for a missing one.
+    public func describeTopics(_ names: [String]) async throws -> [ClusterMetadata.Topic] {
+        let metadata = try await cluster.refreshMetadata(topics: names)
+        return try names.map { name in
+            guard let topic = metadata.topics[name] else { throw KafkaError(.unknownTopicOrPartition, topic: name) }
+            guard topic.error == .noError else { throw KafkaError(topic.error, topic: name) }
+            return topic
+        }
+    }
+
+    /// Creates topics; an error names the first topic that could not be created.
+    public func createTopics(_ topics: [NewTopic], validateOnly: Bool = false) async throws {
+        var request = CreateTopicsRequest()
+        request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
+        request.validateOnly = validateOnly
+        request.topics = topics.map { topic in
+            var entry = CreateTopicsRequest.CreatableTopic()
+            entry.name = topic.name
+            entry.numPartitions = topic.partitions
+            entry.replicationFactor = topic.replicationFactor
+            entry.configs = topic.configs.sorted { $0.key < $1.key }.map { name, value in
+                var config = CreateTopicsRequest.CreatableTopicConfig()
+                config.name = name
+                config.value = value
+                return config
+            }
+            return entry
+        }
+        let response = try await controller().send(request)
+        for result in response.topics where result.errorCode != 0 {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        }
+        await cluster.invalidateMetadata()
+    }
+
+    /// Creates one topic.
+    public func createTopic(_ topic: NewTopic) async throws {
+        try await createTopics([topic])
+    }
+
+    /// Deletes topics.
+    public func deleteTopics(_ names: [String]) async throws {
+        var request = DeleteTopicsRequest()
+        request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
+        request.topicNames = names
+        request.topics = names.map { name in
+            var entry = DeleteTopicsRequest.DeleteTopicState()
+            entry.name = name
+            return entry
+        }
+        let response = try await controller().send(request)
+        for result in response.responses where result.errorCode != 0 {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        }
+        await cluster.invalidateMetadata()
+    }
+
+    /// Grows a topic to `totalCount` partitions.
+    public func createPartitions(topic: String, totalCount: Int32) async throws {
+        var request = CreatePartitionsRequest()
+        request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
+        var entry = CreatePartitionsRequest.CreatePartitionsTopic()
+        entry.name = topic
+        entry.count = totalCount
+        entry.assignments = nil
+        request.topics = [entry]
+        let response = try await controller().send(request)
+        for result in response.results where result.errorCode != 0 {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        }
+        await cluster.invalidateMetadata()
+    }
+
+    // MARK: Configs
+
+    /// A topic's configs: name → (value, whether it is the default).
+    public func describeTopicConfigs(_ topic: String) async throws -> [String: ConfigValue] {
+        var request = DescribeConfigsRequest()
+        var resource = DescribeConfigsRequest.DescribeConfigsResource()
+        resource.resourceType = 2
+        resource.resourceName = topic
+        resource.configurationKeys = nil
+        request.resources = [resource]
+        let response = try await cluster.anyConnection().send(request)
+        guard let result = response.results.first else { return [:] }
+        guard result.errorCode == 0 else {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: topic)
+        }
+        var configs: [String: ConfigValue] = [:]
+        for config in result.configs {
+            configs[config.name] = ConfigValue(
+                value: config.value, isDefault: config.isDefault || config.configSource == 5, isReadOnly: config.readOnly)
+        }
+        return configs
+    }
+
+    /// Sets (a value) or deletes (nil, back to the default) topic configs.
+    public func alterTopicConfigs(_ topic: String, _ changes: [String: String?]) async throws {
+        var request = IncrementalAlterConfigsRequest()
+        var resource = IncrementalAlterConfigsRequest.AlterConfigsResource()
+        resource.resourceType = 2
+        resource.resourceName = topic
+        resource.configs = changes.sorted { $0.key < $1.key }.map { name, value in
+            var config = IncrementalAlterConfigsRequest.AlterableConfig()
+            config.name = name
+            config.configOperation = value == nil ? 1 : 0
+            config.value = value
+            return config
+        }
+        request.resources = [resource]
+        let response = try await cluster.anyConnection().send(request)
+        for result in response.responses where result.errorCode != 0 {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: topic)
+        }
+    }
+
+    // MARK: Groups
+
+    /// Every group the cluster knows, with its state and type.
+    public func listGroups() async throws -> [GroupListing] {
+        let metadata = try await cluster.refreshMetadata(topics: [])
+        var groups: [GroupListing] = []
+        for nodeId in metadata.brokers.keys.sorted() {
+            let response = try await cluster.connection(to: nodeId).send(ListGroupsRequest())
+            guard response.errorCode == 0 else { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+            groups += response.groups.map {
+                GroupListing(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState, type: $0.groupType)
+            }
+        }
+        return groups.sorted { $0.groupId < $1.groupId }
+    }
+
+    /// A group's state, protocol and members with their assignments.
+    public func describeGroup(_ groupId: String) async throws -> GroupDescription {
+        var request = DescribeGroupsRequest()
+        request.groups = [groupId]
+        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+            let response = try await connection.send(request)
+            if let code = response.groups.first.map({ ErrorCode(rawValue: $0.errorCode) }), code == .notCoordinator {
+                throw KafkaError(code)
+            }
+            return response
+        }
+        guard let group = response.groups.first else { throw KafkaError(.groupIdNotFound, message: groupId) }
+        guard group.errorCode == 0 else { throw KafkaError(ErrorCode(rawValue: group.errorCode), message: group.errorMessage ?? groupId) }
+        let members = group.members.map { member in
+            let assignment = group.protocolType == "consumer" ? (try? ConsumerProtocol.Assignment(decoding: member.memberAssignment)) : nil
+            let partitions = (assignment?.partitions ?? [:]).flatMap { topic, indexes in indexes.map { TopicPartition(topic, $0) } }
+                .sorted()
+            return GroupDescription.Member(
+                memberId: member.memberId, groupInstanceId: member.groupInstanceId, clientId: member.clientId, host: member.clientHost,
+                assignment: partitions)
+        }
+        return GroupDescription(
+            groupId: group.groupId, state: group.groupState, protocolType: group.protocolType, protocol: group.protocolData,
+            members: members)
+    }
+
+    /// Deletes groups (they must have no members).
+    public func deleteGroup(_ groupId: String) async throws {
+        var request = DeleteGroupsRequest()
+        request.groupsNames = [groupId]
+        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+            try await connection.send(request)
+        }
+        for result in response.results where result.errorCode != 0 {
+            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.groupId)
+        }
+    }
+
+    /// A group's committed offsets (of `partitions`, or of every partition it committed).
+    public func groupOffsets(_ groupId: String, partitions: [TopicPartition]? = nil) async throws -> [TopicPartition: Int64] {
+        try await GroupOffsets.committed(partitions, group: groupId, requireStable: false, cluster: cluster, configuration: configuration)
+    }
+
+    /// Sets a group's offsets (the group must have no members, as Kafka requires for a reset).
+    public func alterGroupOffsets(_ groupId: String, _ offsets: [TopicPartition: Int64]) async throws {
+        try await GroupOffsets.commit(offsets, group: groupId, identity: .init(), cluster: cluster, configuration: configuration)
+    }
+
+    /// Removes a group's committed offsets of these partitions.
+    public func deleteGroupOffsets(_ groupId: String, _ partitions: [TopicPartition]) async throws {
+        var request = OffsetDeleteRequest()
+        request.groupId = groupId
+        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            var entry = OffsetDeleteRequest.OffsetDeleteRequestTopic()
+            entry.name = topic
+            entry.partitions = entries.map(\.partition).sorted().map { index in
+                var item = OffsetDeleteRequest.OffsetDeleteRequestPartition()
+                item.partitionIndex = index
+                return item
+            }
+            return entry
+        }
+        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+            try await connection.send(request)
+        }
+        if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode), message: groupId) }
+        for topic in response.topics {
+            for partition in topic.partitions where partition.errorCode != 0 {
+                throw KafkaError(ErrorCode(rawValue: partition.errorCode), topic: topic.name, partition: partition.partitionIndex)
+            }
+        }
+    }
+
+    // MARK: Offsets and lag
+
+    /// The earliest, latest or at-time offset of each partition (see ``OffsetSpec``).
+    public func listOffsets(
+        _ specs: [TopicPartition: OffsetSpec], isolation: IsolationLevel = .readUncommitted
+    ) async throws
+        -> [TopicPartition: Int64]
+    {
+        var timestamps: [TopicPartition: Int64] = [:]
+        var result: [TopicPartition: Int64] = [:]
+        for (partition, spec) in specs {
+            switch spec {
+            case .earliest: timestamps[partition] = -2
+            case .latest: timestamps[partition] = -1
+            case .timestamp(let time): timestamps[partition] = time
+            case .offset(let offset): result[partition] = offset
+            }
+        }
+        for (partition, offset) in try await PartitionOffsets.list(timestamps, isolation: isolation, cluster: cluster) {
+            result[partition] = offset
+        }
+        return result
+    }
+
+    /// A group's lag per partition it committed: committed offset, end offset and their
+    /// difference.
+    public func lag(group groupId: String) async throws -> [TopicPartition: PartitionLag] {
+        let committed = try await groupOffsets(groupId)
+        guard !committed.isEmpty else { return [:] }
+        let ends = try await listOffsets(committed.mapValues { _ in .latest })
+        var result: [TopicPartition: PartitionLag] = [:]
+        for (partition, offset) in committed {
+            let end = ends[partition] ?? offset
+            result[partition] = PartitionLag(committed: offset, end: end, lag: max(0, end - offset))
+        }
+        return result
+    }
+
+    // MARK: Records
+
+    /// Deletes the records before these offsets; returns each partition's new start offset.
+    public func deleteRecords(before offsets: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
+        let metadata = try await cluster.metadata(for: Array(Set(offsets.keys.map(\.topic))))
+        let byLeader = try metadata.byLeader(offsets.keys)
+        var result: [TopicPartition: Int64] = [:]
+        for (leader, partitions) in byLeader {
+            var request = DeleteRecordsRequest()
+            request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
+            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+                var entry = DeleteRecordsRequest.DeleteRecordsTopic()
+                entry.name = topic
+                entry.partitions = entries.sorted().map { partition in
+                    var item = DeleteRecordsRequest.DeleteRecordsPartition()
+                    item.partitionIndex = partition.partition
+                    item.offset = offsets[partition]!
+                    return item
+                }
+                return entry
+            }
+            let response = try await cluster.connection(to: leader).send(request)
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    guard partition.errorCode == 0 else {
+                        throw KafkaError(ErrorCode(rawValue: partition.errorCode), topic: topic.name, partition: partition.partitionIndex)
+                    }
+                    result[TopicPartition(topic.name, partition.partitionIndex)] = partition.lowWatermark
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A topic to create.
+public struct NewTopic: Sendable {
+    public var name: String
+    public var partitions: Int32
+    /// -1 for the broker's default.
+    public var replicationFactor: Int16
+    public var configs: [String: String]
+
+    public init(name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, configs: [String: String] = [:]) {
+        self.name = name
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.configs = configs
+    }
+}
+
+/// A config's value as a broker describes it.
+public struct ConfigValue: Hashable, Sendable {
+    public var value: String?
+    public var isDefault: Bool
+    public var isReadOnly: Bool
+}
+
+/// The cluster as DescribeCluster/Metadata describe it.
+public struct ClusterDescription: Sendable {
+    public struct Broker: Hashable, Sendable {
+        public var nodeId: Int32
+        public var address: BrokerAddress
+    }
+
+    public var clusterId: String?
+    public var controllerId: Int32
+    public var brokers: [Broker]
+}
+
+/// A group in ListGroups.
+public struct GroupListing: Hashable, Sendable {
+    public var groupId: String
+    public var protocolType: String
+    public var state: String
+    /// `classic` or `consumer` (KIP-848), when the broker says.
+    public var type: String
+}
+
+/// A group in DescribeGroups.
+public struct GroupDescription: Sendable {
+    public struct Member: Hashable, Sendable {
+        public var memberId: String
+        public var groupInstanceId: String?
+        public var clientId: String
+        public var host: String
+        public var assignment: [TopicPartition]
+    }
+
+    public var groupId: String
+    public var state: String
+    public var protocolType: String
+    /// The assignor (for consumer groups) the group chose.
+    public var `protocol`: String
+    public var members: [Member]
+}
+
+/// One partition's lag for a group.
+public struct PartitionLag: Hashable, Sendable {
+    public var committed: Int64
+    public var end: Int64
+    public var lag: Int64
+}

@@ -1,0 +1,157 @@
+import NIOCore
+import SamsaProtocol
+
+/// Committed offsets of consumer groups (OffsetCommit, OffsetFetch), shared by the consumer
+/// and the admin client. Both go to the group's coordinator, found again after
+/// NOT_COORDINATOR, and use version 9 at most (v10 names topics by id).
+enum GroupOffsets {
+    /// Who commits: a member of a generation, or nobody (-1, "": an admin or a consumer without
+    /// group membership).
+    struct Identity: Sendable {
+        var generation: Int32 = -1
+        var memberId = ""
+        var instanceId: String?
+    }
+
+    static func commit(
+        _ offsets: [TopicPartition: Int64], group: String, identity: Identity, cluster: ClusterClient, configuration: ClientConfiguration
+    ) async throws {
+        var request = OffsetCommitRequest()
+        request.groupId = group
+        request.generationIdOrMemberEpoch = identity.generation
+        request.memberId = identity.memberId
+        request.groupInstanceId = identity.instanceId
+        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
+            var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
+            entry.name = topic
+            entry.partitions = partitions.sorted().map { partition in
+                var item = OffsetCommitRequest.OffsetCommitRequestPartition()
+                item.partitionIndex = partition.partition
+                item.committedOffset = offsets[partition]!
+                return item
+            }
+            return entry
+        }
+        let response = try await withCoordinator(group, cluster: cluster, configuration: configuration) { connection in
+            try await connection.send(request, maxVersion: 9)
+        }
+        for topic in response.topics {
+            for partition in topic.partitions where partition.errorCode != 0 {
+                throw KafkaError(ErrorCode(rawValue: partition.errorCode), topic: topic.name, partition: partition.partitionIndex)
+            }
+        }
+    }
+
+    /// The group's committed offsets of `partitions` (nil: every partition it has committed);
+    /// partitions without a commit are absent.
+    static func committed(
+        _ partitions: [TopicPartition]?, group: String, requireStable: Bool, cluster: ClusterClient, configuration: ClientConfiguration
+    ) async throws -> [TopicPartition: Int64] {
+        var request = OffsetFetchRequest()
+        request.groupId = group
+        request.topics = partitions.map { partitions in
+            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+                var entry = OffsetFetchRequest.OffsetFetchRequestTopic()
+                entry.name = topic
+                entry.partitionIndexes = entries.map(\.partition).sorted()
+                return entry
+            }
+        }
+        var entry = OffsetFetchRequest.OffsetFetchRequestGroup()
+        entry.groupId = group
+        entry.topics = request.topics?.map { topic in
+            var item = OffsetFetchRequest.OffsetFetchRequestTopics()
+            item.name = topic.name
+            item.partitionIndexes = topic.partitionIndexes
+            return item
+        }
+        request.groups = [entry]
+        request.requireStable = requireStable
+        let response = try await withCoordinator(group, cluster: cluster, configuration: configuration) { connection in
+            try await connection.send(request, maxVersion: 9)
+        }
+        let topics: [(String, [(Int32, Int16, Int64)])]
+        if let answer = response.groups.first {
+            if answer.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: answer.errorCode), message: "group \(group)") }
+            topics = answer.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
+        } else {
+            if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode), message: "group \(group)") }
+            topics = response.topics.map { ($0.name, $0.partitions.map { ($0.partitionIndex, $0.errorCode, $0.committedOffset) }) }
+        }
+        var result: [TopicPartition: Int64] = [:]
+        for (topic, entries) in topics {
+            for (index, code, offset) in entries {
+                if code != 0 { throw KafkaError(ErrorCode(rawValue: code), topic: topic, partition: index) }
+                if offset >= 0 { result[TopicPartition(topic, index)] = offset }
+            }
+        }
+        return result
+    }
+
+    /// Runs `body` against the group's coordinator, finding it again after NOT_COORDINATOR or
+    /// COORDINATOR_NOT_AVAILABLE (a few times, with backoff).
+    static func withCoordinator<Result: Sendable>(
+        _ group: String, cluster: ClusterClient, configuration: ClientConfiguration, _ body: (BrokerConnection) async throws -> Result
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            do {
+                return try await body(try await cluster.coordinator(for: group, type: 0))
+            } catch let error as KafkaError
+                where attempt < 5
+                && (error.code == .notCoordinator || error.code == .coordinatorNotAvailable || error.code == .coordinatorLoadInProgress)
+            {
+                await cluster.invalidateCoordinator(for: group, type: 0)
+                try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
+                attempt += 1
+            }
+        }
+    }
+}
+
+/// Offsets of partitions by time (ListOffsets), shared by the consumer and the admin client.
+enum PartitionOffsets {
+    /// The offset for each timestamp (-2 earliest, -1 latest), from each partition's leader;
+    /// a timestamp after every record gives the end offset.
+    static func list(
+        _ timestamps: [TopicPartition: Int64], isolation: IsolationLevel, cluster: ClusterClient
+    ) async throws -> [TopicPartition: Int64] {
+        let metadata = try await cluster.metadata(for: Array(Set(timestamps.keys.map(\.topic))))
+        let byLeader = try metadata.byLeader(timestamps.keys)
+        var result: [TopicPartition: Int64] = [:]
+        var afterEverything: [TopicPartition: Int64] = [:]
+        for (leader, partitions) in byLeader {
+            var request = ListOffsetsRequest()
+            request.replicaId = -1
+            request.isolationLevel = isolation.rawValue
+            request.topics = Dictionary(grouping: partitions, by: \.topic).map { topic, entries in
+                var entry = ListOffsetsRequest.ListOffsetsTopic()
+                entry.name = topic
+                entry.partitions = entries.map { partition in
+                    var item = ListOffsetsRequest.ListOffsetsPartition()
+                    item.partitionIndex = partition.partition
+                    item.timestamp = timestamps[partition]!
+                    return item
+                }
+                return entry
+            }
+            let response = try await cluster.connection(to: leader).send(request)
+            for topic in response.topics {
+                for partition in topic.partitions {
+                    let key = TopicPartition(topic.name, partition.partitionIndex)
+                    let code = ErrorCode(rawValue: partition.errorCode)
+                    guard code == .noError else { throw KafkaError(code, topic: topic.name, partition: partition.partitionIndex) }
+                    if partition.offset >= 0 {
+                        result[key] = partition.offset
+                    } else if timestamps[key]! >= 0 {
+                        afterEverything[key] = -1
+                    }
+                }
+            }
+        }
+        if !afterEverything.isEmpty {
+            for (key, offset) in try await list(afterEverything, isolation: isolation, cluster: cluster) { result[key] = offset }
+        }
+        return result
+    }
+}
