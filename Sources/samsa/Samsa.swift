@@ -15,8 +15,8 @@ struct Samsa: AsyncParsableCommand {
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the throughput of Samsa's building blocks.",
-        subcommands: [BenchRecordsCommand.self, BenchStorageCommand.self]
+        abstract: "Measure the throughput of Samsa's building blocks and of SamsaClient.",
+        subcommands: [BenchProduceCommand.self, BenchConsumeCommand.self, BenchRecordsCommand.self, BenchStorageCommand.self]
     )
 }
 

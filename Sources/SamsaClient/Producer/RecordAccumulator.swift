@@ -68,7 +68,9 @@ struct RecordAccumulator {
     ) -> Bool {
         let key = PartitionKey(topic: record.topic, partition: partition)
         let size = record.estimatedSize
-        var queue = queues[key] ?? PartitionQueue()
+        // Taken out of the dictionary so the batch and its buffers are uniquely referenced and
+        // grow in place (a copy left in the dictionary would make every append copy them).
+        var queue = queues.removeValue(forKey: key) ?? PartitionQueue()
         var wake = false
         if queue.batches.last.map({ $0.closed || $0.bytes + size > batchSize && $0.recordCount > 0 }) ?? true {
             if let last = queue.batches.indices.last { queue.batches[last].closed = true }
@@ -106,7 +108,7 @@ struct RecordAccumulator {
             nextCheck = nextCheck.map { min($0, instant) } ?? instant
         }
         for key in Array(queues.keys) {
-            guard var queue = queues[key], !queue.inFlight else { continue }
+            guard queues[key]?.inFlight == false, var queue = queues.removeValue(forKey: key) else { continue }
             while let head = queue.batches.first, head.deadline <= now {
                 expired.append(head)
                 queue.batches.removeFirst()
@@ -146,7 +148,9 @@ struct RecordAccumulator {
     /// The partition's batch in flight was acknowledged (or failed for good): it leaves the
     /// queue and is returned, so the caller can answer its records.
     mutating func finish(_ key: PartitionKey) -> Batch? {
-        guard var queue = queues[key], queue.inFlight, !queue.batches.isEmpty else { return nil }
+        guard queues[key]?.inFlight == true, queues[key]?.batches.isEmpty == false, var queue = queues.removeValue(forKey: key) else {
+            return nil
+        }
         let batch = queue.batches.removeFirst()
         queue.inFlight = false
         queues[key] = queue
@@ -157,7 +161,9 @@ struct RecordAccumulator {
 
     /// The partition's batch in flight failed for now: it is sent again after `retryAt`.
     mutating func retry(_ key: PartitionKey, at retryAt: ContinuousClock.Instant, error: String) {
-        guard var queue = queues[key], queue.inFlight, !queue.batches.isEmpty else { return }
+        guard queues[key]?.inFlight == true, queues[key]?.batches.isEmpty == false, var queue = queues.removeValue(forKey: key) else {
+            return
+        }
         queue.inFlight = false
         queue.batches[0].attempts += 1
         queue.batches[0].retryAt = retryAt
@@ -186,7 +192,7 @@ struct RecordAccumulator {
     mutating func removeAll() -> [Batch] {
         var removed: [Batch] = []
         for key in Array(queues.keys) {
-            guard var queue = queues[key] else { continue }
+            guard var queue = queues.removeValue(forKey: key) else { continue }
             let keep = queue.inFlight ? 1 : 0
             removed += queue.batches.dropFirst(keep)
             queue.batches.removeLast(queue.batches.count - keep)
