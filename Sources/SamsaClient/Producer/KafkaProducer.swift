@@ -80,8 +80,29 @@ public final class KafkaProducer: Sendable, Service {
     public func sendWithoutWaiting(
         _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
-        let (partition, timestamp) = try await place(record)
-        enqueue(record, partition: partition, timestamp: timestamp, completion: onDelivery.map { .callback($0) } ?? .none)
+        let partition = try await choosePartition(record)
+        let timestamp = record.timestamp ?? Self.nowMilliseconds()
+        let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
+        let size = record.estimatedSize
+        let limit = configuration.bufferMemory
+        let transactional = configuration.transactionalId != nil
+        // One lock for the checks and the append; only a full buffer takes the slow path.
+        while true {
+            let wakeSender = try state.withLockedValue { state throws -> Bool? in
+                guard !state.closed else { throw SamsaClientError.closed }
+                if transactional && state.transaction != .inTransaction { throw TransactionError.notInTransaction(state.transaction) }
+                if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { return nil }
+                return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion, now: .now)
+            }
+            switch wakeSender {
+            case true?: wake.fire()
+            case false?: break
+            case nil:
+                try await waitForSpace(size)
+                continue
+            }
+            return
+        }
     }
 
     /// Waits until every record sent so far is acknowledged or failed.
@@ -123,6 +144,14 @@ public final class KafkaProducer: Sendable, Service {
                 }
             }
         }
+        let partition = try await choosePartition(record)
+        try await waitForSpace(record.estimatedSize)
+        return (partition, record.timestamp ?? Self.nowMilliseconds())
+    }
+
+    /// The record's partition: its own, or the partitioner's (asking for the topic's metadata
+    /// first when it is not known).
+    private func choosePartition(_ record: ProducerRecord) async throws -> Int32 {
         var partitionCount = cluster.snapshot.withLockedValue { $0.partitionCount(of: record.topic) }
         if partitionCount == nil {
             let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
@@ -140,8 +169,7 @@ public final class KafkaProducer: Sendable, Service {
             throw KafkaError(
                 .unknownTopicOrPartition, message: "partition \(partition) of \(count)", topic: record.topic, partition: partition)
         }
-        try await waitForSpace(record.estimatedSize)
-        return (partition, record.timestamp ?? Self.nowMilliseconds())
+        return partition
     }
 
     private func waitForSpace(_ size: Int) async throws {
