@@ -1,5 +1,6 @@
 import NIOCore
 import SamsaCoordination
+import SamsaProtocol
 import SamsaTesting
 import Testing
 
@@ -72,6 +73,22 @@ struct ConsumerGroupTests {
             }
             await first.close()
             await producer.close()
+        }
+    }
+
+    @Test("a heartbeat the coordinator answers UNKNOWN_MEMBER_ID: the partitions are lost (not revoked) and the member joins again")
+    func lostPartitions() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("lost", partitions: 2)
+            let consumer = try member(cluster, group: "forgetful")
+            var events = consumer.rebalanceEvents.makeAsyncIterator()
+            try consumer.subscribe(["lost"])
+            let first = await nextAssignment(&events)
+            #expect(first?.count == 2)
+            try cluster.failNext(.heartbeat, with: .unknownMemberId)
+            #expect(await events.next() == .lost(first ?? []))
+            #expect(await nextAssignment(&events) == first, "joined again as a new member")
+            await consumer.close()
         }
     }
 

@@ -148,9 +148,19 @@ actor ClassicGroupMembership {
         }
     }
 
-    /// One heartbeat. True when the member must join again (a rebalance started, or the
-    /// coordinator no longer knows this member or generation).
-    func heartbeat() async throws -> Bool {
+    /// What a heartbeat says.
+    enum HeartbeatOutcome {
+        /// Still a member of the current generation.
+        case stable
+        /// A rebalance started: give the partitions back and join again.
+        case rejoin
+        /// The coordinator no longer knows this member or generation: the partitions are
+        /// already someone else's (lost, not revoked), and the member joins again.
+        case lost
+    }
+
+    /// One heartbeat.
+    func heartbeat() async throws -> HeartbeatOutcome {
         var request = HeartbeatRequest()
         request.groupId = groupId
         request.generationId = generation
@@ -161,21 +171,21 @@ actor ClassicGroupMembership {
             response = try await cluster.coordinator(for: groupId, type: 0).send(request)
         } catch let error as SamsaClientError where error.isRetriable {
             await cluster.invalidateCoordinator(for: groupId, type: 0)
-            return false
+            return .stable
         }
         let code = ErrorCode(rawValue: response.errorCode)
         switch code {
         case .noError:
-            return false
+            return .stable
         case .rebalanceInProgress:
-            return true
+            return .rejoin
         case .unknownMemberId, .illegalGeneration:
             memberId = ""
             generation = -1
-            return true
+            return .lost
         case .notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress:
             await cluster.invalidateCoordinator(for: groupId, type: 0)
-            return false
+            return .stable
         default:
             throw KafkaError(code, message: "Heartbeat \(groupId)")
         }

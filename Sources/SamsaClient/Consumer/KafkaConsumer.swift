@@ -124,19 +124,20 @@ public final class KafkaConsumer: Sendable, Service {
                 break
             }
             rebalanceContinuation.yield(.assigned(assigned))
-            var rejoin = false
-            while !rejoin && !state.withLockedValue({ $0.closed }) {
+            var outcome = ClassicGroupMembership.HeartbeatOutcome.stable
+            while outcome == .stable && !state.withLockedValue({ $0.closed }) {
                 await heartbeatWake.wait(until: .now + .milliseconds(configuration.heartbeatIntervalMs))
                 if state.withLockedValue({ $0.closed }) { break }
                 do {
-                    rejoin = try await membership.heartbeat()
+                    outcome = try await membership.heartbeat()
                 } catch {
                     logger.error("heartbeat failed", metadata: ["group": "\(membership.groupId)", "error": "\(error)"])
-                    rejoin = true
+                    outcome = .rejoin
                 }
             }
-            // Eager rebalancing: commit, then give everything back before joining again.
-            if configuration.enableAutoCommit {
+            // Eager rebalancing: commit, then give everything back before joining again. Lost
+            // partitions are someone else's already: nothing is committed for them.
+            if configuration.enableAutoCommit && outcome != .lost {
                 do {
                     try await commit()
                 } catch {
@@ -148,7 +149,7 @@ public final class KafkaConsumer: Sendable, Service {
                 state.chunks = []
                 state.bufferedBytes = 0
             }
-            rebalanceContinuation.yield(.revoked(assigned))
+            rebalanceContinuation.yield(outcome == .lost ? .lost(assigned) : .revoked(assigned))
         }
         await membership.leave()
     }

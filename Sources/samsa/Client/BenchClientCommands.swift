@@ -114,7 +114,8 @@ enum BenchReport {
     static func summary(records: Int, bytes: Int, elapsed: Duration) {
         let seconds = seconds(elapsed)
         StandardOutput.write(
-            "\(records) \(format(seconds, digits: 6)) \(format(Double(bytes) / seconds / 1e6)) MB/s \(format(Double(records) / seconds)) records/s\n")
+            "\(records) \(format(seconds, digits: 6)) \(format(Double(bytes) / seconds / 1e6)) MB/s \(format(Double(records) / seconds)) records/s\n"
+        )
     }
 
     static func seconds(_ duration: Duration) -> Double {
