@@ -94,7 +94,14 @@ struct ProduceConsumeTests {
             #expect(cluster.endOffset(topic: "c") == 50)
             let consumer = try consumer(cluster)
             try await consumer.assign([TopicPartition("c", 0): .earliest])
-            let records = try await read(consumer, count: 50)
+            // Read as batches: each holds records of one partition in order, and the position
+            // moves past each batch handed out.
+            var records: [ConsumerRecord] = []
+            for try await batch in consumer.batches {
+                records += batch
+                #expect(consumer.position(TopicPartition("c", 0)) == (batch.last?.offset ?? -2) + 1)
+                if records.count == 50 { break }
+            }
             await consumer.close()
             #expect(records.map(\.valueString) == (0..<50).map { String(repeating: "v\($0) ", count: 20) })
         }

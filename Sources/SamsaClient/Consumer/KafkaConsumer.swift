@@ -327,6 +327,33 @@ public final class KafkaConsumer: Sendable, Service {
         }
     }
 
+    /// The records in batches, as they were fetched: each batch holds records of one partition,
+    /// in order. Handing out a batch moves the partition's position past all of it, so a
+    /// commit after processing the batch covers every record in it (KafkaJS's `eachBatch`).
+    public var batches: ConsumerBatches { ConsumerBatches(consumer: self) }
+
+    /// The record batches as an `AsyncSequence`.
+    public struct ConsumerBatches: AsyncSequence, Sendable {
+        public typealias Element = [ConsumerRecord]
+        let consumer: KafkaConsumer
+
+        public func makeAsyncIterator() -> Iterator { Iterator(consumer: consumer) }
+
+        public struct Iterator: AsyncIteratorProtocol {
+            let consumer: KafkaConsumer
+
+            public mutating func next() async throws -> [ConsumerRecord]? {
+                while let chunk = try await consumer.nextChunk() {
+                    guard let last = chunk.records.last,
+                        consumer.handOut(last, epoch: chunk.epoch, position: chunk.next)
+                    else { continue }
+                    return chunk.records
+                }
+                return nil
+            }
+        }
+    }
+
     /// Records a record as handed out (its partition's position moves past it); false when a
     /// seek made it stale.
     fileprivate func handOut(_ record: ConsumerRecord, epoch: Int, position: Int64) -> Bool {
