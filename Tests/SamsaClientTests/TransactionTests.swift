@@ -77,7 +77,15 @@ struct TransactionTests {
 
             try producer.beginTransaction()
             _ = try await producer.send(ProducerRecord(topic: "out", value: "later", partition: 1))
+            // The admin client sees the open transaction, and where it began in the partition.
+            let admin = KafkaAdmin(configuration: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let open = try await admin.describeTransaction("pipeline")
+            #expect(open.state == "Ongoing" && open.partitions == [TopicPartition("out", 1)])
+            #expect(try await admin.listTransactions(states: ["Ongoing"]).keys.sorted() == ["pipeline"])
+            #expect(try await admin.describeProducers(TopicPartition("out", 1)).first?.currentTransactionStartOffset == 3)
             try await producer.commitTransaction()
+            #expect(try await admin.describeTransaction("pipeline").state == "CompleteCommit")
+            await admin.close()
             await producer.close()
             try await endPartitions(cluster, "out", partitions: 2)
 
