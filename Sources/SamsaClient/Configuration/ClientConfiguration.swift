@@ -28,6 +28,15 @@ public struct ClientConfiguration: Sendable {
         self.init(bootstrapServers: addresses)
     }
 
+    /// Builds the settings from Kafka's property names (`bootstrap.servers`, `client.id`,
+    /// `request.timeout.ms`, `socket.connection.setup.timeout.ms`, `retry.backoff.ms`,
+    /// `retry.backoff.max.ms`, `metadata.max.age.ms`); other names are refused.
+    public init(properties: [String: String]) throws {
+        var reader = KafkaProperties(properties)
+        self = try reader.client()
+        try reader.checkAllUsed()
+    }
+
     static func parseServers(_ text: String) throws -> [BrokerAddress] {
         let parts = text.split(separator: ",").map(String.init).filter { !$0.allSatisfy { $0 == " " } }
         let addresses = try parts.map { part in

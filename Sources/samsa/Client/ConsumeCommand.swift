@@ -51,6 +51,11 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("read-committed"), help: "Skip records of open and aborted transactions.")
     var readCommitted = false
 
+    func validate() throws {
+        // Checked before any broker is asked, so a typo gets its own message.
+        _ = try start(for: TopicPartition(topic, 0), end: 0)
+    }
+
     func run() async throws {
         var extra = ["enable.auto.commit": group == nil ? "false" : "true"]
         if let group { extra["group.id"] = group }

@@ -139,7 +139,7 @@ struct TopicCommand: AsyncParsableCommand {
 func withAdmin(_ client: ClientOptions, _ body: (KafkaAdmin) async throws -> Void) async throws {
     let configuration: ClientConfiguration
     do {
-        configuration = try ClientConfiguration(bootstrapServers: client.bootstrap)
+        configuration = try ClientConfiguration(properties: try client.kafkaProperties())
     } catch {
         throw ValidationError("\(error)")
     }
