@@ -7,7 +7,10 @@ struct Samsa: AsyncParsableCommand {
         commandName: "samsa",
         abstract: "Samsa: a Kafka-compatible event streaming platform.",
         version: SamsaVersion.current,
-        subcommands: [ServeCommand.self, ProduceCommand.self, ConsumeCommand.self, TopicCommand.self, GroupCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, ProduceCommand.self, ConsumeCommand.self, TopicCommand.self, GroupCommand.self, ClusterCommand.self,
+            OffsetsCommand.self, BenchCommand.self,
+        ]
     )
 }
 

@@ -85,3 +85,13 @@ def test_bad_input_is_one_clear_line(broker):
     assert malformed.returncode != 0 and b"key=value" in malformed.stderr
     bad_time = samsa(broker, "consume", "t", "--from", "@yesterday", "-e", check=False)
     assert bad_time.returncode != 0 and b"--from" in bad_time.stderr
+
+
+def test_cluster_and_offsets(broker, new_topic):
+    topic = new_topic("offsets")
+    produce_confluent(broker.bootstrap, topic, [Rec(None, b"x", partition=1, timestamp=1_000 + i) for i in range(5)])
+    cluster = samsa(broker, "cluster").stdout.decode()
+    assert "controller 1" in cluster and "Produce" in cluster and "ApiVersions" in cluster
+    rows = {line.split()[0]: line.split() for line in samsa(broker, "offsets", topic, "--at", "1003").stdout.decode().splitlines()[1:]}
+    assert rows["1"] == ["1", "0", "5", "3"], "earliest 0, latest 5, first at or after t=1003 is offset 3"
+    assert rows["0"][1:3] == ["0", "0"]

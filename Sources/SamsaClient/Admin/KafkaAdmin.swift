@@ -46,6 +46,14 @@ public final class KafkaAdmin: Sendable {
             brokers: metadata.brokers.map { ClusterDescription.Broker(nodeId: $0.key, address: $0.value) }.sorted { $0.nodeId < $1.nodeId })
     }
 
+    /// The APIs a broker serves (from its ApiVersions answer): name, key and version range.
+    public func apiVersions() async throws -> [(name: String, apiKey: Int16, versions: ClosedRange<Int16>)] {
+        let connection = try await cluster.anyConnection()
+        return connection.versions.all.map { entry in
+            ("\(ApiKey(rawValue: entry.apiKey))", entry.apiKey, entry.versions)
+        }
+    }
+
     // MARK: Topics
 
     /// The topics' names (internal ones only with `includeInternal`).

@@ -24,6 +24,11 @@ struct ApiVersionTable: Sendable {
         return high >= max(served.lowerBound, supported.lowerBound) ? high : nil
     }
 
+    /// Every API the broker serves, by key, with its version range.
+    var all: [(apiKey: Int16, versions: ClosedRange<Int16>)] {
+        ranges.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
     /// The broker's range for `apiKey`, if it serves the API.
     func served(_ apiKey: ApiKey) -> ClosedRange<Int16>? { ranges[apiKey.rawValue] }
 }
