@@ -200,7 +200,7 @@ public final class KafkaAdmin: Sendable {
         request.groups = [groupId]
         let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
             let response = try await connection.send(request)
-            if let code = response.groups.first.map({ ErrorCode(rawValue: $0.errorCode) }), code == .notCoordinator {
+            if let code = response.groups.first.map({ ErrorCode(rawValue: $0.errorCode) }), GroupOffsets.isCoordinatorError(code) {
                 throw KafkaError(code)
             }
             return response
@@ -225,7 +225,11 @@ public final class KafkaAdmin: Sendable {
         var request = DeleteGroupsRequest()
         request.groupsNames = [groupId]
         let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
-            try await connection.send(request)
+            let response = try await connection.send(request)
+            if let code = response.results.map({ ErrorCode(rawValue: $0.errorCode) }).first(where: GroupOffsets.isCoordinatorError) {
+                throw KafkaError(code, message: groupId)
+            }
+            return response
         }
         for result in response.results where result.errorCode != 0 {
             throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.groupId)
@@ -257,7 +261,10 @@ public final class KafkaAdmin: Sendable {
             return entry
         }
         let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
-            try await connection.send(request)
+            let response = try await connection.send(request)
+            let code = ErrorCode(rawValue: response.errorCode)
+            if GroupOffsets.isCoordinatorError(code) { throw KafkaError(code, message: groupId) }
+            return response
         }
         if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode), message: groupId) }
         for topic in response.topics {

@@ -33,7 +33,11 @@ enum GroupOffsets {
             return entry
         }
         let response = try await withCoordinator(group, cluster: cluster, configuration: configuration) { connection in
-            try await connection.send(request, maxVersion: 9)
+            let response = try await connection.send(request, maxVersion: 9)
+            // A coordinator that moved answers per partition; the lookup is redone.
+            let codes = response.topics.flatMap { $0.partitions.map { ErrorCode(rawValue: $0.errorCode) } }
+            if let moved = codes.first(where: Self.isCoordinatorError) { throw KafkaError(moved, message: "group \(group)") }
+            return response
         }
         for topic in response.topics {
             for partition in topic.partitions where partition.errorCode != 0 {
@@ -68,7 +72,10 @@ enum GroupOffsets {
         request.groups = [entry]
         request.requireStable = requireStable
         let response = try await withCoordinator(group, cluster: cluster, configuration: configuration) { connection in
-            try await connection.send(request, maxVersion: 9)
+            let response = try await connection.send(request, maxVersion: 9)
+            let code = ErrorCode(rawValue: response.groups.first?.errorCode ?? response.errorCode)
+            if Self.isCoordinatorError(code) { throw KafkaError(code, message: "group \(group)") }
+            return response
         }
         let topics: [(String, [(Int32, Int16, Int64)])]
         if let answer = response.groups.first {
@@ -88,6 +95,10 @@ enum GroupOffsets {
         return result
     }
 
+    static func isCoordinatorError(_ code: ErrorCode) -> Bool {
+        code == .notCoordinator || code == .coordinatorNotAvailable || code == .coordinatorLoadInProgress
+    }
+
     /// Runs `body` against the group's coordinator, finding it again after NOT_COORDINATOR or
     /// COORDINATOR_NOT_AVAILABLE (a few times, with backoff).
     static func withCoordinator<Result: Sendable>(
@@ -97,10 +108,7 @@ enum GroupOffsets {
         while true {
             do {
                 return try await body(try await cluster.coordinator(for: group, type: 0))
-            } catch let error as KafkaError
-                where attempt < 5
-                && (error.code == .notCoordinator || error.code == .coordinatorNotAvailable || error.code == .coordinatorLoadInProgress)
-            {
+            } catch let error as KafkaError where attempt < 5 && isCoordinatorError(error.code) {
                 await cluster.invalidateCoordinator(for: group, type: 0)
                 try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
                 attempt += 1
