@@ -16,6 +16,14 @@ public enum OffsetReset: Sendable {
     case none
 }
 
+/// How a consumer takes part in its group (`group.protocol`).
+public enum GroupProtocol: Sendable {
+    /// JoinGroup/SyncGroup: the members' leader assigns, every rebalance stops the group.
+    case classic
+    /// KIP-848 (ConsumerGroupHeartbeat): the coordinator assigns, members reconcile one at a time.
+    case consumer
+}
+
 /// A consumer's settings, with Kafka's defaults and names.
 public struct ConsumerConfiguration: Sendable {
     public var client: ClientConfiguration
@@ -48,6 +56,8 @@ public struct ConsumerConfiguration: Sendable {
     public var heartbeatIntervalMs: Int64 = 3_000
     /// `max.poll.interval.ms`: the rebalance timeout sent in JoinGroup.
     public var maxPollIntervalMs: Int32 = 300_000
+    /// `group.protocol`: classic (default) or consumer (KIP-848).
+    public var groupProtocol: GroupProtocol = .classic
     /// `partition.assignment.strategy`: the assignors offered, preferred first.
     public var assignors: [any ClientAssignor] = [RangeAssignor(), RoundRobinAssignor()]
 
@@ -61,7 +71,8 @@ public struct ConsumerConfiguration: Sendable {
     /// `fetch.max.bytes`, `max.partition.fetch.bytes`, `fetch.max.wait.ms`,
     /// `enable.auto.commit`, `auto.commit.interval.ms`, `group.instance.id`,
     /// `session.timeout.ms`, `heartbeat.interval.ms`, `max.poll.interval.ms`,
-    /// `partition.assignment.strategy` (`range`, `roundrobin`), and the client properties.
+    /// `group.protocol`, `partition.assignment.strategy` (`range`, `roundrobin`), and the
+    /// client properties.
     public init(properties: [String: String]) throws {
         var reader = KafkaProperties(properties)
         self.init(client: try reader.client(), groupId: reader.string("group.id"))
@@ -87,6 +98,13 @@ public struct ConsumerConfiguration: Sendable {
         if let value = try reader.bool("enable.auto.commit") { enableAutoCommit = value }
         if let value = try reader.int("auto.commit.interval.ms") { autoCommitIntervalMs = value }
         if let value = reader.string("group.instance.id") { groupInstanceId = value }
+        if let value = reader.string("group.protocol") {
+            switch value.trimmingSpaces.lowercased() {
+            case "classic": groupProtocol = .classic
+            case "consumer": groupProtocol = .consumer
+            default: throw SamsaClientError.invalidConfiguration("group.protocol: '\(value)' is not classic or consumer")
+            }
+        }
         if let value = try reader.int("session.timeout.ms") { sessionTimeoutMs = Int32(clamping: value) }
         if let value = try reader.int("heartbeat.interval.ms") { heartbeatIntervalMs = value }
         if let value = try reader.int("max.poll.interval.ms") { maxPollIntervalMs = Int32(clamping: value) }

@@ -67,8 +67,10 @@ public final class KafkaConsumer: Sendable, Service {
         var closed = false
         var failure: (any Error)?
         var committed: [TopicPartition: Int64] = [:]
-        /// Set while subscribed to topics in a group.
+        /// Set while subscribed to topics in a classic group.
         var membership: ClassicGroupMembership?
+        /// Set while subscribed to topics in a KIP-848 group.
+        var consumerMembership: ConsumerProtocolMembership?
         /// True while the group task waits in JoinGroup/SyncGroup.
         var joining = false
     }
@@ -94,15 +96,21 @@ public final class KafkaConsumer: Sendable, Service {
     public func subscribe(_ topics: [String]) throws {
         guard let groupId = configuration.groupId else { throw SamsaClientError.invalidConfiguration("subscribe needs group.id") }
         guard !topics.isEmpty else { throw SamsaClientError.invalidConfiguration("subscribe needs at least one topic") }
-        let membership = ClassicGroupMembership(
-            groupId: groupId, topics: topics, configuration: configuration, cluster: cluster, logger: logger)
-        let alreadySubscribed = state.withLockedValue { state -> Bool in
-            guard state.membership == nil else { return true }
-            state.membership = membership
-            return false
-        }
+        let alreadySubscribed = state.withLockedValue { $0.membership != nil || $0.consumerMembership != nil }
         guard !alreadySubscribed else { throw SamsaClientError.invalidConfiguration("already subscribed; close and create a new consumer") }
-        let task = Task { [self] in await self.runGroup(membership) }
+        let task: Task<Void, Never>
+        switch configuration.groupProtocol {
+        case .classic:
+            let membership = ClassicGroupMembership(
+                groupId: groupId, topics: topics, configuration: configuration, cluster: cluster, logger: logger)
+            state.withLockedValue { $0.membership = membership }
+            task = Task { [self] in await self.runGroup(membership) }
+        case .consumer:
+            let membership = ConsumerProtocolMembership(
+                groupId: groupId, topics: topics, configuration: configuration, cluster: cluster, logger: logger)
+            state.withLockedValue { $0.consumerMembership = membership }
+            task = Task { [self] in await self.runConsumerGroup(membership) }
+        }
         groupTask.withLockedValue { $0 = task }
     }
 
@@ -154,12 +162,117 @@ public final class KafkaConsumer: Sendable, Service {
         await membership.leave()
     }
 
+    /// Heartbeats in a KIP-848 group and reconciles each new assignment: partitions no longer
+    /// assigned are given back (their positions committed first with auto-commit), new ones are
+    /// taken from the group's committed offsets, and the next heartbeat reports the change.
+    private func runConsumerGroup(_ membership: ConsumerProtocolMembership) async {
+        var owned = Set<TopicPartition>()
+        while !state.withLockedValue({ $0.closed }) {
+            let outcome: ConsumerProtocolMembership.Outcome
+            do {
+                outcome = try await membership.heartbeat()
+            } catch {
+                if state.withLockedValue({ $0.closed }) { break }
+                logger.error("could not heartbeat in the group", metadata: ["group": "\(membership.groupId)", "error": "\(error)"])
+                state.withLockedValue { $0.failure = error }
+                recordsWake.fire()
+                break
+            }
+            var changed = false
+            switch outcome {
+            case .unchanged:
+                break
+            case .assignment(let target):
+                let revoked = owned.subtracting(target)
+                let added = target.subtracting(owned)
+                if !revoked.isEmpty {
+                    await giveBack(revoked, commit: configuration.enableAutoCommit)
+                    rebalanceContinuation.yield(.revoked(revoked.sorted()))
+                }
+                if !added.isEmpty {
+                    do {
+                        try await take(added)
+                    } catch {
+                        logger.warning("could not take new partitions", metadata: ["error": "\(error)"])
+                        continue
+                    }
+                    rebalanceContinuation.yield(.assigned(added.sorted()))
+                }
+                owned = target
+                await membership.owns(owned)
+                changed = !revoked.isEmpty || !added.isEmpty
+            case .lost:
+                if !owned.isEmpty {
+                    await giveBack(owned, commit: false)
+                    rebalanceContinuation.yield(.lost(owned.sorted()))
+                }
+                owned = []
+                changed = true
+            }
+            if changed { continue }
+            let interval = await membership.heartbeatIntervalMs
+            await heartbeatWake.wait(until: .now + .milliseconds(interval))
+        }
+        if !owned.isEmpty {
+            await giveBack(owned, commit: configuration.enableAutoCommit)
+            rebalanceContinuation.yield(.revoked(owned.sorted()))
+        }
+        await membership.leave()
+    }
+
+    /// Stops consuming `partitions`, committing their positions first when `commit`.
+    private func giveBack(_ partitions: Set<TopicPartition>, commit: Bool) async {
+        if commit {
+            let positions = state.withLockedValue { state in
+                state.partitions.filter { partitions.contains($0.key) }.compactMapValues { $0.consumed }
+            }
+            do {
+                try await self.commit(positions)
+            } catch {
+                logger.warning("could not commit given-back partitions", metadata: ["error": "\(error)"])
+            }
+        }
+        state.withLockedValue { state in
+            for partition in partitions { state.partitions[partition] = nil }
+            state.chunks.removeAll { partitions.contains($0.partition) }
+            state.bufferedBytes = state.chunks.reduce(0) { $0 + $1.bytes }
+        }
+    }
+
+    /// Starts consuming `partitions` (besides those already assigned) from the group's
+    /// committed offsets, or `auto.offset.reset`.
+    private func take(_ partitions: Set<TopicPartition>) async throws {
+        let list = partitions.sorted()
+        let committed = try await committed(list)
+        let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
+        var starts: [TopicPartition: OffsetSpec] = [:]
+        for partition in list { starts[partition] = committed[partition].map { .offset($0) } ?? reset }
+        let offsets = try await resolve(starts)
+        state.withLockedValue { state in
+            for (partition, offset) in offsets {
+                var entry = state.partitions[partition] ?? PartitionState()
+                entry.epoch += 1
+                entry.pending = nil
+                entry.fetchPosition = offset
+                entry.consumed = offset
+                state.partitions[partition] = entry
+            }
+        }
+        fetchWake.fire()
+    }
+
     /// The consumer's identity in its group, for ``KafkaProducer/sendOffsetsToTransaction(_:groupMetadata:)``;
     /// nil without `group.id`.
     public func groupMetadata() async -> ConsumerGroupMetadata? {
         guard let groupId = configuration.groupId else { return nil }
-        guard let membership = state.withLockedValue({ $0.membership }) else { return ConsumerGroupMetadata(groupId: groupId) }
-        let identity = await membership.commitIdentity
+        let identity: (generation: Int32, memberId: String, instanceId: String?)
+        if let membership = state.withLockedValue({ $0.membership }) {
+            identity = await membership.commitIdentity
+        } else if let membership = state.withLockedValue({ $0.consumerMembership }) {
+            identity = await membership.commitIdentity
+        } else {
+            return ConsumerGroupMetadata(groupId: groupId)
+        }
         return ConsumerGroupMetadata(
             groupId: groupId, generationId: identity.generation, memberId: identity.memberId, groupInstanceId: identity.instanceId)
     }
@@ -408,6 +521,9 @@ public final class KafkaConsumer: Sendable, Service {
         }
         var identity = GroupOffsets.Identity()
         if let membership = state.withLockedValue({ $0.membership }) {
+            let current = await membership.commitIdentity
+            identity = GroupOffsets.Identity(generation: current.generation, memberId: current.memberId, instanceId: current.instanceId)
+        } else if let membership = state.withLockedValue({ $0.consumerMembership }) {
             let current = await membership.commitIdentity
             identity = GroupOffsets.Identity(generation: current.generation, memberId: current.memberId, instanceId: current.instanceId)
         }
