@@ -89,32 +89,44 @@ def test_mixed_range_group_shares_partitions(broker, new_topic, require):
     """A classic group with a SamsaClient member (`samsa consume --group`) and a confluent-kafka
     member, both with the range assignor: each partition goes to exactly one of them, both get
     some, and every record produced after the split is read once."""
+    require("JoinGroup", "SyncGroup", "Heartbeat")
+    mixed_group(
+        broker, new_topic("mixed"),
+        ["-X", "partition.assignment.strategy=range", "-X", "heartbeat.interval.ms=100", "-X", "session.timeout.ms=6000"],
+        {"partition.assignment.strategy": "range", "heartbeat.interval.ms": 100, "session.timeout.ms": 6000},
+    )
+
+
+def test_mixed_kip848_group_shares_partitions(broker, new_topic, require):
+    """The same with KIP-848 (group.protocol=consumer) on both members: the coordinator splits
+    the partitions between the SamsaClient member and the confluent-kafka member."""
+    require("ConsumerGroupHeartbeat")
+    mixed_group(broker, new_topic("mixed848"), ["-X", "group.protocol=consumer"], {"group.protocol": "consumer"})
+
+
+def mixed_group(broker, topic: str, swift_options: list[str], confluent_options: dict) -> None:
     import threading
     import time
     import uuid
 
     from confluent_kafka import Consumer
 
-    require("JoinGroup", "SyncGroup", "Heartbeat")
-    topic = new_topic("mixed")
     group = f"mixed-{uuid.uuid4().hex[:8]}"
     swift = subprocess.Popen(
-        [str(broker_binary()), "consume", topic, "-b", broker.bootstrap, "--group", group, "-f", "%p %o\\n",
-         "-X", "partition.assignment.strategy=range", "-X", "heartbeat.interval.ms=100", "-X", "session.timeout.ms=6000"],
+        [str(broker_binary()), "consume", topic, "-b", broker.bootstrap, "--group", group, "-f", "%p %o\\n", *swift_options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     swift_lines: list[tuple[int, int]] = []
     reader = threading.Thread(target=lambda: [swift_lines.append(tuple(map(int, line.split()))) for line in swift.stdout], daemon=True)
     reader.start()
-    confluent = Consumer({
-        "bootstrap.servers": broker.bootstrap, "group.id": group, "partition.assignment.strategy": "range",
-        "auto.offset.reset": "earliest", "heartbeat.interval.ms": 100, "session.timeout.ms": 6000,
-    })
+    confluent = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "auto.offset.reset": "earliest", **confluent_options})
     try:
         confluent.subscribe([topic])
         deadline = time.monotonic() + CLIENT_TIMEOUT
-        while not confluent.assignment():
-            assert time.monotonic() < deadline, "the confluent-kafka member got no partition"
+        # Both members joined once the confluent-kafka member holds some partitions but not all.
+        while not 0 < len(confluent.assignment()) < DEFAULT_PARTITIONS:
+            assert time.monotonic() < deadline, f"the group never split: confluent-kafka holds {confluent.assignment()}"
+            assert swift.poll() is None, f"samsa consume exited: {swift.stderr.read().decode(errors='replace')}"
             confluent.poll(0.1)
         mine = {tp.partition for tp in confluent.assignment()}
         assert 0 < len(mine) < DEFAULT_PARTITIONS, f"confluent-kafka got {sorted(mine)}: the SamsaClient member should hold the rest"
