@@ -92,6 +92,54 @@ struct ConsumerGroupTests {
         }
     }
 
+    @Test("cooperative-sticky: a joining member gets half without the first giving up the rest; it keeps consuming throughout")
+    func cooperativeGroup() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("coop", partitions: 4)
+            let first = try member(cluster, group: "coop", assignor: CooperativeStickyAssignor())
+            var firstEvents = first.rebalanceEvents.makeAsyncIterator()
+            try first.subscribe(["coop"])
+            let all = await nextAssignment(&firstEvents) ?? []
+            #expect(all.count == 4)
+
+            let second = try member(cluster, group: "coop", assignor: CooperativeStickyAssignor())
+            var secondEvents = second.rebalanceEvents.makeAsyncIterator()
+            try second.subscribe(["coop"])
+            // The first gives back exactly the two that move, and nothing else.
+            #expect(
+                await firstEvents.next().map { event -> Int in
+                    if case .revoked(let partitions) = event { return partitions.count }
+                    return -1
+                } == 2)
+            let moved = await nextAssignment(&secondEvents) ?? []
+            #expect(moved.count == 2)
+            #expect(Set(first.assignment).union(moved) == Set(all) && Set(first.assignment).isDisjoint(with: moved))
+            await second.close()
+            await first.close()
+        }
+    }
+
+    @Test("the cooperative-sticky assignor keeps owned partitions, balances, and holds back partitions still owned elsewhere")
+    func cooperativeAssignor() {
+        let owned = ConsumerProtocol.Subscription(topics: ["t"], ownedPartitions: ["t": [0, 1, 2, 3]], generationId: 3)
+        let members = [
+            AssignorMember(memberId: "a", groupInstanceId: nil, subscription: owned),
+            AssignorMember(memberId: "b", groupInstanceId: nil, subscription: ConsumerProtocol.Subscription(topics: ["t"])),
+        ]
+        let first = CooperativeStickyAssignor().assign(members: members, partitionCounts: ["t": 4])
+        #expect(first["a"] == ["t": [0, 1]], "a keeps two of its four")
+        #expect(first["b"] == [:], "b waits until a gave the other two up")
+        // The next round: a owns two, the other two are free.
+        let settled = [
+            AssignorMember(
+                memberId: "a", groupInstanceId: nil,
+                subscription: ConsumerProtocol.Subscription(topics: ["t"], ownedPartitions: ["t": [0, 1]], generationId: 4)),
+            members[1],
+        ]
+        let second = CooperativeStickyAssignor().assign(members: settled, partitionCounts: ["t": 4])
+        #expect(second["a"] == ["t": [0, 1]] && second["b"] == ["t": [2, 3]])
+    }
+
     @Test("the assignors match Java's: range per topic in member order, roundrobin over all partitions")
     func assignors() {
         let subscription = ConsumerProtocol.Subscription(topics: ["a", "b"])

@@ -97,6 +97,16 @@ def test_mixed_range_group_shares_partitions(broker, new_topic, require):
     )
 
 
+def test_mixed_cooperative_sticky_group_shares_partitions(broker, new_topic, require):
+    """The same with cooperative-sticky on both members (incremental rebalancing)."""
+    require("JoinGroup", "SyncGroup", "Heartbeat")
+    mixed_group(
+        broker, new_topic("mixedcoop"),
+        ["-X", "partition.assignment.strategy=cooperative-sticky", "-X", "heartbeat.interval.ms=100", "-X", "session.timeout.ms=6000"],
+        {"partition.assignment.strategy": "cooperative-sticky", "heartbeat.interval.ms": 100, "session.timeout.ms": 6000},
+    )
+
+
 def test_mixed_kip848_group_shares_partitions(broker, new_topic, require):
     """The same with KIP-848 (group.protocol=consumer) on both members: the coordinator splits
     the partitions between the SamsaClient member and the confluent-kafka member."""

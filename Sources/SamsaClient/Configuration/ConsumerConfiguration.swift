@@ -113,7 +113,10 @@ public struct ConsumerConfiguration: Sendable {
                 switch name.trimmingSpaces.lowercased() {
                 case "range", "org.apache.kafka.clients.consumer.rangeassignor": return RangeAssignor()
                 case "roundrobin", "org.apache.kafka.clients.consumer.roundrobinassignor": return RoundRobinAssignor()
-                default: throw SamsaClientError.invalidConfiguration("partition.assignment.strategy: '\(name)' is not range or roundrobin")
+                case "cooperative-sticky", "org.apache.kafka.clients.consumer.cooperativestickyassignor": return CooperativeStickyAssignor()
+                default:
+                    throw SamsaClientError.invalidConfiguration(
+                        "partition.assignment.strategy: '\(name)' is not range, roundrobin or cooperative-sticky")
                 }
             }
         }

@@ -40,12 +40,16 @@ actor ClassicGroupMembership {
     /// The identity offset commits carry while the member is in a generation.
     var commitIdentity: (generation: Int32, memberId: String, instanceId: String?) { (generation, memberId, instanceId) }
 
-    /// Joins (or joins again) and syncs; returns the partitions assigned to this member.
-    func join() async throws -> [TopicPartition] {
+    /// Whether the group chose a cooperative assignor (incremental rebalancing).
+    var isCooperative: Bool { protocolName == CooperativeStickyAssignor().name }
+
+    /// Joins (or joins again) and syncs, telling the group what it `owned`; returns the
+    /// partitions assigned to this member.
+    func join(owned: [TopicPartition] = []) async throws -> [TopicPartition] {
         var attempt = 0
         while true {
             do {
-                let joined = try await joinGroup()
+                let joined = try await joinGroup(owned: owned)
                 let assignment = try await syncGroup(joined)
                 return assignment
             } catch let error as KafkaError {
@@ -74,7 +78,7 @@ actor ClassicGroupMembership {
         attempt += 1
     }
 
-    private func joinGroup() async throws -> JoinGroupResponse {
+    private func joinGroup(owned: [TopicPartition]) async throws -> JoinGroupResponse {
         var request = JoinGroupRequest()
         request.groupId = groupId
         request.sessionTimeoutMs = configuration.sessionTimeoutMs
@@ -82,7 +86,9 @@ actor ClassicGroupMembership {
         request.memberId = memberId
         request.groupInstanceId = instanceId
         request.protocolType = "consumer"
-        let subscription = ConsumerProtocol.Subscription(topics: topics).encode()
+        let ownedPartitions = Dictionary(grouping: owned, by: \.topic).mapValues { $0.map(\.partition) }
+        let subscription = ConsumerProtocol.Subscription(topics: topics, ownedPartitions: ownedPartitions, generationId: generation)
+            .encode()
         request.protocols = configuration.assignors.map { assignor in
             var entry = JoinGroupRequest.JoinGroupRequestProtocol()
             entry.name = assignor.name

@@ -117,13 +117,33 @@ public final class KafkaConsumer: Sendable, Service {
     /// Joins, consumes the assignment while heartbeating, and on a rebalance gives the
     /// partitions back (committing their positions first with auto-commit) and joins again.
     private func runGroup(_ membership: ClassicGroupMembership) async {
+        var owned: [TopicPartition] = []
         while !state.withLockedValue({ $0.closed }) {
             let assigned: [TopicPartition]
+            let cooperative: Bool
+            var revoked: [TopicPartition] = []
             do {
                 state.withLockedValue { $0.joining = true }
                 defer { state.withLockedValue { $0.joining = false } }
-                assigned = try await membership.join()
-                try await assign(assigned)
+                assigned = try await membership.join(owned: owned)
+                cooperative = await membership.isCooperative
+                if cooperative {
+                    // Incremental: give back only what moved away, take only what is new.
+                    revoked = Set(owned).subtracting(assigned).sorted()
+                    let added = Set(assigned).subtracting(owned)
+                    if !revoked.isEmpty {
+                        await giveBack(Set(revoked), commit: configuration.enableAutoCommit)
+                        rebalanceContinuation.yield(.revoked(revoked))
+                    }
+                    if !added.isEmpty {
+                        try await take(added)
+                        rebalanceContinuation.yield(.assigned(added.sorted()))
+                    }
+                } else {
+                    try await assign(assigned)
+                    rebalanceContinuation.yield(.assigned(assigned))
+                }
+                owned = assigned
             } catch {
                 if state.withLockedValue({ $0.closed }) { break }
                 logger.error("could not join the group", metadata: ["group": "\(membership.groupId)", "error": "\(error)"])
@@ -131,7 +151,8 @@ public final class KafkaConsumer: Sendable, Service {
                 recordsWake.fire()
                 break
             }
-            rebalanceContinuation.yield(.assigned(assigned))
+            // Partitions given back can move to their new member only in another rebalance.
+            if cooperative && !revoked.isEmpty { continue }
             var outcome = ClassicGroupMembership.HeartbeatOutcome.stable
             while outcome == .stable && !state.withLockedValue({ $0.closed }) {
                 await heartbeatWake.wait(until: .now + .milliseconds(configuration.heartbeatIntervalMs))
@@ -143,21 +164,18 @@ public final class KafkaConsumer: Sendable, Service {
                     outcome = .rejoin
                 }
             }
-            // Eager rebalancing: commit, then give everything back before joining again. Lost
-            // partitions are someone else's already: nothing is committed for them.
-            if configuration.enableAutoCommit && outcome != .lost {
-                do {
-                    try await commit()
-                } catch {
-                    logger.warning("could not commit before the rebalance", metadata: ["error": "\(error)"])
-                }
+            if outcome == .lost {
+                // Someone else's already: nothing is committed for them.
+                await giveBack(Set(owned), commit: false)
+                rebalanceContinuation.yield(.lost(owned))
+                owned = []
+            } else if !cooperative || state.withLockedValue({ $0.closed }) {
+                // Eager rebalancing (and closing): commit, then give everything back.
+                await giveBack(Set(owned), commit: configuration.enableAutoCommit)
+                rebalanceContinuation.yield(.revoked(owned))
+                owned = []
             }
-            state.withLockedValue { state in
-                state.partitions = [:]
-                state.chunks = []
-                state.bufferedBytes = 0
-            }
-            rebalanceContinuation.yield(outcome == .lost ? .lost(assigned) : .revoked(assigned))
+            // Cooperative: keep consuming while joining again with what is owned.
         }
         await membership.leave()
     }

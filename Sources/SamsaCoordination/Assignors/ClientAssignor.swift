@@ -87,3 +87,92 @@ public struct RoundRobinAssignor: ClientAssignor {
         return result
     }
 }
+
+/// Java's `CooperativeStickyAssignor` (and librdkafka's `cooperative-sticky`): a balanced
+/// assignment that keeps each member's partitions where it can, rebalanced incrementally. A
+/// partition moving from one member to another is left out of this generation's assignment:
+/// its owner gives it up, joins again, and the next assignment hands it to its new member, so
+/// no partition is ever consumed by two members at once and the others keep consuming.
+public struct CooperativeStickyAssignor: ClientAssignor {
+    public var name: String { "cooperative-sticky" }
+
+    public init() {}
+
+    public func assign(members: [AssignorMember], partitionCounts: [String: Int]) -> [String: [String: [Int32]]] {
+        let ordered = members.sorted(by: AssignorMember.javaOrder)
+        var result = Dictionary(uniqueKeysWithValues: members.map { ($0.memberId, [String: [Int32]]()) })
+        guard !ordered.isEmpty else { return result }
+        // Who owns each partition now: the claim of the highest generation wins.
+        var owner: [PartitionKey: (member: String, generation: Int32)] = [:]
+        for member in ordered {
+            for (topic, partitions) in member.subscription.ownedPartitions {
+                for partition in partitions {
+                    let key = PartitionKey(topic: topic, partition: partition)
+                    if let current = owner[key], current.generation >= member.subscription.generationId { continue }
+                    owner[key] = (member.memberId, member.subscription.generationId)
+                }
+            }
+        }
+        var plan = Dictionary(uniqueKeysWithValues: ordered.map { ($0.memberId, [PartitionKey]()) })
+        var unassigned: [PartitionKey] = []
+        let all = Set(ordered.flatMap(\.subscription.topics)).sorted().flatMap { topic in
+            (0..<(partitionCounts[topic] ?? 0)).map { PartitionKey(topic: topic, partition: Int32($0)) }
+        }
+        // Each member may hold floor(n/m) partitions, and `extra` of them one more.
+        let floorQuota = all.count / ordered.count
+        var extra = all.count % ordered.count
+        // First, owners keep what they own, up to the floor quota (still subscribed, still existing).
+        var kept: [String: [PartitionKey]] = [:]
+        for key in all {
+            guard let owned = owner[key], let member = ordered.first(where: { $0.memberId == owned.member }),
+                member.subscription.topics.contains(key.topic)
+            else {
+                unassigned.append(key)
+                continue
+            }
+            kept[owned.member, default: []].append(key)
+        }
+        for member in ordered {
+            let mine = kept[member.memberId] ?? []
+            plan[member.memberId] = Array(mine.prefix(floorQuota))
+            unassigned += mine.dropFirst(floorQuota)
+        }
+        // Owners with more than the floor keep one more while extra slots remain.
+        for member in ordered where extra > 0 {
+            let mine = kept[member.memberId] ?? []
+            guard mine.count > floorQuota, let index = unassigned.firstIndex(of: mine[floorQuota]) else { continue }
+            plan[member.memberId]!.append(unassigned.remove(at: index))
+            extra -= 1
+        }
+        // Then the rest goes to whoever is below its quota, fewest first.
+        unassigned.sort()
+        for key in unassigned {
+            let eligible = ordered.filter { $0.subscription.topics.contains(key.topic) }
+            guard
+                let target = eligible.min(by: { left, right in
+                    (plan[left.memberId]!.count, left.memberId) < (plan[right.memberId]!.count, right.memberId)
+                })
+            else { continue }
+            plan[target.memberId]!.append(key)
+        }
+        // Cooperative: a partition still owned by another member waits for the next round.
+        for member in ordered {
+            for key in plan[member.memberId]! {
+                if let owned = owner[key], owned.member != member.memberId, ordered.contains(where: { $0.memberId == owned.member }) {
+                    continue
+                }
+                result[member.memberId]![key.topic, default: []].append(key.partition)
+            }
+        }
+        return result
+    }
+
+    private struct PartitionKey: Hashable, Comparable {
+        var topic: String
+        var partition: Int32
+
+        static func < (lhs: PartitionKey, rhs: PartitionKey) -> Bool {
+            (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+        }
+    }
+}
