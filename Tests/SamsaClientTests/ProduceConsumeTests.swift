@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import SamsaProtocol
 import SamsaRecords
@@ -104,6 +105,27 @@ struct ProduceConsumeTests {
             }
             await consumer.close()
             #expect(records.map(\.valueString) == (0..<50).map { String(repeating: "v\($0) ", count: 20) })
+        }
+    }
+
+    @Test("the bulk send queues many records in one call, across partitions, and reports each delivery")
+    func bulkSend() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("bulk", partitions: 2)
+            var configuration = ProducerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            configuration.bufferMemory = 4_096
+            configuration.batchSize = 1_024
+            let producer = try KafkaProducer(configuration: configuration)
+            let delivered = NIOLockedValueBox<[RecordMetadata]>([])
+            let records = (0..<200).map { ProducerRecord(topic: "bulk", value: "record \($0)", partition: Int32($0 % 2)) }
+            // The buffer holds far fewer than 200 records: the call waits for room as it goes.
+            try await producer.sendWithoutWaiting(records) { result in
+                if case .success(let written) = result { delivered.withLockedValue { $0.append(written) } }
+            }
+            await producer.flush()
+            await producer.close()
+            #expect(delivered.withLockedValue { $0.count } == 200)
+            #expect(cluster.endOffset(topic: "bulk", partition: 0) == 100 && cluster.endOffset(topic: "bulk", partition: 1) == 100)
         }
     }
 

@@ -64,7 +64,8 @@ struct RecordAccumulator {
     /// Adds a record to its partition's open batch (or a new one). True when the sender should
     /// look again now: a batch filled up, or a partition got its first batch (a linger starts).
     mutating func append(
-        _ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: Completion, now: ContinuousClock.Instant
+        _ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: Completion,
+        now: @autoclosure () -> ContinuousClock.Instant = .now
     ) -> Bool {
         let key = PartitionKey(topic: record.topic, partition: partition)
         let size = record.estimatedSize
@@ -74,8 +75,11 @@ struct RecordAccumulator {
         var wake = false
         if queue.batches.last.map({ $0.closed || $0.bytes + size > batchSize && $0.recordCount > 0 }) ?? true {
             if let last = queue.batches.indices.last { queue.batches[last].closed = true }
+            // The clock is read only for a new batch, not for every record.
+            let created = now()
             queue.batches.append(
-                Batch(key: key, builder: RecordBatchBuilder(compression: compression), created: now, deadline: now + deliveryTimeout))
+                Batch(
+                    key: key, builder: RecordBatchBuilder(compression: compression), created: created, deadline: created + deliveryTimeout))
             wake = true
         }
         let last = queue.batches.count - 1

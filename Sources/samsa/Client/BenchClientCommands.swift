@@ -33,6 +33,9 @@ struct BenchProduceCommand: AsyncParsableCommand {
     @Option(help: "The partition to write to.")
     var partition: Int32 = 0
 
+    @Option(name: .customLong("batch"), help: "Records per call: 1 uses send per record, more uses the bulk sendWithoutWaiting([records]).")
+    var recordsPerCall: Int = 1
+
     func run() async throws {
         var extra = ["acks": acks, "linger.ms": "5", "batch.size": "1000000"]
         if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
@@ -44,13 +47,23 @@ struct BenchProduceCommand: AsyncParsableCommand {
         _ = try await producer.send(ProducerRecord(topic: topic, value: value, partition: partition))
         let start = ContinuousClock.now
         var lastReport = start
-        for index in 0..<records {
-            try await producer.sendWithoutWaiting(ProducerRecord(topic: topic, value: value, partition: partition)) { result in
-                if case .failure = result { failures.withLockedValue { $0 += 1 } }
+        let onDelivery: @Sendable (Result<RecordMetadata, any Error>) -> Void = { result in
+            if case .failure = result { failures.withLockedValue { $0 += 1 } }
+        }
+        let record = ProducerRecord(topic: topic, value: value, partition: partition)
+        var sent = 0
+        while sent < records {
+            if recordsPerCall > 1 {
+                let count = min(recordsPerCall, records - sent)
+                try await producer.sendWithoutWaiting(Array(repeating: record, count: count), onDelivery: onDelivery)
+                sent += count
+            } else {
+                try await producer.sendWithoutWaiting(record, onDelivery: onDelivery)
+                sent += 1
             }
-            if index % 10_000 == 0, ContinuousClock.now - lastReport >= .seconds(1) {
+            if sent % 10_000 < max(recordsPerCall, 1), ContinuousClock.now - lastReport >= .seconds(1) {
                 lastReport = .now
-                BenchReport.progress(records: index, bytes: index * recordSize, since: start)
+                BenchReport.progress(records: sent, bytes: sent * recordSize, since: start)
             }
         }
         await producer.flush()
