@@ -115,6 +115,7 @@ def test_mixed_kip848_group_shares_partitions(broker, new_topic, require):
 
 
 def mixed_group(broker, topic: str, swift_options: list[str], confluent_options: dict) -> None:
+    import queue
     import threading
     import time
     import uuid
@@ -126,8 +127,8 @@ def mixed_group(broker, topic: str, swift_options: list[str], confluent_options:
         [str(broker_binary()), "consume", topic, "-b", broker.bootstrap, "--group", group, "-f", "%p %o\\n", *swift_options],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
-    swift_lines: list[tuple[int, int]] = []
-    reader = threading.Thread(target=lambda: [swift_lines.append(tuple(map(int, line.split()))) for line in swift.stdout], daemon=True)
+    printed: queue.Queue = queue.Queue()
+    reader = threading.Thread(target=lambda: [printed.put(tuple(map(int, line.split()))) for line in swift.stdout], daemon=True)
     reader.start()
     confluent = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "auto.offset.reset": "earliest", **confluent_options})
     try:
@@ -149,10 +150,13 @@ def mixed_group(broker, topic: str, swift_options: list[str], confluent_options:
             if message is not None and not message.error():
                 got.append(message.partition())
         theirs = set(range(DEFAULT_PARTITIONS)) - mine
+        swift_lines: list[tuple[int, int]] = []
         while len(swift_lines) < 10 * len(theirs):
-            assert time.monotonic() < deadline, f"the SamsaClient member read {len(swift_lines)} of {10 * len(theirs)} records"
-            assert swift.poll() is None, f"samsa consume exited: {swift.stderr.read().decode(errors='replace')}"
-            time.sleep(0.05)
+            # Waits for the member's next printed record (each line is one).
+            try:
+                swift_lines.append(printed.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                raise AssertionError(f"the SamsaClient member read {len(swift_lines)} of {10 * len(theirs)} records") from None
         assert set(got) == mine
         assert {partition for partition, _ in swift_lines} == theirs, "each partition went to exactly one member"
         assert len(set(swift_lines)) == len(swift_lines) == 10 * len(theirs), "every record read once"

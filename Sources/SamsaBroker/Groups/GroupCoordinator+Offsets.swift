@@ -43,13 +43,11 @@ extension GroupCoordinator {
         }
         // The group may have been deleted while the write was under way; its tombstones follow
         // these records in the log, so nothing is applied.
-        let alive = groups[groupId].map { $0.state != .dead } ?? consumerGroups[groupId].map { $0.state != .dead } ?? false
-        guard alive else { return .noError }
-        for (index, (partition, committed)) in ordered.enumerated() {
-            let recordOffset = firstOffset + Int64(index)
-            if let existing = offsets[groupId]?[partition], existing.recordOffset > recordOffset { continue }
-            offsets[groupId, default: [:]][partition] = StoredOffset(committed: committed, recordOffset: recordOffset)
+        guard isAlive(groupId) else { return .noError }
+        let stored = ordered.enumerated().map { index, entry in
+            (key: entry.key, value: StoredOffset(committed: entry.value, recordOffset: firstOffset + Int64(index)))
         }
+        OffsetsTopic.apply(stored, to: &offsets[groupId, default: [:]])
         return .noError
     }
 
@@ -118,14 +116,14 @@ extension GroupCoordinator {
     /// dropped. Nothing is written: a replay applies them at the marker.
     package func endTransaction(producerId: Int64, commit: Bool) {
         guard let pending = pendingTransactionalOffsets.removeValue(forKey: producerId), commit else { return }
-        for (groupId, entries) in pending {
-            let alive = groups[groupId].map { $0.state != .dead } ?? consumerGroups[groupId].map { $0.state != .dead } ?? false
-            guard alive else { continue }
-            for (partition, entry) in entries {
-                if let existing = offsets[groupId]?[partition], existing.recordOffset > entry.recordOffset { continue }
-                offsets[groupId, default: [:]][partition] = entry
-            }
+        for (groupId, entries) in pending where isAlive(groupId) {
+            OffsetsTopic.apply(entries, to: &offsets[groupId, default: [:]])
         }
+    }
+
+    /// Whether a group (classic or KIP-848) exists and is not dead.
+    private func isAlive(_ groupId: String) -> Bool {
+        groups[groupId].map { $0.state != .dead } ?? consumerGroups[groupId].map { $0.state != .dead } ?? false
     }
 
     /// The partitions of a group whose offsets an open transaction has sent (OffsetFetch's

@@ -35,10 +35,19 @@ enum OffsetsTopic {
 
         /// Applies `entries` of a group where no later record already set the partition.
         mutating func apply(_ entries: [TopicPartition: StoredOffset], group: String) {
-            for (partition, entry) in entries {
-                if let existing = offsets[group]?[partition], existing.recordOffset > entry.recordOffset { continue }
-                offsets[group, default: [:]][partition] = entry
-            }
+            OffsetsTopic.apply(entries, to: &offsets[group, default: [:]])
+        }
+    }
+
+    /// Sets each partition's offset in `offsets` unless a record later in the log already set
+    /// it: applying commits out of log order (a transaction's at its marker) ends where a
+    /// replay in log order ends.
+    static func apply(
+        _ entries: some Sequence<(key: TopicPartition, value: StoredOffset)>, to offsets: inout [TopicPartition: StoredOffset]
+    ) {
+        for (partition, entry) in entries {
+            if let existing = offsets[partition], existing.recordOffset > entry.recordOffset { continue }
+            offsets[partition] = entry
         }
     }
 

@@ -51,13 +51,9 @@ public struct ClientConfiguration: Sendable {
 
     /// The retry backoff before attempt `attempt` (0 for the first retry), with jitter from `random`.
     func backoffMs(attempt: Int, random: Double) -> Int64 {
-        let base = Double(retryBackoffMs) * pow2(min(attempt, 20))
+        let base = Double(retryBackoffMs) * Double(1 << min(attempt, 20))
         let capped = min(base, Double(retryBackoffMaxMs))
         return max(1, Int64(capped * (0.8 + 0.4 * random)))
-    }
-
-    private func pow2(_ exponent: Int) -> Double {
-        Double(1 << exponent)
     }
 }
 

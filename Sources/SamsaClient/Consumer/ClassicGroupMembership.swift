@@ -38,7 +38,9 @@ actor ClassicGroupMembership {
     }
 
     /// The identity offset commits carry while the member is in a generation.
-    var commitIdentity: (generation: Int32, memberId: String, instanceId: String?) { (generation, memberId, instanceId) }
+    var commitIdentity: GroupOffsets.Identity {
+        GroupOffsets.Identity(generation: generation, memberId: memberId, instanceId: instanceId)
+    }
 
     /// Whether the group chose a cooperative assignor (incremental rebalancing).
     var isCooperative: Bool { protocolName == CooperativeStickyAssignor().name }

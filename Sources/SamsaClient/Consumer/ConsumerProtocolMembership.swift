@@ -33,7 +33,9 @@ actor ConsumerProtocolMembership {
     }
 
     /// The identity offset commits carry: the member epoch is the generation.
-    var commitIdentity: (generation: Int32, memberId: String, instanceId: String?) { (memberEpoch, memberId, instanceId) }
+    var commitIdentity: GroupOffsets.Identity {
+        GroupOffsets.Identity(generation: memberEpoch, memberId: memberId, instanceId: instanceId)
+    }
 
     /// What one heartbeat brought.
     enum Outcome {

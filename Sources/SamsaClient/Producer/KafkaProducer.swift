@@ -45,6 +45,13 @@ public final class KafkaProducer: Sendable, Service {
         var transactionPartitions: Set<RecordAccumulator.PartitionKey> = []
         /// The first error of the running transaction: it can then only be aborted.
         var transactionError: (any Error)?
+
+        /// Throws unless a record may be sent now: the producer is open and, when it is
+        /// transactional, a transaction runs.
+        func checkSendable(transactional: Bool) throws {
+            guard !closed else { throw SamsaClientError.closed }
+            if transactional && transaction != .inTransaction { throw TransactionError.notInTransaction(transaction) }
+        }
         var spaceWaiters: [CheckedContinuation<Void, Never>] = []
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -80,29 +87,9 @@ public final class KafkaProducer: Sendable, Service {
     public func sendWithoutWaiting(
         _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
-        let partition = try await choosePartition(record)
-        let timestamp = record.timestamp ?? Self.nowMilliseconds()
-        let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
-        let size = record.estimatedSize
-        let limit = configuration.bufferMemory
-        let transactional = configuration.transactionalId != nil
-        // One lock for the checks and the append; only a full buffer takes the slow path.
-        while true {
-            let wakeSender = try state.withLockedValue { state throws -> Bool? in
-                guard !state.closed else { throw SamsaClientError.closed }
-                if transactional && state.transaction != .inTransaction { throw TransactionError.notInTransaction(state.transaction) }
-                if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { return nil }
-                return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
-            }
-            switch wakeSender {
-            case true?: wake.fire()
-            case false?: break
-            case nil:
-                try await waitForSpace(size)
-                continue
-            }
-            return
-        }
+        let placed = PlacedRecord(
+            record: record, partition: try await choosePartition(record), timestamp: record.timestamp ?? Self.nowMilliseconds())
+        try await enqueue(CollectionOfOne(placed), completion: onDelivery.map { .callback($0) } ?? .none)
     }
 
     /// Queues many records at once (KafkaJS's `sendBatch`), each with the same delivery
@@ -111,35 +98,53 @@ public final class KafkaProducer: Sendable, Service {
     public func sendWithoutWaiting(
         _ records: [ProducerRecord], onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
-        var placed: [(ProducerRecord, Int32, Int64)] = []
+        var placed: [PlacedRecord] = []
         placed.reserveCapacity(records.count)
         for record in records {
-            placed.append((record, try await choosePartition(record), record.timestamp ?? Self.nowMilliseconds()))
+            placed.append(
+                PlacedRecord(
+                    record: record, partition: try await choosePartition(record), timestamp: record.timestamp ?? Self.nowMilliseconds()))
         }
-        let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
+        try await enqueue(placed, completion: onDelivery.map { .callback($0) } ?? .none)
+    }
+
+    /// A record with its partition and timestamp chosen.
+    private struct PlacedRecord {
+        var record: ProducerRecord
+        var partition: Int32
+        var timestamp: Int64
+    }
+
+    /// Appends `placed` in order, as many as fit under one lock per round; waits for room in
+    /// the buffer between rounds. The lock is taken once per round, not per record.
+    private func enqueue<Records: RandomAccessCollection<PlacedRecord>>(
+        _ placed: Records, completion: RecordAccumulator.Completion
+    ) async throws {
         let limit = configuration.bufferMemory
         let transactional = configuration.transactionalId != nil
-        var next = 0
-        while next < placed.count {
-            let (appended, wakeSender) = try state.withLockedValue { state throws -> (Int, Bool) in
-                guard !state.closed else { throw SamsaClientError.closed }
-                if transactional && state.transaction != .inTransaction { throw TransactionError.notInTransaction(state.transaction) }
-                var appended = 0
+        var next = placed.startIndex
+        while next != placed.endIndex {
+            let start = next
+            let (end, wakeSender) = try state.withLockedValue { state throws -> (Records.Index, Bool) in
+                try state.checkSendable(transactional: transactional)
+                var index = start
                 var wakeSender = false
-                while next + appended < placed.count {
-                    let (record, partition, timestamp) = placed[next + appended]
-                    let size = record.estimatedSize
+                while index != placed.endIndex {
+                    let entry = placed[index]
+                    let size = entry.record.estimatedSize
                     if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { break }
-                    if state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion) {
+                    if state.accumulator.append(
+                        entry.record, partition: entry.partition, timestamp: entry.timestamp, completion: completion)
+                    {
                         wakeSender = true
                     }
-                    appended += 1
+                    index = placed.index(after: index)
                 }
-                return (appended, wakeSender)
+                return (index, wakeSender)
             }
-            next += appended
+            next = end
             if wakeSender { wake.fire() }
-            if next < placed.count { try await waitForSpace(placed[next].0.estimatedSize) }
+            if next != placed.endIndex { try await waitForSpace(placed[next].record.estimatedSize) }
         }
     }
 
@@ -174,14 +179,8 @@ public final class KafkaProducer: Sendable, Service {
     /// Picks the record's partition (asking for the topic's metadata if needed), waits for
     /// room in the buffer, and returns the partition and timestamp.
     private func place(_ record: ProducerRecord) async throws -> (Int32, Int64) {
-        if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
-        if configuration.transactionalId != nil {
-            try state.withLockedValue { state in
-                guard state.transaction == .inTransaction else {
-                    throw TransactionError.notInTransaction(state.transaction)
-                }
-            }
-        }
+        let transactional = configuration.transactionalId != nil
+        try state.withLockedValue { try $0.checkSendable(transactional: transactional) }
         let partition = try await choosePartition(record)
         try await waitForSpace(record.estimatedSize)
         return (partition, record.timestamp ?? Self.nowMilliseconds())
@@ -256,9 +255,9 @@ public final class KafkaProducer: Sendable, Service {
                 return (ready, expired, nextCheck, state.closed && state.accumulator.unfinishedRecords == 0)
             }
             for batch in expired {
-                fail(
-                    batch,
-                    SamsaClientError.deliveryTimedOut(topic: batch.key.topic, partition: batch.key.partition, lastError: batch.lastError))
+                let error = SamsaClientError.deliveryTimedOut(
+                    topic: batch.key.topic, partition: batch.key.partition, lastError: batch.lastError)
+                Self.complete(batch.completions, with: .failure(error))
             }
             if !expired.isEmpty { afterCompletion() }
             if closed { return }
@@ -425,10 +424,6 @@ public final class KafkaProducer: Sendable, Service {
         }
         afterCompletion()
         wake.fire()
-    }
-
-    private func fail(_ batch: RecordAccumulator.Batch, _ error: any Error) {
-        Self.complete(batch.completions, with: .failure(error))
     }
 
     /// Wakes senders waiting for buffer space and flushes that are done.

@@ -1,0 +1,190 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SamsaBinary
+import SamsaProtocol
+import SamsaRecords
+
+/// The fetcher task: long-polling Fetch requests per leader into the bounded buffer, and the
+/// offset lookups it needs.
+extension KafkaConsumer {
+    // MARK: The fetcher
+
+    func runFetcher() async {
+        var lastAutoCommit = ContinuousClock.now
+        var attempt = 0
+        while !state.withLockedValue({ $0.closed }) {
+            do {
+                try await resolvePending()
+                let fetched = try await fetchOnce()
+                attempt = 0
+                if configuration.enableAutoCommit, configuration.groupId != nil,
+                    ContinuousClock.now - lastAutoCommit >= .milliseconds(configuration.autoCommitIntervalMs)
+                {
+                    lastAutoCommit = .now
+                    try? await commit()
+                }
+                if !fetched { await fetchWake.wait(until: .now + .milliseconds(configuration.fetchMaxWaitMs)) }
+            } catch let error as KafkaError where !error.isRetriable {
+                state.withLockedValue { $0.failure = error }
+                recordsWake.fire()
+                return
+            } catch {
+                logger.debug("fetch failed", metadata: ["error": "\(error)"])
+                await cluster.invalidateMetadata()
+                let backoff = configuration.client.backoffMs(attempt: attempt, random: Double.random(in: 0...1))
+                attempt += 1
+                await fetchWake.wait(until: .now + .milliseconds(backoff))
+            }
+        }
+    }
+
+    /// Turns pending starts (after OFFSET_OUT_OF_RANGE, `auto.offset.reset`) into offsets.
+    func resolvePending() async throws {
+        let pending = state.withLockedValue { state in
+            state.partitions.compactMapValues { $0.fetchPosition == nil ? ($0.pending ?? .latest) : nil }
+        }
+        guard !pending.isEmpty else { return }
+        let resolved = try await resolve(pending)
+        state.withLockedValue { state in
+            for (partition, offset) in resolved {
+                guard var entry = state.partitions[partition], entry.fetchPosition == nil else { continue }
+                entry.fetchPosition = offset
+                entry.consumed = offset
+                entry.pending = nil
+                state.partitions[partition] = entry
+            }
+        }
+    }
+
+    /// ListOffsets for each partition's leader: the offset for each timestamp (-2 earliest,
+    /// -1 latest); a timestamp after every record gives the end offset.
+    func listOffsets(_ timestamps: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
+        try await PartitionOffsets.list(timestamps, isolation: configuration.isolationLevel, cluster: cluster)
+    }
+
+    /// One round of fetches, one per leader, side by side. False when nothing was fetched
+    /// (nothing assigned, everything paused, or the buffer is full).
+    func fetchOnce() async throws -> Bool {
+        let (positions, full) = state.withLockedValue { state -> ([TopicPartition: (Int64, Int)], Bool) in
+            let positions = state.partitions.compactMapValues { entry -> (Int64, Int)? in
+                guard !entry.paused, let position = entry.fetchPosition else { return nil }
+                return (position, entry.epoch)
+            }
+            return (positions, state.bufferedBytes >= configuration.maxBufferedBytes)
+        }
+        guard !positions.isEmpty, !full else { return false }
+        let metadata = try await cluster.metadata(for: Array(Set(positions.keys.map(\.topic))))
+        var byLeader: [Int32: [TopicPartition]] = [:]
+        for partition in positions.keys {
+            guard let leader = metadata.leader(of: partition.topic, partition: partition.partition) else {
+                await cluster.invalidateMetadata()
+                continue
+            }
+            byLeader[leader, default: []].append(partition)
+        }
+        let fetchedAny = try await withThrowingTaskGroup(of: Bool.self, returning: Bool.self) { group in
+            for (leader, partitions) in byLeader {
+                group.addTask {
+                    try await self.fetch(partitions.sorted(), from: leader, positions: positions)
+                }
+            }
+            var any = false
+            for try await fetched in group { any = any || fetched }
+            return any
+        }
+        return fetchedAny
+    }
+
+    func fetch(_ partitions: [TopicPartition], from leader: Int32, positions: [TopicPartition: (Int64, Int)]) async throws -> Bool {
+        var request = FetchRequest()
+        request.replicaId = -1
+        request.maxWaitMs = configuration.fetchMaxWaitMs
+        request.minBytes = configuration.fetchMinBytes
+        request.maxBytes = configuration.fetchMaxBytes
+        request.isolationLevel = configuration.isolationLevel.rawValue
+        request.sessionId = 0
+        request.sessionEpoch = -1
+        let topicIds = cluster.snapshot.withLockedValue { metadata in metadata.topics.mapValues(\.id) }
+        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            var entry = FetchRequest.FetchTopic()
+            entry.topic = topic
+            entry.topicId = topicIds[topic] ?? .zero
+            entry.partitions = entries.map { partition in
+                var item = FetchRequest.FetchPartition()
+                item.partition = partition.partition
+                item.fetchOffset = positions[partition]!.0
+                item.partitionMaxBytes = configuration.maxPartitionFetchBytes
+                return item
+            }
+            return entry
+        }
+        let connection = try await cluster.connection(to: leader)
+        // Fetch v13+ names topics by id only; stay at 12 unless every topic id is known.
+        let idsKnown = request.topics.allSatisfy { $0.topicId != .zero }
+        guard let version = connection.versions.version(for: FetchRequest.self) else {
+            throw SamsaClientError.unsupportedVersion(api: .fetch, broker: connection.address.description)
+        }
+        let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMs + Int64(configuration.fetchMaxWaitMs))
+        let response = try await connection.send(request, version: idsKnown ? version : min(version, 12), timeout: timeout)
+        if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+        var chunks: [Chunk] = []
+        var advanced: [TopicPartition: Int64] = [:]
+        var resets: [TopicPartition] = []
+        var refresh = false
+        let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
+        for topic in response.responses {
+            let name = topic.topic.isEmpty ? names[topic.topicId] ?? "" : topic.topic
+            for data in topic.partitions {
+                let key = TopicPartition(name, data.partitionIndex)
+                guard let (position, epoch) = positions[key] else { continue }
+                let code = ErrorCode(rawValue: data.errorCode)
+                switch code {
+                case .noError:
+                    let decoded = try FetchDecoder.decode(
+                        topic: name, partition: data.partitionIndex, data: data, position: position, isolation: configuration.isolationLevel
+                    )
+                    if decoded.next > position { advanced[key] = decoded.next }
+                    if !decoded.records.isEmpty {
+                        chunks.append(
+                            Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes, next: decoded.next))
+                    }
+                case .offsetOutOfRange:
+                    guard configuration.autoOffsetReset != .none else {
+                        throw KafkaError(code, topic: name, partition: data.partitionIndex)
+                    }
+                    resets.append(key)
+                case .notLeaderOrFollower, .unknownTopicOrPartition, .fencedLeaderEpoch, .leaderNotAvailable, .unknownTopicId,
+                    .kafkaStorageError:
+                    refresh = true
+                default:
+                    if !code.isRetriable {
+                        throw KafkaError(code, topic: name, partition: data.partitionIndex)
+                    }
+                }
+            }
+        }
+        if refresh { await cluster.invalidateMetadata() }
+        let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
+        state.withLockedValue { state in
+            for chunk in chunks where state.partitions[chunk.partition]?.epoch == chunk.epoch {
+                state.chunks.append(chunk)
+                state.bufferedBytes += chunk.bytes
+            }
+            for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
+                state.partitions[partition]?.fetchPosition = next
+                // Only markers or aborted data came, and nothing of the partition waits to be
+                // handed out: the position moves past them now.
+                if !state.chunks.contains(where: { $0.partition == partition }) {
+                    state.partitions[partition]?.consumed = next
+                }
+            }
+            for partition in resets where state.partitions[partition]?.epoch == positions[partition]!.1 {
+                state.partitions[partition]?.fetchPosition = nil
+                state.partitions[partition]?.pending = reset
+            }
+        }
+        if !chunks.isEmpty { recordsWake.fire() }
+        return !chunks.isEmpty || !advanced.isEmpty
+    }
+}
