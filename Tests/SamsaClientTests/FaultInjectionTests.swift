@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import SamsaProtocol
 import SamsaTesting
@@ -60,6 +61,50 @@ struct FaultInjectionTests {
             #expect(busy.requestCount == 1)
             await producer.close()
             #expect(cluster.endOffset(topic: "tx") == 2, "the record and its COMMIT marker")
+        }
+    }
+
+    @Test(
+        "five batches of a partition in flight, the first refused or its connection dropped: all delivered once, in order",
+        arguments: [InterceptionAction.fail(.notLeaderOrFollower), .dropConnection])
+    func pipelinedBatchesRecover(action: InterceptionAction) async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("pipelined")
+            var configuration = ProducerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            configuration.client.retryBackoffMs = 1
+            configuration.lingerMs = 0
+            configuration.batchSize = 1  // every record is a batch
+            let producer = try KafkaProducer(configuration: configuration)
+            // The first batch goes alone; once the broker knows the producer, batches pipeline.
+            _ = try await producer.send(ProducerRecord(topic: "pipelined", value: "0"))
+            let inFlightWhenRefused = NIOLockedValueBox(0)
+            let refusal = cluster.intercept(.produce, times: 1) { _ in
+                inFlightWhenRefused.withLockedValue {
+                    $0 = producer.state.withLockedValue { $0.accumulator.inFlightCount(topic: "pipelined", partition: 0) }
+                }
+                return action
+            }
+            let delivered = NIOLockedValueBox<[Int64]>([])
+            try await producer.sendWithoutWaiting((1...20).map { ProducerRecord(topic: "pipelined", value: "\($0)") }) { result in
+                if case .success(let metadata) = result { delivered.withLockedValue { $0.append(metadata.offset) } }
+            }
+            await producer.flush()
+            #expect(refusal.requestCount == 1)
+            #expect(inFlightWhenRefused.withLockedValue { $0 } == 5, "batches were pipelined behind the refused one")
+            #expect(delivered.withLockedValue { $0.sorted() } == Array(1...20), "every record acknowledged once")
+            await producer.close()
+
+            let consumer = try KafkaConsumer(
+                configuration: ConsumerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)))
+            try await consumer.assign([TopicPartition("pipelined", 0): .earliest])
+            let end = cluster.endOffset(topic: "pipelined") ?? 0
+            var values: [String] = []
+            for try await record in consumer.records {
+                values.append(record.valueString ?? "")
+                if values.count == end { break }
+            }
+            #expect(values == (0...20).map { "\($0)" }, "written once each, in order")
+            await consumer.close()
         }
     }
 }

@@ -33,6 +33,10 @@ public struct ProducerConfiguration: Sendable {
     public var transactionalId: String?
     /// `transaction.timeout.ms`.
     public var transactionTimeoutMs: Int32 = 60_000
+    /// `max.in.flight.requests.per.connection`: batches of one partition sent and not yet
+    /// answered. With idempotence, at most 5 (the broker remembers 5 batches per producer for
+    /// duplicates), and order is kept; without, a retry may reorder records, as in Kafka.
+    public var maxInFlight = 5
     /// `partitioner`: where records without an explicit partition go.
     public var partitioner: any Partitioner = DefaultPartitioner()
 
@@ -42,7 +46,8 @@ public struct ProducerConfiguration: Sendable {
 
     /// Builds a configuration from Kafka's property names: `bootstrap.servers` (required),
     /// `client.id`, `acks`, `enable.idempotence`, `linger.ms`, `batch.size`,
-    /// `compression.type`, `buffer.memory`, `delivery.timeout.ms`, `transactional.id`,
+    /// `compression.type`, `buffer.memory`, `delivery.timeout.ms`,
+    /// `max.in.flight.requests.per.connection`, `transactional.id`,
     /// `transaction.timeout.ms`, `partitioner` (`murmur2_random`, `consistent_random`, `fnv1a`),
     /// `request.timeout.ms`, `retry.backoff.ms`, `retry.backoff.max.ms`, `metadata.max.age.ms`.
     public init(properties: [String: String]) throws {
@@ -71,6 +76,7 @@ public struct ProducerConfiguration: Sendable {
         }
         if let value = try reader.int("buffer.memory") { bufferMemory = Int(value) }
         if let value = try reader.int("delivery.timeout.ms") { deliveryTimeoutMs = value }
+        if let value = try reader.int("max.in.flight.requests.per.connection") { maxInFlight = Int(clamping: value) }
         if let value = reader.string("transactional.id") { transactionalId = value }
         if let value = try reader.int("transaction.timeout.ms") { transactionTimeoutMs = Int32(clamping: value) }
         if let value = reader.string("partitioner") {
@@ -90,6 +96,12 @@ public struct ProducerConfiguration: Sendable {
     func validate() throws {
         if idempotence && acks != .all {
             throw SamsaClientError.invalidConfiguration("enable.idempotence needs acks=all")
+        }
+        if idempotence && !(1...5).contains(maxInFlight) {
+            throw SamsaClientError.invalidConfiguration("enable.idempotence needs max.in.flight.requests.per.connection between 1 and 5")
+        }
+        if maxInFlight < 1 {
+            throw SamsaClientError.invalidConfiguration("max.in.flight.requests.per.connection must be at least 1")
         }
         if transactionalId != nil && !idempotence {
             throw SamsaClientError.invalidConfiguration("transactional.id needs enable.idempotence")

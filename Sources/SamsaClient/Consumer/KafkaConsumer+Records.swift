@@ -10,7 +10,8 @@ extension KafkaConsumer {
     // MARK: Records
 
     /// The records of the assigned partitions, in order per partition. Ends when the consumer
-    /// closes; throws when fetching failed for good.
+    /// closes; throws when fetching failed for good, or `CancellationError` when the task
+    /// waiting for records is cancelled.
     public var records: ConsumerRecords { ConsumerRecords(consumer: self) }
 
     /// The records as an `AsyncSequence`.
@@ -84,7 +85,8 @@ extension KafkaConsumer {
         }
     }
 
-    /// The next buffered chunk, waiting for one; nil once closed.
+    /// The next buffered chunk, waiting for one; nil once closed. A cancelled task waiting for
+    /// records gets `CancellationError`.
     func nextChunk() async throws -> Chunk? {
         while true {
             let (chunk, done, failure) = state.withLockedValue { state -> (Chunk?, Bool, (any Error)?) in
@@ -102,6 +104,7 @@ extension KafkaConsumer {
                 return chunk
             }
             if done { return nil }
+            try Task.checkCancellation()
             await recordsWake.wait(until: nil)
         }
     }

@@ -89,6 +89,21 @@ final class BrokerConnection: Sendable {
     func send<Request: KafkaRequestMessage>(
         _ request: Request, maxVersion: Int16? = nil, timeout: TimeAmount? = nil
     ) async throws -> Request.Response {
+        try await write(request, maxVersion: maxVersion, timeout: timeout).response()
+    }
+
+    /// Sends `request` at `version` and waits for the answer.
+    func send<Request: KafkaRequestMessage>(
+        _ request: Request, version: Int16, timeout: TimeAmount? = nil
+    ) async throws -> Request.Response {
+        try await write(request, version: version, timeout: timeout).response()
+    }
+
+    /// Writes `request` now, without waiting: requests written one after the other reach the
+    /// broker in that order (the producer relies on it to pipeline a partition's batches).
+    func write<Request: KafkaRequestMessage>(
+        _ request: Request, maxVersion: Int16? = nil, timeout: TimeAmount? = nil
+    ) throws -> PendingResponse<Request.Response> {
         guard var version = versions.version(for: Request.self) else {
             throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
         }
@@ -98,28 +113,27 @@ final class BrokerConnection: Sendable {
             }
             version = min(version, maxVersion)
         }
-        return try await send(request, version: version, timeout: timeout)
+        return write(request, version: version, timeout: timeout)
     }
 
-    /// Sends `request` at `version` and waits for the answer.
-    func send<Request: KafkaRequestMessage>(
+    /// Writes `request` at `version` now, without waiting.
+    func write<Request: KafkaRequestMessage>(
         _ request: Request, version: Int16, timeout: TimeAmount? = nil
-    ) async throws -> Request.Response {
+    ) -> PendingResponse<Request.Response> {
         let (correlationId, frame) = encode(request, version: version)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let outbound = OutboundRequest(frame: frame, correlationId: correlationId, response: promise, timeout: timeout ?? requestTimeout)
-        channel.writeAndFlush(outbound, promise: nil)
-        var answer = try await promise.futureResult.get()
-        do {
-            let (_, body) = try KafkaResponse.decode(Request.Response.self, version: version, from: &answer)
-            return body
-        } catch {
-            throw SamsaClientError.malformedResponse(api: Request.apiKey, broker: address.description, reason: "\(error)")
-        }
+        // A write to a channel that closed meanwhile never reaches the dispatcher: the answer
+        // fails with the write.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { promise.fail($0) }
+        channel.writeAndFlush(outbound, promise: written)
+        return PendingResponse(frame: promise.futureResult, version: version, api: Request.apiKey, broker: address.description)
     }
 
-    /// Sends `request` without waiting for an answer (Produce with acks=0); returns once written.
-    func sendWithoutResponse<Request: KafkaRequestMessage>(_ request: Request) async throws {
+    /// Writes a request the broker does not answer (Produce with acks=0); the future
+    /// completes once it is written.
+    func writeWithoutResponse<Request: KafkaRequestMessage>(_ request: Request) throws -> EventLoopFuture<Void> {
         guard let version = versions.version(for: Request.self) else {
             throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
         }
@@ -127,7 +141,7 @@ final class BrokerConnection: Sendable {
         let written = channel.eventLoop.makePromise(of: Void.self)
         channel.writeAndFlush(
             OutboundRequest(frame: frame, correlationId: correlationId, response: nil, timeout: requestTimeout), promise: written)
-        try await written.futureResult.get()
+        return written.futureResult
     }
 
     /// The request's frame (size, header, body) with the next correlation id.
@@ -146,6 +160,37 @@ final class BrokerConnection: Sendable {
     /// Closes the connection; requests in flight fail.
     func close() async {
         try? await channel.close()
+    }
+}
+
+/// The answer to a request already written: its frame, decoded when asked for.
+struct PendingResponse<Response: KafkaResponseMessage>: Sendable {
+    let frame: EventLoopFuture<ByteBuffer>
+    let version: Int16
+    let api: ApiKey
+    let broker: String
+
+    /// Waits for the answer.
+    func response() async throws -> Response {
+        try decode(try await frame.get())
+    }
+
+    /// Calls `body` with the answer (or the failure) on the connection's event loop, without
+    /// a task hop.
+    func whenComplete(_ body: @escaping @Sendable (Result<Response, any Error>) -> Void) {
+        frame.whenComplete { result in
+            body(result.flatMap { frame in Result { try decode(frame) } })
+        }
+    }
+
+    private func decode(_ frame: ByteBuffer) throws -> Response {
+        var answer = frame
+        do {
+            let (_, body) = try KafkaResponse.decode(Response.self, version: version, from: &answer)
+            return body
+        } catch {
+            throw SamsaClientError.malformedResponse(api: api, broker: broker, reason: "\(error)")
+        }
     }
 }
 

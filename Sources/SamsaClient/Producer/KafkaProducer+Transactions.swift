@@ -254,7 +254,7 @@ extension KafkaProducer {
             for batch in batches {
                 if let code = failed[batch.key] {
                     let error = (try? fail(code, step: "AddPartitionsToTxn")) ?? KafkaError(code)
-                    finish(batch.key, with: .failure(error))
+                    finish(batch, with: .failure(error))
                 } else {
                     sendable.append(batch)
                 }
@@ -263,7 +263,7 @@ extension KafkaProducer {
         } catch {
             for batch in batches where missing.contains(batch.key) {
                 if case TransactionError.fenced = error {
-                    finish(batch.key, with: .failure(error))
+                    finish(batch, with: .failure(error))
                 } else {
                     retry(batch, error: error)
                 }

@@ -23,8 +23,8 @@ import ServiceLifecycle
 /// task, one request per broker carrying every partition it leads. The producer is idempotent
 /// by default: it takes a producer id, numbers each partition's batches, and retries failed
 /// batches with the same numbers until `delivery.timeout.ms`, so a record is written once and
-/// in order even when an answer is lost. One batch per partition is in flight at a time;
-/// requests to different brokers and for different partitions overlap.
+/// in order even when an answer is lost. Up to `max.in.flight.requests.per.connection` (5)
+/// batches of a partition are in flight at once, pipelined on one connection in sequence order.
 ///
 /// It is a ServiceLifecycle `Service`: in a `ServiceGroup`, a graceful shutdown flushes it.
 public final class KafkaProducer: Sendable, Service {
@@ -66,7 +66,8 @@ public final class KafkaProducer: Sendable, Service {
             State(
                 accumulator: RecordAccumulator(
                     batchSize: configuration.batchSize, lingerMs: configuration.lingerMs,
-                    deliveryTimeoutMs: configuration.deliveryTimeoutMs, compression: configuration.compression)))
+                    deliveryTimeoutMs: configuration.deliveryTimeoutMs, compression: configuration.compression,
+                    maxInFlight: configuration.maxInFlight)))
         let task = Task { [self] in await self.runSender() }
         sender.withLockedValue { $0 = task }
     }
@@ -250,8 +251,21 @@ public final class KafkaProducer: Sendable, Service {
             {
                 await initProducerId()
             }
+            let transactional = configuration.transactionalId != nil
             let (ready, expired, nextCheck, closed) = state.withLockedValue { state in
-                let (ready, expired, nextCheck) = state.accumulator.drain(now: .now, idempotent: idempotent)
+                let (ready, expired, expiredWithSequence, nextCheck) = state.accumulator.drain(now: .now, idempotent: idempotent)
+                if expiredWithSequence {
+                    // The partition's sequences now have a gap the broker would refuse.
+                    if transactional {
+                        state.transactionError =
+                            state.transactionError
+                            ?? SamsaClientError.deliveryTimedOut(
+                                topic: expired[0].key.topic, partition: expired[0].key.partition, lastError: expired[0].lastError)
+                    } else {
+                        state.producerId = -1
+                        state.accumulator.resetSequences()
+                    }
+                }
                 return (ready, expired, nextCheck, state.closed && state.accumulator.unfinishedRecords == 0)
             }
             for batch in expired {
@@ -269,8 +283,11 @@ public final class KafkaProducer: Sendable, Service {
         }
     }
 
-    /// Sends the ready batches, one request per leader; batches without a known leader wait for
-    /// fresh metadata.
+    /// Sends the ready batches, one request per leader and round (a request carries at most
+    /// one batch per partition, so a partition's second batch in flight goes in the leader's
+    /// second request). Requests are written here, in order, before anything else is sent: a
+    /// partition's batches reach the broker in sequence order. Batches without a known leader
+    /// wait for fresh metadata.
     private func dispatch(_ batches: [RecordAccumulator.Batch]) async {
         let topics = Array(Set(batches.map(\.key.topic)))
         let metadata: ClusterMetadata
@@ -295,71 +312,126 @@ public final class KafkaProducer: Sendable, Service {
         }
         let (producerId, epoch) = state.withLockedValue { ($0.producerId, $0.producerEpoch) }
         for (leader, group) in byLeader {
-            Task { await self.produce(group, to: leader, producerId: producerId, epoch: epoch, metadata: metadata) }
+            let connection: BrokerConnection
+            do {
+                connection = try await cluster.connection(to: leader)
+            } catch {
+                logger.debug("no connection to the leader", metadata: ["broker": "\(leader)", "error": "\(error)"])
+                await cluster.invalidateMetadata()
+                for batch in group { retry(batch, error: error) }
+                continue
+            }
+            var rounds: [[RecordAccumulator.Batch]] = []
+            var roundOf: [RecordAccumulator.PartitionKey: Int] = [:]
+            for batch in group {
+                let round = roundOf[batch.key, default: 0]
+                roundOf[batch.key] = round + 1
+                if round == rounds.count { rounds.append([]) }
+                rounds[round].append(batch)
+            }
+            for round in rounds {
+                produce(round, on: connection, producerId: producerId, epoch: epoch, metadata: metadata)
+            }
         }
     }
 
+    /// Writes one Produce request for `batches` (one per partition) and handles its answer
+    /// when it comes, on the connection's event loop.
     private func produce(
-        _ batches: [RecordAccumulator.Batch], to leader: Int32, producerId: Int64, epoch: Int16, metadata: ClusterMetadata
-    ) async {
+        _ batches: [RecordAccumulator.Batch], on connection: BrokerConnection, producerId: Int64, epoch: Int16,
+        metadata: ClusterMetadata
+    ) {
         var request = ProduceRequest()
         request.transactionalId = configuration.transactionalId
         request.acks = configuration.acks.rawValue
         request.timeoutMs = Int32(clamping: configuration.client.requestTimeoutMs)
-        var built: [(RecordAccumulator.Batch, ByteBuffer)] = []
+        var built: [RecordAccumulator.Batch] = []
+        var data: [String: ProduceRequest.TopicProduceData] = [:]
         for var batch in batches {
             if configuration.idempotence {
                 batch.builder.producerId = producerId
                 batch.builder.producerEpoch = epoch
                 batch.builder.isTransactional = configuration.transactionalId != nil
             }
+            let records: ByteBuffer
             do {
-                built.append((batch, try batch.builder.build()))
+                records = try batch.builder.build()
             } catch {
-                finish(batch.key, with: .failure(error))
+                finish(batch, with: .failure(error))
+                continue
             }
+            built.append(batch)
+            var partition = ProduceRequest.PartitionProduceData()
+            partition.index = batch.key.partition
+            partition.records = records
+            data[batch.key.topic, default: Self.topicData(batch.key.topic, metadata: metadata)].partitionData.append(partition)
         }
-        for (topic, entries) in Dictionary(grouping: built, by: { $0.0.key.topic }) {
-            var data = ProduceRequest.TopicProduceData()
-            data.name = topic
-            data.topicId = metadata.topics[topic]?.id ?? .zero
-            data.partitionData = entries.map { batch, records in
-                var partition = ProduceRequest.PartitionProduceData()
-                partition.index = batch.key.partition
-                partition.records = records
-                return partition
+        request.topicData = Array(data.values)
+        guard !built.isEmpty else { return }
+        let sent = built
+        let leader = connection.nodeId
+        if configuration.acks == .none {
+            do {
+                try connection.writeWithoutResponse(request).whenComplete { result in
+                    switch result {
+                    case .success: for batch in sent { self.finish(batch, with: .success((-1, -1))) }
+                    case .failure(let error): self.failed(sent, leader: leader, error: error)
+                    }
+                }
+            } catch {
+                failed(built, leader: leader, error: error)
             }
-            request.topicData.append(data)
+            return
         }
-        guard !request.topicData.isEmpty else { return }
+        let pending: PendingResponse<ProduceResponse>
         do {
-            let connection = try await cluster.connection(to: leader)
-            if configuration.acks == .none {
-                try await connection.sendWithoutResponse(request)
-                for (batch, _) in built { finish(batch.key, with: .success((-1, -1))) }
-                return
-            }
-            let response = try await connection.send(request)
-            var answers: [RecordAccumulator.PartitionKey: ProduceResponse.PartitionProduceResponse] = [:]
-            for topic in response.responses {
-                let name = topic.name.isEmpty ? (metadata.topics.values.first { $0.id == topic.topicId }?.name ?? "") : topic.name
-                for partition in topic.partitionResponses {
-                    answers[RecordAccumulator.PartitionKey(topic: name, partition: partition.index)] = partition
-                }
-            }
-            for (batch, _) in built {
-                guard let answer = answers[batch.key] else {
-                    retry(
-                        batch,
-                        error: SamsaClientError.malformedResponse(api: .produce, broker: "\(leader)", reason: "no answer for \(batch.key)"))
-                    continue
-                }
-                handle(answer, for: batch)
-            }
+            pending = try connection.write(request)
         } catch {
-            logger.debug("produce request failed", metadata: ["broker": "\(leader)", "error": "\(error)"])
-            await cluster.invalidateMetadata()
-            for (batch, _) in built { retry(batch, error: error) }
+            failed(built, leader: leader, error: error)
+            return
+        }
+        pending.whenComplete { result in
+            switch result {
+            case .success(let response):
+                self.handle(response, for: sent, leader: leader, metadata: metadata)
+            case .failure(let error):
+                self.failed(sent, leader: leader, error: error)
+            }
+        }
+    }
+
+    private static func topicData(_ topic: String, metadata: ClusterMetadata) -> ProduceRequest.TopicProduceData {
+        var data = ProduceRequest.TopicProduceData()
+        data.name = topic
+        data.topicId = metadata.topics[topic]?.id ?? .zero
+        return data
+    }
+
+    /// A request failed as a whole (the connection closed or timed out): its batches go again.
+    private func failed(_ batches: [RecordAccumulator.Batch], leader: Int32, error: any Error) {
+        logger.debug("produce request failed", metadata: ["broker": "\(leader)", "error": "\(error)"])
+        Task { await cluster.invalidateMetadata() }
+        for batch in batches { retry(batch, error: error) }
+    }
+
+    private func handle(
+        _ response: ProduceResponse, for batches: [RecordAccumulator.Batch], leader: Int32, metadata: ClusterMetadata
+    ) {
+        var answers: [RecordAccumulator.PartitionKey: ProduceResponse.PartitionProduceResponse] = [:]
+        for topic in response.responses {
+            let name = topic.name.isEmpty ? (metadata.topics.values.first { $0.id == topic.topicId }?.name ?? "") : topic.name
+            for partition in topic.partitionResponses {
+                answers[RecordAccumulator.PartitionKey(topic: name, partition: partition.index)] = partition
+            }
+        }
+        for batch in batches {
+            guard let answer = answers[batch.key] else {
+                retry(
+                    batch,
+                    error: SamsaClientError.malformedResponse(api: .produce, broker: "\(leader)", reason: "no answer for \(batch.key)"))
+                continue
+            }
+            handle(answer, for: batch)
         }
     }
 
@@ -367,10 +439,16 @@ public final class KafkaProducer: Sendable, Service {
         let code = ErrorCode(rawValue: answer.errorCode)
         switch code {
         case .noError:
-            finish(batch.key, with: .success((answer.baseOffset, answer.logAppendTimeMs)))
+            finish(batch, with: .success((answer.baseOffset, answer.logAppendTimeMs)))
         case .duplicateSequenceNumber:
             // Written by an earlier attempt whose answer was lost: delivered, offsets unknown.
-            finish(batch.key, with: .success((-1, answer.logAppendTimeMs)))
+            finish(batch, with: .success((-1, answer.logAppendTimeMs)))
+        case .outOfOrderSequenceNumber where sequenceRefusalIsExpected(batch),
+            .unknownProducerId where sequenceRefusalIsExpected(batch),
+            .invalidProducerEpoch where sequenceRefusalIsExpected(batch):
+            // An earlier batch of the partition failed, or this one's sequence was given up:
+            // it goes again, in order, after them.
+            retry(batch, error: KafkaError(code, message: answer.errorMessage, topic: batch.key.topic, partition: batch.key.partition))
         case .notLeaderOrFollower, .unknownTopicOrPartition, .fencedLeaderEpoch, .leaderNotAvailable, .notEnoughReplicas,
             .notEnoughReplicasAfterAppend, .requestTimedOut, .networkException, .kafkaStorageError:
             Task { await cluster.invalidateMetadata() }
@@ -381,8 +459,8 @@ public final class KafkaProducer: Sendable, Service {
                 retry(batch, error: error)
             } else {
                 // Refused and not written: the next batch takes this one's sequence.
-                if configuration.idempotence && batch.builder.baseSequence >= 0 {
-                    state.withLockedValue { $0.accumulator.rollBackSequence(batch.key, to: batch.builder.baseSequence) }
+                if configuration.idempotence {
+                    state.withLockedValue { $0.accumulator.rollBackSequence(after: batch) }
                 }
                 if code == .unknownProducerId || code == .outOfOrderSequenceNumber || code == .invalidProducerEpoch {
                     // The broker lost track of this producer: start over with a new id.
@@ -391,21 +469,27 @@ public final class KafkaProducer: Sendable, Service {
                         state.accumulator.resetSequences()
                     }
                 }
-                finish(batch.key, with: .failure(error))
+                finish(batch, with: .failure(error))
             }
         }
     }
 
+    private func sequenceRefusalIsExpected(_ batch: RecordAccumulator.Batch) -> Bool {
+        state.withLockedValue { $0.accumulator.sequenceRefusalIsExpected(batch) }
+    }
+
     func retry(_ batch: RecordAccumulator.Batch, error: any Error) {
         let backoff = configuration.client.backoffMs(attempt: batch.attempts, random: Double.random(in: 0...1))
-        state.withLockedValue { $0.accumulator.retry(batch.key, at: .now + .milliseconds(backoff), error: "\(error)") }
+        state.withLockedValue { $0.accumulator.retry(batch, at: .now + .milliseconds(backoff), error: "\(error)") }
         wake.fire()
     }
 
-    /// Answers the records of the partition's batch in flight: with offsets (base offset and
-    /// log-append time) or an error.
-    func finish(_ key: RecordAccumulator.PartitionKey, with result: Result<(Int64, Int64), any Error>) {
-        guard let batch = state.withLockedValue({ $0.accumulator.finish(key) }) else { return }
+    /// Answers the records of a batch in flight: with offsets (base offset and log-append
+    /// time) or an error.
+    func finish(_ sent: RecordAccumulator.Batch, with result: Result<(Int64, Int64), any Error>) {
+        let acknowledged = if case .success = result { true } else { false }
+        guard let batch = state.withLockedValue({ $0.accumulator.finish(sent, acknowledged: acknowledged) }) else { return }
+        let key = batch.key
         switch result {
         case .success(let (baseOffset, appendTime)):
             for (index, completion) in batch.completions.enumerated() {

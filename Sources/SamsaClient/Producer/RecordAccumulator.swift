@@ -4,7 +4,7 @@ import SamsaRecords
 /// A producer's records waiting to be sent, batched per partition. A plain value guarded by
 /// the producer's lock: appends add to the partition's last open batch; ``drain(now:)``
 /// hands out the batches that are due (full, lingered long enough, flushed, or retried after
-/// their backoff), one per partition at a time so records stay in order.
+/// their backoff), several per partition in flight but always in order.
 struct RecordAccumulator {
     /// One record's promise: the caller waiting in `send`, or nobody (fire and forget).
     enum Completion {
@@ -20,6 +20,8 @@ struct RecordAccumulator {
 
     /// Records of one partition, sent together.
     struct Batch {
+        /// Tells this batch apart from the partition's others while several are in flight.
+        let id: UInt64
         let key: PartitionKey
         var builder: RecordBatchBuilder
         var completions: [Completion] = []
@@ -29,6 +31,12 @@ struct RecordAccumulator {
         let deadline: ContinuousClock.Instant
         /// No more records go into it (it is full, or was sent once).
         var closed = false
+        /// Sent and not yet answered.
+        var inFlight = false
+        /// Its sequence was given up while it was in flight (an earlier batch was refused for
+        /// good, or the producer id changed): the broker will refuse it, and it is sent again
+        /// with a new sequence.
+        var sequenceInvalid = false
         var attempts = 0
         var retryAt: ContinuousClock.Instant?
         var lastError: String?
@@ -37,16 +45,27 @@ struct RecordAccumulator {
     }
 
     private struct PartitionQueue {
+        /// In order: the batches in flight come first (a prefix, bar ones sent again), then
+        /// those waiting.
         var batches: [Batch] = []
-        var inFlight = false
+        var inFlight = 0
         var nextSequence: Int32 = 0
+        /// The broker acknowledged a batch with the current sequences. Until then one batch
+        /// goes at a time: a broker that does not know the producer yet accepts any sequence
+        /// (KIP-360), so a second batch could land before a first that failed.
+        var acknowledged = false
+
+        func index(of id: UInt64) -> Int? { batches.firstIndex { $0.id == id } }
     }
 
     let batchSize: Int
     let linger: Duration
     let deliveryTimeout: Duration
     let compression: CompressionCodec
+    /// Batches of one partition in flight at once (`max.in.flight.requests.per.connection`).
+    let maxInFlight: Int
     private var queues: [PartitionKey: PartitionQueue] = [:]
+    private var nextBatchId: UInt64 = 0
     /// Bytes of records not yet acknowledged.
     private(set) var bufferedBytes = 0
     /// Records appended and not yet acknowledged or failed.
@@ -54,11 +73,12 @@ struct RecordAccumulator {
     /// While above 0, every batch is due at once (`flush`, `close`).
     var flushing = 0
 
-    init(batchSize: Int, lingerMs: Int64, deliveryTimeoutMs: Int64, compression: CompressionCodec) {
+    init(batchSize: Int, lingerMs: Int64, deliveryTimeoutMs: Int64, compression: CompressionCodec, maxInFlight: Int = 5) {
         self.batchSize = batchSize
         self.linger = .milliseconds(lingerMs)
         self.deliveryTimeout = .milliseconds(deliveryTimeoutMs)
         self.compression = compression
+        self.maxInFlight = max(1, maxInFlight)
     }
 
     /// Adds a record to its partition's open batch (or a new one). True when the sender should
@@ -77,9 +97,11 @@ struct RecordAccumulator {
             if let last = queue.batches.indices.last { queue.batches[last].closed = true }
             // The clock is read only for a new batch, not for every record.
             let created = now()
+            nextBatchId &+= 1
             queue.batches.append(
                 Batch(
-                    key: key, builder: RecordBatchBuilder(compression: compression), created: created, deadline: created + deliveryTimeout))
+                    id: nextBatchId, key: key, builder: RecordBatchBuilder(compression: compression), created: created,
+                    deadline: created + deliveryTimeout))
             wake = true
         }
         let last = queue.batches.count - 1
@@ -97,98 +119,135 @@ struct RecordAccumulator {
         return wake
     }
 
-    /// The batches due now, marked in flight (one per partition), with a base sequence when
-    /// `idempotent`; the batches past `delivery.timeout.ms` (removed; the caller fails them);
-    /// and when to look again if nothing else wakes the sender.
+    /// The batches due now, marked in flight, with a base sequence when `idempotent`; the
+    /// batches past `delivery.timeout.ms` (removed; the caller fails them) and whether one of
+    /// them had a sequence (the partition's sequences then have a gap, and the caller needs a
+    /// new producer epoch); and when to look again if nothing else wakes the sender.
+    ///
+    /// A partition sends its batches in order, up to ``maxInFlight`` at once. A batch sent
+    /// again goes alone (nothing else of its partition in flight), so the broker sees the
+    /// sequences in order once more before the partition pipelines again.
     mutating func drain(
         now: ContinuousClock.Instant, idempotent: Bool
     ) -> (
-        ready: [Batch], expired: [Batch], nextCheck: ContinuousClock.Instant?
+        ready: [Batch], expired: [Batch], expiredWithSequence: Bool, nextCheck: ContinuousClock.Instant?
     ) {
         var ready: [Batch] = []
         var expired: [Batch] = []
+        var expiredWithSequence = false
         var nextCheck: ContinuousClock.Instant?
         func check(at instant: ContinuousClock.Instant) {
             nextCheck = nextCheck.map { min($0, instant) } ?? instant
         }
         for key in Array(queues.keys) {
-            guard queues[key]?.inFlight == false, var queue = queues.removeValue(forKey: key) else { continue }
-            while let head = queue.batches.first, head.deadline <= now {
+            // Nothing to do while every batch is in flight, or as many as may be.
+            guard let waiting = queues[key], waiting.inFlight < maxInFlight, waiting.batches.count > waiting.inFlight else { continue }
+            var queue = queues.removeValue(forKey: key)!
+            // Batches expire only while none of the partition is in flight: answers still to
+            // come could otherwise refer to them.
+            while queue.inFlight == 0, let head = queue.batches.first, head.deadline <= now {
                 expired.append(head)
+                expiredWithSequence = expiredWithSequence || head.builder.baseSequence >= 0
                 queue.batches.removeFirst()
                 bufferedBytes -= head.bytes
                 unfinishedRecords -= head.recordCount
             }
-            // An empty queue stays: it keeps the partition's next sequence.
-            guard var head = queue.batches.first else {
-                queues[key] = queue
-                continue
+            var index = 0
+            let limit = idempotent && !queue.acknowledged ? 1 : maxInFlight
+            while index < queue.batches.count, queue.inFlight < limit {
+                var batch = queue.batches[index]
+                if batch.inFlight {
+                    // A batch that will come back for a new sequence holds back the later ones.
+                    if batch.sequenceInvalid { break }
+                    index += 1
+                    continue
+                }
+                check(at: batch.deadline)
+                if let retryAt = batch.retryAt, retryAt > now {
+                    check(at: retryAt)
+                    break
+                }
+                if batch.attempts > 0 && queue.inFlight > 0 { break }
+                let due = batch.closed || index < queue.batches.count - 1 || flushing > 0 || now - batch.created >= linger
+                guard due else {
+                    check(at: batch.created + linger)
+                    break
+                }
+                batch.closed = true
+                batch.inFlight = true
+                batch.sequenceInvalid = false
+                if idempotent && batch.builder.baseSequence < 0 {
+                    batch.builder.baseSequence = queue.nextSequence
+                    queue.nextSequence = Self.sequence(after: queue.nextSequence, count: batch.recordCount)
+                }
+                queue.batches[index] = batch
+                queue.inFlight += 1
+                ready.append(batch)
+                index += 1
             }
-            check(at: head.deadline)
-            if let retryAt = head.retryAt, retryAt > now {
-                check(at: retryAt)
-                queues[key] = queue
-                continue
-            }
-            let due = head.closed || queue.batches.count > 1 || flushing > 0 || now - head.created >= linger
-            guard due else {
-                check(at: head.created + linger)
-                queues[key] = queue
-                continue
-            }
-            head.closed = true
-            if idempotent && head.builder.baseSequence < 0 {
-                head.builder.baseSequence = queue.nextSequence
-                queue.nextSequence = Self.sequence(after: queue.nextSequence, count: head.recordCount)
-            }
-            queue.batches[0] = head
-            queue.inFlight = true
             queues[key] = queue
-            ready.append(head)
         }
-        return (ready, expired, nextCheck)
+        return (ready, expired, expiredWithSequence, nextCheck)
     }
 
-    /// The partition's batch in flight was acknowledged (or failed for good): it leaves the
-    /// queue and is returned, so the caller can answer its records.
-    mutating func finish(_ key: PartitionKey) -> Batch? {
-        guard queues[key]?.inFlight == true, queues[key]?.batches.isEmpty == false, var queue = queues.removeValue(forKey: key) else {
-            return nil
-        }
-        let batch = queue.batches.removeFirst()
-        queue.inFlight = false
-        queues[key] = queue
+    /// The batch was acknowledged (or failed for good): it leaves the queue and is returned,
+    /// so the caller can answer its records.
+    mutating func finish(_ sent: Batch, acknowledged: Bool) -> Batch? {
+        guard var queue = queues.removeValue(forKey: sent.key) else { return nil }
+        defer { queues[sent.key] = queue }
+        guard let index = queue.index(of: sent.id), queue.batches[index].inFlight else { return nil }
+        let batch = queue.batches.remove(at: index)
+        if acknowledged && !batch.sequenceInvalid { queue.acknowledged = true }
+        queue.inFlight -= 1
         bufferedBytes -= batch.bytes
         unfinishedRecords -= batch.recordCount
         return batch
     }
 
-    /// The partition's batch in flight failed for now: it is sent again after `retryAt`.
-    mutating func retry(_ key: PartitionKey, at retryAt: ContinuousClock.Instant, error: String) {
-        guard queues[key]?.inFlight == true, queues[key]?.batches.isEmpty == false, var queue = queues.removeValue(forKey: key) else {
-            return
-        }
-        queue.inFlight = false
-        queue.batches[0].attempts += 1
-        queue.batches[0].retryAt = retryAt
-        queue.batches[0].lastError = error
-        queues[key] = queue
+    /// The batch failed for now: it is sent again after `retryAt`.
+    mutating func retry(_ sent: Batch, at retryAt: ContinuousClock.Instant, error: String) {
+        guard let index = queues[sent.key]?.index(of: sent.id), queues[sent.key]?.batches[index].inFlight == true else { return }
+        queues[sent.key]!.inFlight -= 1
+        queues[sent.key]!.batches[index].inFlight = false
+        queues[sent.key]!.batches[index].attempts += 1
+        queues[sent.key]!.batches[index].retryAt = retryAt
+        queues[sent.key]!.batches[index].lastError = error
     }
 
-    /// The batch in flight was refused for good and not written: the partition's next
-    /// sequence goes back to it, so the next batch continues where the log is.
-    mutating func rollBackSequence(_ key: PartitionKey, to sequence: Int32) {
-        queues[key]?.nextSequence = sequence
+    /// Whether the broker's refusal of `sent` for its sequence (OUT_OF_ORDER_SEQUENCE_NUMBER)
+    /// follows from an earlier failure: a batch before it is not acknowledged yet, or its own
+    /// sequence was given up. Then it is sent again rather than failed.
+    func sequenceRefusalIsExpected(_ sent: Batch) -> Bool {
+        guard let queue = queues[sent.key], let index = queue.index(of: sent.id) else { return false }
+        return index > 0 || queue.batches[index].sequenceInvalid
+    }
+
+    /// The batch was refused for good and not written: the partition's next sequence goes
+    /// back to it, so the batches after it continue where the log is (those in flight come
+    /// back refused and go again with their new sequences).
+    mutating func rollBackSequence(after sent: Batch) {
+        guard sent.builder.baseSequence >= 0, var queue = queues.removeValue(forKey: sent.key) else { return }
+        queue.nextSequence = sent.builder.baseSequence
+        let later = (queue.index(of: sent.id).map { $0 + 1 }) ?? 0
+        for index in queue.batches.indices where index >= later {
+            queue.batches[index].builder.baseSequence = -1
+            if queue.batches[index].inFlight { queue.batches[index].sequenceInvalid = true }
+        }
+        queues[sent.key] = queue
     }
 
     /// Forgets every sequence (a new producer id or epoch starts them at 0 again); batches
     /// not yet acknowledged get new sequences when they are sent again.
     mutating func resetSequences() {
         for key in Array(queues.keys) {
-            queues[key]?.nextSequence = 0
-            if let count = queues[key]?.batches.count {
-                for index in 0..<count { queues[key]?.batches[index].builder.baseSequence = -1 }
+            guard var queue = queues.removeValue(forKey: key) else { continue }
+            queue.nextSequence = 0
+            queue.acknowledged = false
+            for index in queue.batches.indices {
+                queue.batches[index].builder.baseSequence = -1
+                if queue.batches[index].inFlight { queue.batches[index].sequenceInvalid = true }
             }
+            queues[key] = queue
         }
     }
 
@@ -197,9 +256,8 @@ struct RecordAccumulator {
         var removed: [Batch] = []
         for key in Array(queues.keys) {
             guard var queue = queues.removeValue(forKey: key) else { continue }
-            let keep = queue.inFlight ? 1 : 0
-            removed += queue.batches.dropFirst(keep)
-            queue.batches.removeLast(queue.batches.count - keep)
+            removed += queue.batches.filter { !$0.inFlight }
+            queue.batches.removeAll { !$0.inFlight }
             queues[key] = queue
         }
         for batch in removed {
@@ -207,6 +265,11 @@ struct RecordAccumulator {
             unfinishedRecords -= batch.recordCount
         }
         return removed
+    }
+
+    /// How many batches of the partition are in flight.
+    func inFlightCount(topic: String, partition: Int32) -> Int {
+        queues[PartitionKey(topic: topic, partition: partition)]?.inFlight ?? 0
     }
 
     /// Kafka's sequences wrap from Int32.max to 0.

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 /// Wakes one waiting task: a `fire` before the `wait` is kept, so no wake-up is lost. A wait
-/// can also end at a deadline.
+/// can also end at a deadline, or when the waiting task is cancelled.
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
@@ -37,16 +37,21 @@ final class WakeSignal: Sendable {
         } else {
             timer = nil
         }
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLockedValue { state -> Bool in
-                if state.pending {
-                    state.pending = false
-                    return true
+        // A cancelled task stops waiting: the caller sees `Task.isCancelled` and gives up.
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
                 }
-                state.waiter = continuation
-                return false
+                if resumeNow { continuation.resume() }
             }
-            if resumeNow { continuation.resume() }
+        } onCancel: {
+            fire()
         }
         timer?.cancel()
     }
