@@ -1,3 +1,4 @@
+import MetricsTestKit
 import NIOConcurrencyHelpers
 import NIOCore
 import SamsaProtocol
@@ -185,6 +186,39 @@ struct ProduceConsumeTests {
             release.yield()
             release.finish()
             await consumer.close()
+        }
+    }
+
+    @Test("the producer and the consumer report counts, sizes and latencies through swift-metrics")
+    func metrics() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("measured")
+            let metrics = TestMetrics()
+            let producer = try producer(cluster) {
+                $0.client.metricsFactory = metrics
+                $0.client.clientId = "measured-producer"
+            }
+            for index in 0..<10 { _ = try await producer.send(ProducerRecord(topic: "measured", value: "record \(index)")) }
+            await producer.close()
+            let producerId = [("client_id", "measured-producer")]
+            #expect(try metrics.expectCounter("kafka_producer_records_sent_total", producerId).totalValue == 10)
+            #expect(try metrics.expectCounter("kafka_producer_bytes_sent_total", producerId).totalValue > 0)
+            #expect(try metrics.expectCounter("kafka_producer_requests_total", producerId).totalValue == 10, "one send at a time")
+            #expect(try metrics.expectTimer("kafka_producer_request_latency", producerId).values.count == 10)
+            #expect(try metrics.expectRecorder("kafka_producer_batch_size_bytes", producerId).values.count == 10)
+            #expect(try metrics.expectGauge("kafka_producer_buffered_bytes", producerId).lastValue == 0, "nothing left buffered")
+
+            let consumer = try consumer(cluster) {
+                $0.client.metricsFactory = metrics
+                $0.client.clientId = "measured-consumer"
+            }
+            try await consumer.assign([TopicPartition("measured", 0): .earliest])
+            _ = try await read(consumer, count: 10)
+            await consumer.close()
+            let consumerId = [("client_id", "measured-consumer")]
+            #expect(try metrics.expectCounter("kafka_consumer_records_fetched_total", consumerId).totalValue == 10)
+            #expect(try metrics.expectCounter("kafka_consumer_fetch_requests_total", consumerId).totalValue >= 1)
+            #expect(try metrics.expectGauge("kafka_consumer_records_lag_max", consumerId).values.contains(0))
         }
     }
 }

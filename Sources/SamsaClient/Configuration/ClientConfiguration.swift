@@ -1,3 +1,5 @@
+import CoreMetrics
+
 /// How a client reaches a cluster: shared by producers, consumers and the admin client.
 public struct ClientConfiguration: Sendable {
     /// `bootstrap.servers`: brokers to ask for the cluster's metadata first.
@@ -17,6 +19,9 @@ public struct ClientConfiguration: Sendable {
     public var metadataMaxAgeMs: Int64 = 300_000
     /// The largest response frame accepted, in bytes.
     public var maxResponseBytes: Int = 256 * 1024 * 1024
+    /// Where the client's metrics go; nil for the factory bootstrapped in swift-metrics'
+    /// `MetricsSystem` (which drops them unless the application bootstrapped one).
+    public var metricsFactory: (any MetricsFactory)?
 
     public init(bootstrapServers: [BrokerAddress]) {
         self.bootstrapServers = bootstrapServers

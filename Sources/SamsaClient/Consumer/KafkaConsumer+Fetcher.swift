@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -126,12 +127,16 @@ extension KafkaConsumer {
             throw SamsaClientError.unsupportedVersion(api: .fetch, broker: connection.address.description)
         }
         let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMs + Int64(configuration.fetchMaxWaitMs))
+        let started = ContinuousClock.now
         let response = try await connection.send(request, version: idsKnown ? version : min(version, 12), timeout: timeout)
+        metrics.fetches.increment()
+        metrics.fetchLatency.record(since: started)
         if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
         var chunks: [Chunk] = []
         var advanced: [TopicPartition: Int64] = [:]
         var resets: [TopicPartition] = []
         var refresh = false
+        var lagMax: Int64 = 0
         let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
         for topic in response.responses {
             let name = topic.topic.isEmpty ? names[topic.topicId] ?? "" : topic.topic
@@ -145,6 +150,9 @@ extension KafkaConsumer {
                         topic: name, partition: data.partitionIndex, data: data, position: position, isolation: configuration.isolationLevel
                     )
                     if decoded.next > position { advanced[key] = decoded.next }
+                    lagMax = max(lagMax, data.highWatermark - max(decoded.next, position))
+                    metrics.records.increment(by: decoded.records.count)
+                    metrics.bytes.increment(by: decoded.bytes)
                     if !decoded.records.isEmpty {
                         chunks.append(
                             Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes, next: decoded.next))
@@ -164,6 +172,7 @@ extension KafkaConsumer {
                 }
             }
         }
+        metrics.lagMax.record(lagMax)
         if refresh { await cluster.invalidateMetadata() }
         let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
         state.withLockedValue { state in

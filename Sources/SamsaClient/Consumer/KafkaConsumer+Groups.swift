@@ -56,15 +56,15 @@ extension KafkaConsumer {
                     let added = Set(assigned).subtracting(owned)
                     if !revoked.isEmpty {
                         await giveBack(Set(revoked), commit: configuration.enableAutoCommit)
-                        rebalanceContinuation.yield(.revoked(revoked))
+                        announce(.revoked(revoked))
                     }
                     if !added.isEmpty {
                         try await take(added)
-                        rebalanceContinuation.yield(.assigned(added.sorted()))
+                        announce(.assigned(added.sorted()))
                     }
                 } else {
                     try await assign(assigned)
-                    rebalanceContinuation.yield(.assigned(assigned))
+                    announce(.assigned(assigned))
                 }
                 owned = assigned
             } catch {
@@ -90,12 +90,12 @@ extension KafkaConsumer {
             if outcome == .lost {
                 // Someone else's already: nothing is committed for them.
                 await giveBack(Set(owned), commit: false)
-                rebalanceContinuation.yield(.lost(owned))
+                announce(.lost(owned))
                 owned = []
             } else if !cooperative || state.withLockedValue({ $0.closed }) {
                 // Eager rebalancing (and closing): commit, then give everything back.
                 await giveBack(Set(owned), commit: configuration.enableAutoCommit)
-                rebalanceContinuation.yield(.revoked(owned))
+                announce(.revoked(owned))
                 owned = []
             }
             // Cooperative: keep consuming while joining again with what is owned.
@@ -128,7 +128,7 @@ extension KafkaConsumer {
                 let added = target.subtracting(owned)
                 if !revoked.isEmpty {
                     await giveBack(revoked, commit: configuration.enableAutoCommit)
-                    rebalanceContinuation.yield(.revoked(revoked.sorted()))
+                    announce(.revoked(revoked.sorted()))
                 }
                 if !added.isEmpty {
                     do {
@@ -137,7 +137,7 @@ extension KafkaConsumer {
                         logger.warning("could not take new partitions", metadata: ["error": "\(error)"])
                         continue
                     }
-                    rebalanceContinuation.yield(.assigned(added.sorted()))
+                    announce(.assigned(added.sorted()))
                 }
                 owned = target
                 await membership.owns(owned)
@@ -145,7 +145,7 @@ extension KafkaConsumer {
             case .lost:
                 if !owned.isEmpty {
                     await giveBack(owned, commit: false)
-                    rebalanceContinuation.yield(.lost(owned.sorted()))
+                    announce(.lost(owned.sorted()))
                 }
                 owned = []
                 changed = true
@@ -156,7 +156,7 @@ extension KafkaConsumer {
         }
         if !owned.isEmpty {
             await giveBack(owned, commit: configuration.enableAutoCommit)
-            rebalanceContinuation.yield(.revoked(owned.sorted()))
+            announce(.revoked(owned.sorted()))
         }
         await membership.leave()
     }

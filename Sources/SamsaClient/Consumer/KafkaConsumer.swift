@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -24,6 +25,7 @@ import ServiceLifecycle
 public final class KafkaConsumer: Sendable, Service {
     public let configuration: ConsumerConfiguration
     let cluster: ClusterClient
+    let metrics: ConsumerMetrics
     let logger: Logger
     let state: NIOLockedValueBox<State>
     let fetchWake = WakeSignal()
@@ -100,6 +102,7 @@ public final class KafkaConsumer: Sendable, Service {
         self.configuration = configuration
         self.logger = logger
         self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
+        self.metrics = ConsumerMetrics(configuration: configuration.client)
         self.state = NIOLockedValueBox(State())
         (rebalanceEvents, rebalanceContinuation) = AsyncStream.makeStream(of: RebalanceEvent.self)
         let task = Task { [self] in await self.runFetcher() }
@@ -235,6 +238,13 @@ public final class KafkaConsumer: Sendable, Service {
         }
         let identity = await groupIdentity() ?? GroupOffsets.Identity()
         try await GroupOffsets.commit(offsets, group: groupId, identity: identity, cluster: cluster, configuration: configuration.client)
+        metrics.commits.increment()
+    }
+
+    /// Tells the application about a rebalance (``rebalances``), and counts assignments.
+    func announce(_ event: RebalanceEvent) {
+        if case .assigned = event { metrics.rebalances.increment() }
+        rebalanceContinuation.yield(event)
     }
 
     /// The group's committed offsets of these partitions (absent where it has none).

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CoreMetrics
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -30,6 +31,7 @@ import ServiceLifecycle
 public final class KafkaProducer: Sendable, Service {
     public let configuration: ProducerConfiguration
     let cluster: ClusterClient
+    let metrics: ProducerMetrics
     let logger: Logger
     let state: NIOLockedValueBox<State>
     let wake = WakeSignal()
@@ -62,6 +64,7 @@ public final class KafkaProducer: Sendable, Service {
         self.configuration = configuration
         self.logger = logger
         self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
+        self.metrics = ProducerMetrics(configuration: configuration.client)
         self.state = NIOLockedValueBox(
             State(
                 accumulator: RecordAccumulator(
@@ -269,6 +272,7 @@ public final class KafkaProducer: Sendable, Service {
                 return (ready, expired, nextCheck, state.closed && state.accumulator.unfinishedRecords == 0)
             }
             for batch in expired {
+                metrics.errors.increment(by: batch.recordCount)
                 let error = SamsaClientError.deliveryTimedOut(
                     topic: batch.key.topic, partition: batch.key.partition, lastError: batch.lastError)
                 Self.complete(batch.completions, with: .failure(error))
@@ -361,6 +365,7 @@ public final class KafkaProducer: Sendable, Service {
                 continue
             }
             built.append(batch)
+            metrics.batchBytes.record(batch.bytes)
             var partition = ProduceRequest.PartitionProduceData()
             partition.index = batch.key.partition
             partition.records = records
@@ -370,6 +375,7 @@ public final class KafkaProducer: Sendable, Service {
         guard !built.isEmpty else { return }
         let sent = built
         let leader = connection.nodeId
+        metrics.requests.increment()
         if configuration.acks == .none {
             do {
                 try connection.writeWithoutResponse(request).whenComplete { result in
@@ -384,6 +390,7 @@ public final class KafkaProducer: Sendable, Service {
             return
         }
         let pending: PendingResponse<ProduceResponse>
+        let started = ContinuousClock.now
         do {
             pending = try connection.write(request)
         } catch {
@@ -391,6 +398,7 @@ public final class KafkaProducer: Sendable, Service {
             return
         }
         pending.whenComplete { result in
+            self.metrics.requestLatency.record(since: started)
             switch result {
             case .success(let response):
                 self.handle(response, for: sent, leader: leader, metadata: metadata)
@@ -479,6 +487,7 @@ public final class KafkaProducer: Sendable, Service {
     }
 
     func retry(_ batch: RecordAccumulator.Batch, error: any Error) {
+        metrics.retries.increment()
         let backoff = configuration.client.backoffMs(attempt: batch.attempts, random: Double.random(in: 0...1))
         state.withLockedValue { $0.accumulator.retry(batch, at: .now + .milliseconds(backoff), error: "\(error)") }
         wake.fire()
@@ -488,10 +497,17 @@ public final class KafkaProducer: Sendable, Service {
     /// time) or an error.
     func finish(_ sent: RecordAccumulator.Batch, with result: Result<(Int64, Int64), any Error>) {
         let acknowledged = if case .success = result { true } else { false }
-        guard let batch = state.withLockedValue({ $0.accumulator.finish(sent, acknowledged: acknowledged) }) else { return }
+        guard
+            let (batch, buffered) = state.withLockedValue({ state in
+                state.accumulator.finish(sent, acknowledged: acknowledged).map { ($0, state.accumulator.bufferedBytes) }
+            })
+        else { return }
+        metrics.bufferedBytes.record(buffered)
         let key = batch.key
         switch result {
         case .success(let (baseOffset, appendTime)):
+            metrics.records.increment(by: batch.recordCount)
+            metrics.bytes.increment(by: batch.bytes)
             for (index, completion) in batch.completions.enumerated() {
                 let metadata = RecordMetadata(
                     topic: key.topic, partition: key.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
@@ -499,6 +515,7 @@ public final class KafkaProducer: Sendable, Service {
                 Self.complete([completion], with: .success(metadata))
             }
         case .failure(let error):
+            metrics.errors.increment(by: batch.recordCount)
             if configuration.transactionalId != nil {
                 state.withLockedValue { state in
                     if state.transactionError == nil { state.transactionError = error }
