@@ -70,12 +70,18 @@ extension ByteBuffer {
     /// Writes an unsigned LEB128 value of up to 64 bits.
     @inlinable
     public mutating func writeUnsignedVarlong(_ value: UInt64) {
-        var remaining = value
-        while remaining >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: remaining) | 0x80)
-            remaining >>= 7
+        // One capacity check and one index move for all the bytes (a varint is at most 10).
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { bytes in
+            var remaining = value
+            var count = 0
+            while remaining >= 0x80 {
+                bytes[count] = UInt8(truncatingIfNeeded: remaining) | 0x80
+                remaining >>= 7
+                count += 1
+            }
+            bytes[count] = UInt8(truncatingIfNeeded: remaining)
+            return count + 1
         }
-        writeInteger(UInt8(truncatingIfNeeded: remaining))
     }
 
     /// Writes a zig-zag encoded 32-bit varint.

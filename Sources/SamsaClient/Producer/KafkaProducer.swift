@@ -91,9 +91,17 @@ public final class KafkaProducer: Sendable, Service {
     public func sendWithoutWaiting(
         _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
-        let placed = PlacedRecord(
-            record: record, partition: try await choosePartition(record), timestamp: record.timestamp ?? Self.nowMilliseconds())
-        try await enqueue(CollectionOfOne(placed), completion: onDelivery.map { .callback($0) } ?? .none)
+        // Synchronous while the topic is known and the buffer has room: no suspension, no hop.
+        var partition = try knownPartition(record)
+        if partition == nil { partition = try await choosePartition(record) }
+        let placed = CollectionOfOne(
+            PlacedRecord(record: record, partition: partition!, timestamp: record.timestamp ?? Self.nowMilliseconds()))
+        let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
+        var next = try appendRound(placed, from: placed.startIndex, completion: completion)
+        while next != placed.endIndex {
+            try await waitForSpace(placed[next].record.estimatedSize)
+            next = try appendRound(placed, from: next, completion: completion)
+        }
     }
 
     /// Queues many records at once (KafkaJS's `sendBatch`), each with the same delivery
@@ -105,11 +113,16 @@ public final class KafkaProducer: Sendable, Service {
         var placed: [PlacedRecord] = []
         placed.reserveCapacity(records.count)
         for record in records {
-            placed.append(
-                PlacedRecord(
-                    record: record, partition: try await choosePartition(record), timestamp: record.timestamp ?? Self.nowMilliseconds()))
+            var partition = try knownPartition(record)
+            if partition == nil { partition = try await choosePartition(record) }
+            placed.append(PlacedRecord(record: record, partition: partition!, timestamp: record.timestamp ?? Self.nowMilliseconds()))
         }
-        try await enqueue(placed, completion: onDelivery.map { .callback($0) } ?? .none)
+        let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
+        var next = try appendRound(placed, from: placed.startIndex, completion: completion)
+        while next != placed.endIndex {
+            try await waitForSpace(placed[next].record.estimatedSize)
+            next = try appendRound(placed, from: next, completion: completion)
+        }
     }
 
     /// A record with its partition and timestamp chosen.
@@ -119,37 +132,30 @@ public final class KafkaProducer: Sendable, Service {
         var timestamp: Int64
     }
 
-    /// Appends `placed` in order, as many as fit under one lock per round; waits for room in
-    /// the buffer between rounds. The lock is taken once per round, not per record.
-    private func enqueue<Records: RandomAccessCollection<PlacedRecord>>(
-        _ placed: Records, completion: RecordAccumulator.Completion
-    ) async throws {
+    /// Appends records of `placed` from `start` on, in order, as many as fit in the buffer,
+    /// under one lock; returns the index of the first not appended.
+    private func appendRound<Records: RandomAccessCollection<PlacedRecord>>(
+        _ placed: Records, from start: Records.Index, completion: RecordAccumulator.Completion
+    ) throws -> Records.Index {
         let limit = configuration.bufferMemory
         let transactional = configuration.transactionalId != nil
-        var next = placed.startIndex
-        while next != placed.endIndex {
-            let start = next
-            let (end, wakeSender) = try state.withLockedValue { state throws -> (Records.Index, Bool) in
-                try state.checkSendable(transactional: transactional)
-                var index = start
-                var wakeSender = false
-                while index != placed.endIndex {
-                    let entry = placed[index]
-                    let size = entry.record.estimatedSize
-                    if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { break }
-                    if state.accumulator.append(
-                        entry.record, partition: entry.partition, timestamp: entry.timestamp, completion: completion)
-                    {
-                        wakeSender = true
-                    }
-                    index = placed.index(after: index)
+        let (end, wakeSender) = try state.withLockedValue { state throws -> (Records.Index, Bool) in
+            try state.checkSendable(transactional: transactional)
+            var index = start
+            var wakeSender = false
+            while index != placed.endIndex {
+                let entry = placed[index]
+                let size = entry.record.estimatedSize
+                if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { break }
+                if state.accumulator.append(entry.record, partition: entry.partition, timestamp: entry.timestamp, completion: completion) {
+                    wakeSender = true
                 }
-                return (index, wakeSender)
+                index = placed.index(after: index)
             }
-            next = end
-            if wakeSender { wake.fire() }
-            if next != placed.endIndex { try await waitForSpace(placed[next].record.estimatedSize) }
+            return (index, wakeSender)
         }
+        if wakeSender { wake.fire() }
+        return end
     }
 
     /// Waits until every record sent so far is acknowledged or failed.
@@ -190,18 +196,14 @@ public final class KafkaProducer: Sendable, Service {
         return (partition, record.timestamp ?? Self.nowMilliseconds())
     }
 
-    /// The record's partition: its own, or the partitioner's (asking for the topic's metadata
-    /// first when it is not known).
-    private func choosePartition(_ record: ProducerRecord) async throws -> Int32 {
-        var partitionCount = cluster.snapshot.withLockedValue { $0.partitionCount(of: record.topic) }
-        if partitionCount == nil {
-            let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
-            partitionCount = metadata.partitionCount(of: record.topic)
-            guard partitionCount != nil else {
-                throw KafkaError(metadata.topics[record.topic]?.error ?? .unknownTopicOrPartition, topic: record.topic)
-            }
-        }
-        let count = partitionCount!
+    /// The record's partition when the topic's partition count is known: its own, or the
+    /// partitioner's; nil when the metadata must be asked for first.
+    private func knownPartition(_ record: ProducerRecord) throws -> Int32? {
+        guard let count = cluster.snapshot.withLockedValue({ $0.partitionCount(of: record.topic) }) else { return nil }
+        return try partition(of: record, count: count)
+    }
+
+    private func partition(of record: ProducerRecord, count: Int) throws -> Int32 {
         let partition =
             record.partition
             ?? configuration.partitioner.partition(
@@ -211,6 +213,17 @@ public final class KafkaProducer: Sendable, Service {
                 .unknownTopicOrPartition, message: "partition \(partition) of \(count)", topic: record.topic, partition: partition)
         }
         return partition
+    }
+
+    /// The record's partition: its own, or the partitioner's (asking for the topic's metadata
+    /// first when it is not known).
+    private func choosePartition(_ record: ProducerRecord) async throws -> Int32 {
+        if let known = try knownPartition(record) { return known }
+        let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
+        guard let count = metadata.partitionCount(of: record.topic) else {
+            throw KafkaError(metadata.topics[record.topic]?.error ?? .unknownTopicOrPartition, topic: record.topic)
+        }
+        return try partition(of: record, count: count)
     }
 
     private func waitForSpace(_ size: Int) async throws {
@@ -238,7 +251,7 @@ public final class KafkaProducer: Sendable, Service {
             return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
         }
         switch outcome {
-        case nil: Self.complete([completion], with: .failure(SamsaClientError.closed))
+        case nil: Self.complete(completion, with: .failure(SamsaClientError.closed))
         case true?: wake.fire()
         case false?: break
         }
@@ -512,7 +525,7 @@ public final class KafkaProducer: Sendable, Service {
                 let metadata = RecordMetadata(
                     topic: key.topic, partition: key.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
                     timestamp: appendTime >= 0 ? appendTime : batch.timestamps[index])
-                Self.complete([completion], with: .success(metadata))
+                Self.complete(completion, with: .success(metadata))
             }
         case .failure(let error):
             metrics.errors.increment(by: batch.recordCount)
@@ -545,12 +558,14 @@ public final class KafkaProducer: Sendable, Service {
     }
 
     private static func complete(_ completions: [RecordAccumulator.Completion], with result: Result<RecordMetadata, any Error>) {
-        for completion in completions {
-            switch completion {
-            case .waiting(let continuation): continuation.resume(with: result)
-            case .callback(let callback): callback(result)
-            case .none: break
-            }
+        for completion in completions { complete(completion, with: result) }
+    }
+
+    private static func complete(_ completion: RecordAccumulator.Completion, with result: Result<RecordMetadata, any Error>) {
+        switch completion {
+        case .waiting(let continuation): continuation.resume(with: result)
+        case .callback(let callback): callback(result)
+        case .none: break
         }
     }
 

@@ -56,6 +56,39 @@ struct RecordAccumulator {
         var acknowledged = false
 
         func index(of id: UInt64) -> Int? { batches.firstIndex { $0.id == id } }
+
+        /// Adds the record to the last batch, or to a new one numbered `newBatch` when the last
+        /// is closed or would grow past `batchSize`; returns whether the sender should look
+        /// again now, and whether `newBatch` was used.
+        mutating func append(
+            _ record: ProducerRecord, key: PartitionKey, size: Int, timestamp: Int64, completion: Completion, newBatch: UInt64,
+            batchSize: Int, compression: CompressionCodec, deliveryTimeout: Duration,
+            now: @autoclosure () -> ContinuousClock.Instant
+        ) -> (wake: Bool, usedId: Bool) {
+            var wake = false
+            var usedId = false
+            if batches.last.map({ $0.closed || $0.bytes + size > batchSize && $0.recordCount > 0 }) ?? true {
+                if let last = batches.indices.last { batches[last].closed = true }
+                // The clock is read only for a new batch, not for every record.
+                let created = now()
+                batches.append(
+                    Batch(
+                        id: newBatch, key: key, builder: RecordBatchBuilder(compression: compression), created: created,
+                        deadline: created + deliveryTimeout))
+                wake = true
+                usedId = true
+            }
+            let last = batches.count - 1
+            batches[last].builder.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
+            batches[last].completions.append(completion)
+            batches[last].timestamps.append(timestamp)
+            batches[last].bytes += size
+            if batches[last].bytes >= batchSize {
+                batches[last].closed = true
+                wake = true
+            }
+            return (wake, usedId)
+        }
     }
 
     let batchSize: Int
@@ -89,31 +122,13 @@ struct RecordAccumulator {
     ) -> Bool {
         let key = PartitionKey(topic: record.topic, partition: partition)
         let size = record.estimatedSize
-        // Taken out of the dictionary so the batch and its buffers are uniquely referenced and
-        // grow in place (a copy left in the dictionary would make every append copy them).
-        var queue = queues.removeValue(forKey: key) ?? PartitionQueue()
-        var wake = false
-        if queue.batches.last.map({ $0.closed || $0.bytes + size > batchSize && $0.recordCount > 0 }) ?? true {
-            if let last = queue.batches.indices.last { queue.batches[last].closed = true }
-            // The clock is read only for a new batch, not for every record.
-            let created = now()
-            nextBatchId &+= 1
-            queue.batches.append(
-                Batch(
-                    id: nextBatchId, key: key, builder: RecordBatchBuilder(compression: compression), created: created,
-                    deadline: created + deliveryTimeout))
-            wake = true
-        }
-        let last = queue.batches.count - 1
-        queue.batches[last].builder.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
-        queue.batches[last].completions.append(completion)
-        queue.batches[last].timestamps.append(timestamp)
-        queue.batches[last].bytes += size
-        if queue.batches[last].bytes >= batchSize {
-            queue.batches[last].closed = true
-            wake = true
-        }
-        queues[key] = queue
+        let newId = nextBatchId &+ 1
+        // Changed in place in the dictionary (one lookup, and the batch's buffers stay uniquely
+        // referenced, so they grow without being copied).
+        let (wake, usedId) = queues[key, default: PartitionQueue()].append(
+            record, key: key, size: size, timestamp: timestamp, completion: completion, newBatch: newId,
+            batchSize: batchSize, compression: compression, deliveryTimeout: deliveryTimeout, now: now())
+        if usedId { nextBatchId = newId }
         bufferedBytes += size
         unfinishedRecords += 1
         return wake
