@@ -98,7 +98,9 @@ public struct Record: Hashable, Sendable {
             return
         }
         buffer.writeVarint(Int32(bytes.readableBytes))
-        buffer.writeImmutableBuffer(bytes)
+        // A raw copy: `writeImmutableBuffer` goes through a generic path that looks up type
+        // metadata on every call.
+        bytes.withUnsafeReadableBytes { _ = buffer.writeBytes($0) }
     }
 
     /// Reads one record at the reader index of `buffer`, checking every length against the bytes

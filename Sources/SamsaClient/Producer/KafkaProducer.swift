@@ -144,10 +144,11 @@ public final class KafkaProducer: Sendable, Service {
             var index = start
             var wakeSender = false
             while index != placed.endIndex {
-                let entry = placed[index]
-                let size = entry.record.estimatedSize
+                let size = placed[index].record.estimatedSize
                 if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { break }
-                if state.accumulator.append(entry.record, partition: entry.partition, timestamp: entry.timestamp, completion: completion) {
+                if state.accumulator.append(
+                    placed[index].record, partition: placed[index].partition, timestamp: placed[index].timestamp, completion: completion)
+                {
                     wakeSender = true
                 }
                 index = placed.index(after: index)

@@ -67,8 +67,12 @@ struct RecordAccumulator {
         ) -> (wake: Bool, usedId: Bool) {
             var wake = false
             var usedId = false
-            if batches.last.map({ $0.closed || $0.bytes + size > batchSize && $0.recordCount > 0 }) ?? true {
-                if let last = batches.indices.last { batches[last].closed = true }
+            // Read in place: `batches.last` would copy the batch (and retain all it holds).
+            let lastIndex = batches.count - 1
+            if lastIndex < 0 || batches[lastIndex].closed
+                || batches[lastIndex].bytes + size > batchSize && batches[lastIndex].recordCount > 0
+            {
+                if lastIndex >= 0 { batches[lastIndex].closed = true }
                 // The clock is read only for a new batch, not for every record.
                 let created = now()
                 batches.append(
