@@ -53,11 +53,17 @@ public struct Record: Hashable, Sendable {
 
     /// The size of the encoded record after its length prefix.
     public var bodySize: Int {
+        Self.bodySize(offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
+    }
+
+    private static func bodySize(
+        offsetDelta: Int32, timestampDelta: Int64, key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader]
+    ) -> Int {
         var size = 1 + VarintSize.zigZag(timestampDelta) + VarintSize.zigZag(offsetDelta)
-        size += Self.bytesFieldSize(key) + Self.bytesFieldSize(value)
+        size += bytesFieldSize(key) + bytesFieldSize(value)
         size += VarintSize.zigZag(Int32(headers.count))
         for header in headers {
-            size += VarintSize.zigZag(Int32(header.key.utf8.count)) + header.key.utf8.count + Self.bytesFieldSize(header.value)
+            size += VarintSize.zigZag(Int32(header.key.utf8.count)) + header.key.utf8.count + bytesFieldSize(header.value)
         }
         return size
     }
@@ -75,20 +81,31 @@ public struct Record: Hashable, Sendable {
 
     /// Appends the encoded record, length prefix first.
     public func write(to buffer: inout ByteBuffer) {
-        let body = bodySize
+        Self.write(
+            offsetDelta: offsetDelta, timestampDelta: timestampDelta, attributes: attributes, key: key, value: value,
+            headers: headers, to: &buffer)
+    }
+
+    /// Appends a record made of these fields, without making a `Record` first (a producer's
+    /// hot path: no copies of the key, value and headers).
+    public static func write(
+        offsetDelta: Int32, timestampDelta: Int64, attributes: Int8 = 0, key: ByteBuffer?, value: ByteBuffer?,
+        headers: [RecordHeader], to buffer: inout ByteBuffer
+    ) {
+        let body = bodySize(offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
         precondition(body <= Int32.max, "record too large")
         buffer.reserveCapacity(minimumWritableBytes: body + 5)
         buffer.writeVarint(Int32(body))
         buffer.writeKafkaInt8(attributes)
         buffer.writeVarlong(timestampDelta)
         buffer.writeVarint(offsetDelta)
-        Self.writeBytesField(key, to: &buffer)
-        Self.writeBytesField(value, to: &buffer)
+        writeBytesField(key, to: &buffer)
+        writeBytesField(value, to: &buffer)
         buffer.writeVarint(Int32(headers.count))
         for header in headers {
             buffer.writeVarint(Int32(header.key.utf8.count))
             buffer.writeString(header.key)
-            Self.writeBytesField(header.value, to: &buffer)
+            writeBytesField(header.value, to: &buffer)
         }
     }
 

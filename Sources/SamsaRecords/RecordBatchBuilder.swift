@@ -55,10 +55,9 @@ public struct RecordBatchBuilder: Sendable {
         } else {
             maxTimestamp = max(maxTimestamp, timestamp)
         }
-        let record = Record(
-            offsetDelta: recordCount, timestampDelta: timestamp &- baseTimestamp,
-            key: key, value: value, headers: headers)
-        record.write(to: &encodedRecords)
+        Record.write(
+            offsetDelta: recordCount, timestampDelta: timestamp &- baseTimestamp, key: key, value: value, headers: headers,
+            to: &encodedRecords)
         recordCount += 1
     }
 

@@ -91,16 +91,14 @@ public final class KafkaProducer: Sendable, Service {
     public func sendWithoutWaiting(
         _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
-        // Synchronous while the topic is known and the buffer has room: no suspension, no hop.
+        // Synchronous while the topic is known and the buffer has room: no suspension, no hop,
+        // and the record is not copied on the way.
         var partition = try knownPartition(record)
         if partition == nil { partition = try await choosePartition(record) }
-        let placed = CollectionOfOne(
-            PlacedRecord(record: record, partition: partition!, timestamp: record.timestamp ?? Self.nowMilliseconds()))
+        let timestamp = record.timestamp ?? Self.nowMilliseconds()
         let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
-        var next = try appendRound(placed, from: placed.startIndex, completion: completion)
-        while next != placed.endIndex {
-            try await waitForSpace(placed[next].record.estimatedSize)
-            next = try appendRound(placed, from: next, completion: completion)
+        while try !appendOne(record, partition: partition!, timestamp: timestamp, completion: completion) {
+            try await waitForSpace(record.estimatedSize)
         }
     }
 
@@ -130,6 +128,23 @@ public final class KafkaProducer: Sendable, Service {
         var record: ProducerRecord
         var partition: Int32
         var timestamp: Int64
+    }
+
+    /// Appends one record if the buffer has room for it (false otherwise).
+    private func appendOne(
+        _ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: RecordAccumulator.Completion
+    ) throws -> Bool {
+        let limit = configuration.bufferMemory
+        let transactional = configuration.transactionalId != nil
+        let size = record.estimatedSize
+        let wakeSender = try state.withLockedValue { state throws -> Bool? in
+            try state.checkSendable(transactional: transactional)
+            if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { return nil }
+            return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
+        }
+        guard let wakeSender else { return false }
+        if wakeSender { wake.fire() }
+        return true
     }
 
     /// Appends records of `placed` from `start` on, in order, as many as fit in the buffer,
