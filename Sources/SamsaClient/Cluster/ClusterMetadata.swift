@@ -27,7 +27,10 @@ public struct ClusterMetadata: Sendable {
     public var controllerId: Int32 = -1
     /// Node id → address.
     public var brokers: [Int32: BrokerAddress] = [:]
-    public var topics: [String: Topic] = [:]
+    public private(set) var topics: [String: Topic] = [:]
+    /// ``partitionCount(of:)`` for every topic, kept beside `topics` so the producer's lookup
+    /// per record copies nothing.
+    private var usablePartitionCounts: [String: Int] = [:]
 
     init() {}
 
@@ -47,6 +50,11 @@ public struct ClusterMetadata: Sendable {
                 name: name, id: topic.topicId, isInternal: topic.isInternal, partitions: partitions,
                 error: ErrorCode(rawValue: topic.errorCode))
         }
+        countPartitions()
+    }
+
+    private mutating func countPartitions() {
+        usablePartitionCounts = topics.compactMapValues { $0.error == .noError && !$0.partitions.isEmpty ? $0.partitions.count : nil }
     }
 
     /// Adds what `newer` says (its brokers replace ours; its topics replace ours by name).
@@ -57,12 +65,12 @@ public struct ClusterMetadata: Sendable {
         for (name, topic) in newer.topics {
             topics[name] = topic
         }
+        countPartitions()
     }
 
     /// The number of partitions of `topic`, if it is known and usable.
     public func partitionCount(of topic: String) -> Int? {
-        guard let entry = topics[topic], entry.error == .noError, !entry.partitions.isEmpty else { return nil }
-        return entry.partitions.count
+        usablePartitionCounts[topic]
     }
 
     /// The leader of a partition, if it has one.
