@@ -20,6 +20,28 @@ private struct ReversingProcessor: RequestProcessor {
     }
 }
 
+/// Answers like ``ReversingProcessor``, but a frame starting with 0xAA lets the next request
+/// start, then waits for a frame starting with 0xBB before it answers.
+private struct GatedProcessor: RequestProcessor {
+    let later: AsyncStream<Void>
+    let laterArrived: AsyncStream<Void>.Continuation
+
+    init() {
+        (later, laterArrived) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
+        let bytes = Array(frame.readableBytesView)
+        if bytes.first == 0xAA {
+            connection.ordering?.allowNext()
+            for await _ in later { break }
+        } else if bytes.first == 0xBB {
+            laterArrived.yield()
+        }
+        return ResponseFrame(body: ByteBuffer(bytes: bytes.reversed()))
+    }
+}
+
 /// A minimal framed client for tests.
 private func withClient<Result: Sendable>(
     _ address: SocketAddress,
@@ -46,10 +68,12 @@ private func framed(_ bytes: [UInt8]) -> ByteBuffer {
 
 @Suite("KafkaServer")
 struct KafkaServerTests {
-    private func withServer(_ body: (SocketAddress) async throws -> Void) async throws {
+    private func withServer(
+        processor: any RequestProcessor = ReversingProcessor(), _ body: (SocketAddress) async throws -> Void
+    ) async throws {
         let server = KafkaServer(
             configuration: .init(host: "127.0.0.1", port: 0, maxFrameBytes: 1024),
-            processor: ReversingProcessor(),
+            processor: processor,
             logger: Logger(label: "test")
         )
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
@@ -94,6 +118,23 @@ struct KafkaServerTests {
                 var inbound = inbound
                 try await outbound.write(framed([7, 8]))
                 #expect(Array(try #require(try await inbound.next()).readableBytesView) == [8, 7])
+            }
+        }
+    }
+
+    @Test(
+        "a request that allows it lets the next one start before it is answered; the answers keep request order",
+        .timeLimit(.minutes(1)))
+    func pipelining() async throws {
+        try await withServer(processor: GatedProcessor()) { address in
+            try await withClient(address) { inbound, outbound in
+                var inbound = inbound
+                // The first is answered only once the second has started: without pipelining
+                // this would never end.
+                try await outbound.write(contentsOf: [framed([0xAA, 1]), framed([0xBB, 2]), framed([3])])
+                #expect(Array(try #require(try await inbound.next()).readableBytesView) == [1, 0xAA])
+                #expect(Array(try #require(try await inbound.next()).readableBytesView) == [2, 0xBB])
+                #expect(Array(try #require(try await inbound.next()).readableBytesView) == [3])
             }
         }
     }

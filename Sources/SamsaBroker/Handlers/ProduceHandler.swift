@@ -149,6 +149,9 @@ struct ProduceHandler: RequestHandler {
                 core: core, version: context.apiVersion, waitForFlush: acks == -1,
                 allowInternalTopics: context.clientId == InternalTopics.adminClientId)
             outcomes = try await core.blocking.run { pending.map { appender.append($0) } }
+            // Appended: the connection's next request may be read and appended while these
+            // wait to be durable, and share their fsync.
+            context.connection.ordering?.allowNext()
             for (index, failure) in try await waitUntilDurable(pending, outcomes) {
                 outcomes[index] = .failure(failure)
             }

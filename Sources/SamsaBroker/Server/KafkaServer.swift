@@ -122,21 +122,10 @@ public final class KafkaServer: Service, Sendable {
         do {
             try await withGracefulShutdownHandler {
                 try await connection.executeThenClose { inbound, outbound in
-                    for try await frame in inbound {
-                        let response: ResponseFrame?
-                        do throws(RequestRejection) {
-                            response = try await processor.process(frame, connection: context)
-                        } catch {
-                            logger.warning("closing connection: \(error.reason)")
-                            return
-                        }
-                        if let response {
-                            try await outbound.write(response)
-                        }
-                    }
+                    try await pipeline(inbound: inbound, outbound: outbound, channel: channel, context: context, logger: logger)
                 }
             } onGracefulShutdown: {
-                // Ends the inbound stream after the request in progress; its response still goes out.
+                // Ends the inbound stream after the requests in progress; their responses still go out.
                 channel.close(mode: .input, promise: nil)
             }
         } catch let error as FrameSizeError {
@@ -146,4 +135,64 @@ public final class KafkaServer: Service, Sendable {
         }
         logger.debug("connection closed")
     }
+
+    /// Starts the connection's requests in order (each once the previous allows it, see
+    /// ``RequestOrdering``) and writes their answers in that order, holding at most
+    /// ``pipelineBudget`` of them at once.
+    private func pipeline(
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ResponseFrame>,
+        channel: any Channel, context: ConnectionContext, logger: Logger
+    ) async throws {
+        let (answers, answerQueue) = AsyncStream.makeStream(of: PendingAnswer.self)
+        let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: Self.pipelinedBytes)
+        let processor = self.processor
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                for await answer in answers {
+                    let response: ResponseFrame?
+                    do {
+                        response = try await answer.response.futureResult.get()
+                    } catch {
+                        // The answers before it are out; the connection closes, which also ends
+                        // the reading loop.
+                        logger.warning("closing connection: \(error)")
+                        channel.close(promise: nil)
+                        throw error
+                    }
+                    if let response { try await outbound.write(response) }
+                    budget.release(answer.bytes)
+                }
+            }
+            defer { answerQueue.finish() }
+            for try await frame in inbound {
+                await budget.acquire(frame.readableBytes)
+                if Task.isCancelled { break }
+                let ordering = RequestOrdering()
+                var requestContext = context
+                requestContext.ordering = ordering
+                let promise = channel.eventLoop.makePromise(of: ResponseFrame?.self)
+                answerQueue.yield(PendingAnswer(response: promise, bytes: frame.readableBytes))
+                group.addTask {
+                    do throws(RequestRejection) {
+                        promise.succeed(try await processor.process(frame, connection: requestContext))
+                    } catch {
+                        promise.fail(error)
+                    }
+                    ordering.allowNext()
+                }
+                await ordering.wait()
+            }
+        }
+    }
+
+    /// Requests of one connection started and not yet answered, at most.
+    static let pipelinedRequests = 16
+    /// Bytes of such requests' frames, at most (one request always fits).
+    static let pipelinedBytes = 64 * 1024 * 1024
+}
+
+/// An answer the connection's writer waits for, in request order.
+private struct PendingAnswer: Sendable {
+    var response: EventLoopPromise<ResponseFrame?>
+    var bytes: Int
 }

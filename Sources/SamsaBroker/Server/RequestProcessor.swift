@@ -8,13 +8,24 @@ public struct ConnectionContext: Sendable {
     public let remoteAddress: SocketAddress?
     /// The allocator of the connection's channel, for building responses.
     public let allocator: ByteBufferAllocator
+    /// Lets the connection start its next request before this one is answered (see
+    /// ``RequestOrdering``); nil where requests are not pipelined.
+    public var ordering: RequestOrdering?
+
+    public init(connectionID: UInt64, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator, ordering: RequestOrdering? = nil) {
+        self.connectionID = connectionID
+        self.remoteAddress = remoteAddress
+        self.allocator = allocator
+        self.ordering = ordering
+    }
 }
 
 /// Turns one request frame into its response.
 ///
-/// The server calls `process` for one frame of a connection at a time, in arrival order, and
-/// writes each response before reading the next request, so responses keep request order as
-/// Kafka clients require.
+/// The server starts `process` for a connection's frames one at a time, in arrival order: the
+/// next starts once the previous returned, or earlier if it called
+/// ``RequestOrdering/allowNext()`` on ``ConnectionContext/ordering``. Responses are written in
+/// request order, as Kafka clients require.
 public protocol RequestProcessor: Sendable {
     /// Handles one request frame (header and body, without the size prefix).
     ///
