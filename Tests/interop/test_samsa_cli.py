@@ -224,3 +224,20 @@ def test_consume_exit_at_end_without_records(broker, new_topic, require):
     samsa(broker, "produce", topic, "-p", "0", "--transactional-id", f"eend-{uuid.uuid4().hex[:6]}", "--abort", input=b"gone\n")
     assert samsa(broker, "consume", topic, "-p", "0", "-e", "--read-committed").stdout == b""
     assert samsa(broker, "consume", topic, "-p", "0", "-e").stdout == b"gone\n"
+
+
+def test_cluster_and_topic_json(broker, new_topic, require):
+    require("Metadata", "ApiVersions", "ListOffsets", "DescribeConfigs")
+    cluster = json.loads(samsa(broker, "cluster", "--json").stdout)
+    assert cluster["controller"] == 1 and [b["node_id"] for b in cluster["brokers"]] == [1]
+    assert {api["name"].split("(")[0] for api in cluster["apis"]} >= {"Produce", "Fetch", "ApiVersions"}
+    assert cluster["features"]["finalized"]["transaction.version"]["max_version"] == 2
+    assert cluster["features"]["supported"]["transaction.version"]["min_version"] == 0
+    topic = new_topic("tjson")
+    produce_confluent(broker.bootstrap, topic, [Rec(None, b"x", partition=2) for _ in range(4)])
+    described = json.loads(samsa(broker, "topic", "describe", topic, "--json").stdout)
+    assert described["topic"] == topic and len(described["partitions"]) == DEFAULT_PARTITIONS
+    assert {p["partition"]: (p["start"], p["end"]) for p in described["partitions"]} == {0: (0, 0), 1: (0, 0), 2: (0, 4)}
+    assert topic in json.loads(samsa(broker, "topic", "list", "--json").stdout)["topics"]
+    offsets = json.loads(samsa(broker, "offsets", topic, "--json").stdout)
+    assert [p["latest"] for p in offsets["partitions"]] == [0, 0, 4]
