@@ -76,8 +76,16 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the throughput of Samsa's building blocks and of SamsaClient.",
+        discussion: """
+            Examples:
+              samsa bench produce --records 500000 --acks all --json
+              samsa bench consume --records 500000
+              samsa bench e2e --duration 30 --partitions 6
+              samsa bench records
+              samsa bench storage
+            """,
         subcommands: [
-            BenchProduceCommand.self, BenchConsumeCommand.self, BenchRecordsCommand.self, BenchStorageCommand.self,
+            BenchProduceCommand.self, BenchConsumeCommand.self, BenchE2ECommand.self, BenchRecordsCommand.self, BenchStorageCommand.self,
         ]
     )
 }

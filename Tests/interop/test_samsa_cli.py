@@ -241,3 +241,17 @@ def test_cluster_and_topic_json(broker, new_topic, require):
     assert topic in json.loads(samsa(broker, "topic", "list", "--json").stdout)["topics"]
     offsets = json.loads(samsa(broker, "offsets", topic, "--json").stdout)
     assert [p["latest"] for p in offsets["partitions"]] == [0, 0, 4]
+
+
+def test_bench_e2e_json_summary(broker, new_topic, require):
+    require("Produce", "Fetch")
+    topic = new_topic("bench")
+    result = samsa(broker, "bench", "e2e", "--topic", topic, "--records", "300", "--record-size", "64", "--partitions", "3", "--json")
+    summary = json.loads(result.stdout)
+    assert summary["records"] == 300 and summary["bytes"] == 300 * 64
+    for key in ("seconds", "records_per_second", "mb_per_second"):
+        assert isinstance(summary[key], (int, float)) and summary[key] > 0
+    latency = summary["latency_ms"]
+    assert set(latency) == {"p50", "p95", "p99", "p99_9", "max", "count"} and latency["count"] == 300
+    assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["p99_9"] <= latency["max"]
+    assert sorted(p["latest"] for p in json.loads(samsa(broker, "offsets", topic, "--json").stdout)["partitions"]) == [100, 100, 100]
