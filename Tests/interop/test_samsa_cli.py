@@ -56,6 +56,10 @@ def test_group_describe_lag_matches_confluent(broker, new_topic, require):
     rows = {int(line.split()[1]): line.split() for line in printed.splitlines() if line.startswith(topic)}
     assert {partition: int(row[4]) for partition, row in rows.items()} == {0: 8, 1: 3, 2: 0}
     assert "total lag 11" in printed
+    described = json.loads(samsa(broker, "group", "describe", group, "--json").stdout)
+    assert {(p["topic"], p["partition"]): p["lag"] for p in described["partitions"]} == {(topic, 0): 8, (topic, 1): 3, (topic, 2): 0}
+    assert described["group"] == group and described["total_lag"] == 11 and described["members"] == []
+    assert group in [g["group"] for g in json.loads(samsa(broker, "group", "list", "--json").stdout)["groups"]]
 
 
 def test_reset_offsets_dry_run_then_execute(broker, new_topic, require):

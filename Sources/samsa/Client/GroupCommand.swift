@@ -64,8 +64,6 @@ struct GroupCommand: AsyncParsableCommand {
                 let owners = Dictionary(
                     description.members.flatMap { member in member.assignment.map { ($0, member.clientId + " " + member.memberId) } },
                     uniquingKeysWith: { first, _ in first })
-                StandardOutput.write(
-                    "group \(group)  state \(description.state)  assignor \(description.protocol)  members \(description.members.count)\n")
                 let lag = try await admin.lag(group: group)
                 var rows = [["TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER"]]
                 var total: Int64 = 0
@@ -90,6 +88,8 @@ struct GroupCommand: AsyncParsableCommand {
                         "partitions": JSONOutput.rows(rows, numeric: ["partition", "committed", "end", "lag"]), "total_lag": total,
                     ])
                 }
+                StandardOutput.write(
+                    "group \(group)  state \(description.state)  assignor \(description.protocol)  members \(description.members.count)\n")
                 StandardOutput.write(Table.render(rows))
                 StandardOutput.write("total lag \(total)\n")
             }
