@@ -230,6 +230,18 @@ def test_consume_exit_at_end_without_records(broker, new_topic, require):
     assert samsa(broker, "consume", topic, "-p", "0", "-e").stdout == b"gone\n"
 
 
+def test_consume_count_in_group_commits_what_was_printed(broker, new_topic, require):
+    """-c stops inside a fetched batch; the group's commit is after the last record printed, so
+    the next run goes on from there."""
+    require("JoinGroup", "SyncGroup", "OffsetCommit", "OffsetFetch")
+    topic, group = new_topic("count"), f"count-{uuid.uuid4().hex[:8]}"
+    produce_confluent(broker.bootstrap, topic, [Rec(None, f"r{i}".encode()) for i in range(6)], partition=0)
+    first = samsa(broker, "consume", topic, "-g", group, "-c", "2").stdout
+    second = samsa(broker, "consume", topic, "-g", group, "-c", "3").stdout
+    assert (first, second) == (b"r0\nr1\n", b"r2\nr3\nr4\n")
+    assert committed_with_confluent(broker, group, topic)[0] == 5
+
+
 def test_cluster_and_topic_json(broker, new_topic, require):
     require("Metadata", "ApiVersions", "ListOffsets", "DescribeConfigs")
     cluster = json.loads(samsa(broker, "cluster", "--json").stdout)

@@ -143,6 +143,9 @@ struct ConsumeCommand: AsyncParsableCommand {
                         printed += 1
                         if let limit, printed >= limit {
                             StandardOutput.write(out)
+                            // The batch moved the position past records not printed; a group would
+                            // commit that position at close and skip them next time.
+                            try await consumer.seek(TopicPartition(record.topic, record.partition), to: .offset(record.offset + 1))
                             break batches
                         }
                     }
