@@ -26,9 +26,10 @@ for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 brokers="127.0.0.1:$port"
 
 # Prints "records seconds" for one run.
-swift_produce() { .build/release/samsa bench produce -b "$brokers" --topic "$1" --records "$records" --record-size "$2" --acks "$3" 2>/dev/null | awk '{print $1, $2}'; }
+records_seconds() { python3 -c 'import json, sys; summary = json.load(sys.stdin); print(summary["records"], summary["seconds"])'; }
+swift_produce() { .build/release/samsa bench produce -b "$brokers" --topic "$1" --records "$records" --record-size "$2" --acks "$3" --json 2>/dev/null | records_seconds; }
 rdkafka_produce() { "$work/rdkafka-bench" produce "$brokers" "$1" "$records" "$2" "$3"; }
-swift_consume() { .build/release/samsa bench consume -b "$brokers" --topic "$1" --records "$records" 2>/dev/null | awk '{print $1, $2}'; }
+swift_consume() { .build/release/samsa bench consume -b "$brokers" --topic "$1" --records "$records" --json 2>/dev/null | records_seconds; }
 rdkafka_consume() { "$work/rdkafka-bench" consume "$brokers" "$1" "$records"; }
 
 median() { python3 -c 'import sys, statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }

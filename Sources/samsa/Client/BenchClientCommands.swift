@@ -1,76 +1,179 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
-import NIOConcurrencyHelpers
 import NIOCore
 import SamsaClient
+import SamsaProtocol
 
-/// `samsa bench produce`: SamsaClient's producer throughput against a cluster.
-struct BenchProduceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "produce",
-        abstract: "Produce records as fast as SamsaClient can and report the rate.",
-        discussion: """
-            Example: samsa bench produce -b 127.0.0.1:9092 --topic bench --records 500000 --record-size 1024 --acks all
-            """
-    )
-
-    @OptionGroup var client: ClientOptions
-
-    @Option(help: "The topic (created by the broker's auto-creation if missing).")
+/// The options the client benchmarks share.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "The topic (created with --partitions partitions when missing).")
     var topic: String = "samsa-bench"
 
-    @Option(help: "How many records.")
+    @Option(help: "How many records (ignored with --duration).")
     var records: Int = 200_000
+
+    @Option(help: ArgumentHelp("Run for this many seconds instead of a number of records.", valueName: "seconds"))
+    var duration: Int?
 
     @Option(name: .customLong("record-size"), help: "Bytes per record value.")
     var recordSize: Int = 1024
 
+    @Option(help: "Spread the records round-robin over partitions 0..<N.")
+    var partitions: Int32 = 1
+
+    @Option(help: "Clients working at once (producers, or consumers splitting the partitions).")
+    var concurrency: Int = 1
+
+    @Flag(help: "Print the summary as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard records > 0, recordSize >= 0, partitions > 0, concurrency > 0, (duration ?? 1) > 0 else {
+            throw ValidationError("--records, --partitions, --concurrency and --duration must be positive")
+        }
+    }
+
+    /// Creates the topic with `partitions` partitions when it does not exist; fails when it has fewer.
+    func prepareTopic(_ client: ClientOptions) async throws {
+        try await withAdmin(client) { admin in
+            do {
+                let count = try await admin.describeTopics([topic]).first?.partitions.count ?? 0
+                guard count >= partitions else {
+                    throw ValidationError("topic '\(topic)' has \(count) partitions, fewer than --partitions \(partitions)")
+                }
+            } catch let error as KafkaError where error.code == .unknownTopicOrPartition {
+                do {
+                    try await admin.createTopic(NewTopic(name: topic, partitions: partitions))
+                } catch let error as KafkaError where error.code == .topicAlreadyExists {
+                    // Created meanwhile (by auto-creation or another run): fine.
+                }
+            }
+        }
+    }
+}
+
+/// Producers writing a benchmark's records round-robin over the partitions, each record's
+/// send-to-acknowledgement time going to `latency`.
+struct BenchProducers {
+    var options: BenchOptions
+    var configuration: ProducerConfiguration
+    var recordsPerCall = 1
+    let counters = BenchCounters()
+    let latency = LatencyRecorder()
+
+    init(_ options: BenchOptions, client: ClientOptions, acks: String, compression: String) throws {
+        self.options = options
+        var extra = ["acks": acks, "compression.type": compression, "linger.ms": "5", "batch.size": "1000000"]
+        if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
+        do {
+            configuration = try ProducerConfiguration(properties: try client.kafkaProperties(adding: extra))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// Sends every record (or until the duration is over) and waits for their acknowledgements.
+    /// `value` makes each record's value at the moment it is sent.
+    func run(value: @escaping @Sendable () -> ByteBuffer) async throws {
+        let deadline = options.duration.map { ContinuousClock.now + .seconds($0) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<options.concurrency {
+                group.addTask { [options, configuration, recordsPerCall, counters, latency] in
+                    let producer = try KafkaProducer(configuration: configuration)
+                    do {
+                        // Record i goes to partition i % partitions; worker w sends i = w, w + concurrency, ...
+                        var index = worker
+                        while deadline.map({ ContinuousClock.now < $0 }) ?? (index < options.records) {
+                            var batch: [ProducerRecord] = []
+                            while batch.count < recordsPerCall, deadline != nil || index < options.records {
+                                let partition = Int32(index % Int(options.partitions))
+                                batch.append(ProducerRecord(topic: options.topic, value: value(), partition: partition))
+                                index += options.concurrency
+                            }
+                            let sent = MonotonicClock.nanoseconds()
+                            let onDelivery: @Sendable (Result<RecordMetadata, any Error>) -> Void = { result in
+                                switch result {
+                                case .success:
+                                    latency.record(nanoseconds: MonotonicClock.nanoseconds() - sent)
+                                    counters.delivered(bytes: options.recordSize)
+                                case .failure:
+                                    counters.failed()
+                                }
+                            }
+                            if batch.count == 1 {
+                                try await producer.sendWithoutWaiting(batch[0], onDelivery: onDelivery)
+                            } else {
+                                try await producer.sendWithoutWaiting(batch, onDelivery: onDelivery)
+                            }
+                        }
+                        await producer.flush()
+                    } catch {
+                        await producer.close()
+                        throw error
+                    }
+                    await producer.close()
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// `samsa bench produce`: SamsaClient's producer throughput and send-to-ack latency.
+struct BenchProduceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "produce",
+        abstract: "Produce records as fast as SamsaClient can; report the rate and send-to-ack latency.",
+        discussion: """
+            Examples:
+              samsa bench produce --records 500000 --record-size 1024 --acks all
+              samsa bench produce --duration 30 --partitions 6 --concurrency 3 --json
+
+            A progress line goes to standard error every second; the summary to \
+            standard output: records, seconds, MB/s, records/s, and the percentiles \
+            p50, p95, p99, p99.9 and max of the time from send to acknowledgement, \
+            from an HDR histogram (--json: one object, latency_ms in milliseconds).
+            """
+    )
+
+    @OptionGroup var client: ClientOptions
+    @OptionGroup var options: BenchOptions
+
     @Option(help: "Acknowledgements: all, 1 or 0.")
     var acks: String = "all"
 
-    @Option(help: "The partition to write to.")
-    var partition: Int32 = 0
+    @Option(name: [.customShort("z"), .customLong("compression")], help: "none, gzip, snappy, lz4 or zstd.")
+    var compression: String = "none"
 
     @Option(name: .customLong("batch"), help: "Records per call: 1 uses send per record, more uses the bulk sendWithoutWaiting([records]).")
     var recordsPerCall: Int = 1
 
     func run() async throws {
-        var extra = ["acks": acks, "linger.ms": "5", "batch.size": "1000000"]
-        if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
-        let configuration = try ProducerConfiguration(properties: try client.kafkaProperties(adding: extra))
-        let producer = try KafkaProducer(configuration: configuration)
-        let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: recordSize)
-        let failures = NIOLockedValueBox(0)
-        // Warm-up: connections, producer id, metadata.
-        _ = try await producer.send(ProducerRecord(topic: topic, value: value, partition: partition))
-        let start = ContinuousClock.now
-        var lastReport = start
-        let onDelivery: @Sendable (Result<RecordMetadata, any Error>) -> Void = { result in
-            if case .failure = result { failures.withLockedValue { $0 += 1 } }
-        }
-        let record = ProducerRecord(topic: topic, value: value, partition: partition)
-        var sent = 0
-        while sent < records {
-            if recordsPerCall > 1 {
-                let count = min(recordsPerCall, records - sent)
-                try await producer.sendWithoutWaiting(Array(repeating: record, count: count), onDelivery: onDelivery)
-                sent += count
-            } else {
-                try await producer.sendWithoutWaiting(record, onDelivery: onDelivery)
-                sent += 1
+        var producers = try BenchProducers(options, client: client, acks: acks, compression: compression)
+        producers.recordsPerCall = max(recordsPerCall, 1)
+        do {
+            try await options.prepareTopic(client)
+            let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: options.recordSize)
+            let start = ContinuousClock.now
+            let progress = BenchReport.progress(start: start) { [counters = producers.counters, latency = producers.latency] seconds in
+                BenchReport.rate(records: counters.records, bytes: counters.bytes, seconds: seconds)
+                    + ", p99 \(BenchReport.format(latency.summary.p99, digits: 3)) ms"
             }
-            if sent % 10_000 < max(recordsPerCall, 1), ContinuousClock.now - lastReport >= .seconds(1) {
-                lastReport = .now
-                BenchReport.progress(records: sent, bytes: sent * recordSize, since: start)
-            }
+            defer { progress.cancel() }
+            try await producers.run { value }
+            let elapsed = ContinuousClock.now - start
+            progress.cancel()
+            let counters = producers.counters
+            BenchReport.summary(
+                mode: "produce", records: counters.records, bytes: counters.bytes, failed: counters.failures, elapsed: elapsed,
+                latency: producers.latency.summary, json: options.json)
+            if counters.failures > 0 { throw CommandFailure.exit("\(counters.failures) records failed") }
+        } catch let error as ValidationError {
+            throw error
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw CommandFailure.exit(ClientErrorText.describe(error, brokers: client.bootstrap))
         }
-        await producer.flush()
-        let elapsed = ContinuousClock.now - start
-        await producer.close()
-        BenchReport.summary(records: records - failures.withLockedValue { $0 }, bytes: records * recordSize, elapsed: elapsed)
-        if failures.withLockedValue({ $0 }) > 0 { throw CommandFailure.exit("\(failures.withLockedValue { $0 }) records failed") }
     }
 }
 
@@ -79,70 +182,68 @@ struct BenchConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
         abstract: "Read a backlog as fast as SamsaClient can and report the rate.",
-        discussion: "Example: samsa bench consume -b 127.0.0.1:9092 --topic bench --records 500000"
+        discussion: """
+            Examples:
+              samsa bench produce --records 500000 && samsa bench consume --records 500000
+              samsa bench consume --partitions 6 --concurrency 2 --json
+
+            Reads partitions 0..<--partitions from the beginning until --records \
+            records (the backlog must hold that many) or --duration seconds. Latency \
+            is not measured here (latency_ms is null): `samsa bench e2e` measures the \
+            time from produce to consume.
+            """
     )
 
     @OptionGroup var client: ClientOptions
-
-    @Option(help: "The topic.")
-    var topic: String = "samsa-bench"
-
-    @Option(help: "How many records to read (from the beginning of the partition).")
-    var records: Int = 200_000
-
-    @Option(help: "The partition to read.")
-    var partition: Int32 = 0
+    @OptionGroup var options: BenchOptions
 
     func run() async throws {
-        let configuration = try ConsumerConfiguration(properties: try client.kafkaProperties(adding: ["enable.auto.commit": "false"]))
-        let consumer = try KafkaConsumer(configuration: configuration)
-        try await consumer.assign([TopicPartition(topic, partition): .earliest])
-        let start = ContinuousClock.now
-        var lastReport = start
-        var read = 0
-        var bytes = 0
-        for try await record in consumer.records {
-            read += 1
-            bytes += record.value?.readableBytes ?? 0
-            if read == records { break }
-            if read % 10_000 == 0, ContinuousClock.now - lastReport >= .seconds(1) {
-                lastReport = .now
-                BenchReport.progress(records: read, bytes: bytes, since: start)
-            }
+        let configuration: ConsumerConfiguration
+        do {
+            configuration = try ConsumerConfiguration(properties: try client.kafkaProperties(adding: ["enable.auto.commit": "false"]))
+        } catch {
+            throw ValidationError("\(error)")
         }
-        let elapsed = ContinuousClock.now - start
-        await consumer.close()
-        BenchReport.summary(records: read, bytes: bytes, elapsed: elapsed)
-    }
-}
-
-/// Progress lines (standard error) and the summary line (standard output: `records seconds MB/s records/s`).
-enum BenchReport {
-    static func progress(records: Int, bytes: Int, since start: ContinuousClock.Instant) {
-        let seconds = seconds(ContinuousClock.now - start)
-        let line = "\(records) records, \(format(Double(bytes) / seconds / 1e6)) MB/s, \(format(Double(records) / seconds)) records/s\n"
-        _ = line.withCString { write(2, $0, strlen($0)) }
-    }
-
-    static func summary(records: Int, bytes: Int, elapsed: Duration) {
-        let seconds = seconds(elapsed)
-        StandardOutput.write(
-            "\(records) \(format(seconds, digits: 6)) \(format(Double(bytes) / seconds / 1e6)) MB/s \(format(Double(records) / seconds)) records/s\n"
-        )
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    static func format(_ value: Double, digits: Int = 1) -> String {
-        var scaled = value
-        for _ in 0..<digits { scaled *= 10 }
-        let rounded = (scaled).rounded()
-        var text = String(Int64(rounded))
-        guard digits > 0 else { return text }
-        while text.count <= digits { text = "0" + text }
-        text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
-        return text
+        let counters = BenchCounters()
+        let target = options.duration == nil ? options.records : Int.max
+        let consumers = try (0..<options.concurrency).map { _ in try KafkaConsumer(configuration: configuration) }
+        do {
+            for (index, consumer) in consumers.enumerated() {
+                let mine = (0..<options.partitions).filter { Int($0) % consumers.count == index }
+                try await consumer.assign(
+                    Dictionary(uniqueKeysWithValues: mine.map { (TopicPartition(options.topic, $0), OffsetSpec.earliest) }))
+            }
+            let start = ContinuousClock.now
+            let progress = BenchReport.progress(start: start) { seconds in
+                BenchReport.rate(records: counters.receivedRecords, bytes: counters.bytes, seconds: seconds)
+            }
+            defer { progress.cancel() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for consumer in consumers {
+                    group.addTask {
+                        for try await batch in consumer.batches {
+                            let bytes = batch.reduce(0) { $0 + ($1.value?.readableBytes ?? 0) }
+                            if counters.received(batch.count, bytes: bytes) >= target { break }
+                        }
+                    }
+                }
+                if let duration = options.duration {
+                    group.addTask { try await Task.sleep(for: .seconds(duration)) }
+                }
+                // The first task to finish ends the run: the target reached or the time over.
+                try await group.next()
+                for consumer in consumers { await consumer.close() }
+                group.cancelAll()
+            }
+            let elapsed = ContinuousClock.now - start
+            progress.cancel()
+            BenchReport.summary(
+                mode: "consume", records: counters.receivedRecords, bytes: counters.bytes, elapsed: elapsed, latency: nil,
+                json: options.json)
+        } catch {
+            for consumer in consumers { await consumer.close() }
+            if error is ValidationError { throw error }
+            throw CommandFailure.exit(ClientErrorText.describe(error, brokers: client.bootstrap))
+        }
     }
 }

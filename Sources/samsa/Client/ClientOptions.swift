@@ -37,6 +37,12 @@ struct ClientOptions: ParsableArguments {
     }
 }
 
+/// `--json`: the output as JSON for scripts instead of aligned tables.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (one document on one line, keys sorted) instead of a table.")
+    var json = false
+}
+
 /// Turns client errors into one readable line, with the likely fix.
 enum ClientErrorText {
     static func describe(_ error: any Error, brokers: String) -> String {

@@ -1,34 +1,107 @@
 import ArgumentParser
+import Foundation
 import SamsaClient
 
-/// `samsa cluster`: the cluster id, controller, brokers and the API versions served.
+/// `samsa cluster`: the cluster id, controller, brokers, the API versions served and the features.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "Show the cluster id, controller, brokers and the API versions they serve.")
+        commandName: "cluster", abstract: "Show the cluster id, controller, brokers, the API versions they serve and their features.",
+        discussion: """
+            Examples:
+              samsa cluster
+              samsa cluster --json | jq .features.finalized
+
+            Features (ApiVersions v3 and later) are what the cluster runs at, e.g. \
+            transaction.version 2 for KIP-890 transactions, as the controller (or the \
+            first broker) reports them.
+
+            --json prints {"cluster_id", "controller", "brokers": [{"node_id", "host", \
+            "port"}], "apis": [{"name", "key", "min_version", "max_version"}], \
+            "features": {"supported", "finalized": {name: {"min_version", \
+            "max_version"}}, "finalized_epoch"}}, features null when not reported.
+            """)
     @OptionGroup var client: ClientOptions
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
         try await withAdmin(client) { admin in
             let description = try await admin.describeCluster()
+            let apis = try await admin.apiVersions()
+            let broker =
+                description.brokers.first { $0.nodeId == description.controllerId } ?? description.brokers.first
+            let features = broker.flatMap { BrokerFeatures.query($0.address, clientId: admin.configuration.clientId) }
+            if output.json { return printJSON(description, apis: apis, features: features) }
             StandardOutput.write("cluster \(description.clusterId ?? "-")  controller \(description.controllerId)\n")
             var rows = [["BROKER", "ADDRESS"]]
             for broker in description.brokers { rows.append(["\(broker.nodeId)", "\(broker.address)"]) }
             StandardOutput.write(Table.render(rows))
-            var apis = [["API", "KEY", "VERSIONS"]]
-            for api in try await admin.apiVersions() {
-                apis.append([api.name, "\(api.apiKey)", "\(api.versions.lowerBound)-\(api.versions.upperBound)"])
+            var apiRows = [["API", "KEY", "VERSIONS"]]
+            for api in apis {
+                apiRows.append([api.name, "\(api.apiKey)", "\(api.versions.lowerBound)-\(api.versions.upperBound)"])
             }
-            StandardOutput.write(Table.render(apis))
+            StandardOutput.write(Table.render(apiRows))
+            guard let features else {
+                StandardOutput.write("features: not reported (ApiVersions v3 unavailable)\n")
+                return
+            }
+            var featureRows = [["FEATURE", "SUPPORTED", "FINALIZED"]]
+            let finalized = Dictionary(features.finalized.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for feature in features.supported {
+                featureRows.append([
+                    feature.name, "\(feature.minVersion)-\(feature.maxVersion)",
+                    finalized[feature.name].map {
+                        $0.minVersion == $0.maxVersion ? "\($0.maxVersion)" : "\($0.minVersion)-\($0.maxVersion)"
+                    }
+                        ?? "-",
+                ])
+            }
+            StandardOutput.write(Table.render(featureRows))
         }
+    }
+
+    private func printJSON(
+        _ description: ClusterDescription, apis: [(name: String, apiKey: Int16, versions: ClosedRange<Int16>)], features: BrokerFeatures?
+    ) {
+        func map(_ list: [BrokerFeatures.Feature]) -> [String: Any] {
+            Dictionary(
+                list.map { ($0.name, ["min_version": Int($0.minVersion), "max_version": Int($0.maxVersion)] as [String: Any]) },
+                uniquingKeysWith: { first, _ in first })
+        }
+        JSONOutput.write([
+            "cluster_id": description.clusterId.map { $0 as Any } ?? NSNull(),
+            "controller": Int(description.controllerId),
+            "brokers": description.brokers.map {
+                ["node_id": Int($0.nodeId), "host": $0.address.host, "port": $0.address.port] as [String: Any]
+            },
+            "apis": apis.map {
+                [
+                    "name": $0.name, "key": Int($0.apiKey), "min_version": Int($0.versions.lowerBound),
+                    "max_version": Int($0.versions.upperBound),
+                ] as [String: Any]
+            },
+            "features": features.map {
+                ["supported": map($0.supported), "finalized": map($0.finalized), "finalized_epoch": $0.finalizedEpoch] as Any
+            } ?? NSNull(),
+        ])
     }
 }
 
 /// `samsa offsets TOPIC`: the earliest, latest and at-time offset of each partition.
 struct OffsetsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "offsets", abstract: "Show the earliest, latest and (with --at) at-time offsets of a topic's partitions.")
+        commandName: "offsets", abstract: "Show the earliest, latest and (with --at) at-time offsets of a topic's partitions.",
+        discussion: """
+            Examples:
+              samsa offsets payments
+              samsa offsets payments:0,1 --at 1700000000000   # first offset at or after
+              samsa offsets payments --json
+
+            --json prints {"topic", "partitions": [{"partition", "earliest", "latest", \
+            "at"}]}.
+            """)
     @OptionGroup var client: ClientOptions
-    @Argument(help: "The topic.") var topic: String
+    @OptionGroup var output: OutputOptions
+    @Argument(help: ArgumentHelp("The topic, optionally with partitions: T or T:0,1.", valueName: "topic")) var topic: String
     @Option(help: "A time in ms since the epoch: also show the first offset at or after it.") var at: Int64?
 
     func run() async throws {
@@ -46,6 +119,12 @@ struct OffsetsCommand: AsyncParsableCommand {
                 rows.append(
                     ["\(partition.partition)", "\(earliest[partition] ?? -1)", "\(latest[partition] ?? -1)"]
                         + (atTime.map { ["\($0[partition] ?? -1)"] } ?? []))
+            }
+            if output.json {
+                return JSONOutput.write([
+                    "topic": partitions.first?.topic ?? topic,
+                    "partitions": JSONOutput.rows(rows, numeric: ["partition", "earliest", "latest", "at"]),
+                ])
             }
             StandardOutput.write(Table.render(rows))
         }

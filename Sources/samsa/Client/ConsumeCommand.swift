@@ -7,21 +7,38 @@ import NIOCore
 import SamsaClient
 import SamsaRecords
 
-/// `samsa consume TOPIC`: prints records, formatted as kcat formats them.
+/// `samsa consume TOPIC`: prints records, formatted as kcat formats them or as JSON lines.
 struct ConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
         abstract: "Print the records of a topic.",
         discussion: """
             Examples:
-              samsa consume payments -e                  # everything there is, then exit
-              samsa consume payments --from end          # only new records
-              samsa consume payments --from -5 -e        # the last 5 of each partition
-              samsa consume payments --group billing     # share the partitions with a group
-              samsa consume payments -f '%p %o %k=%s\\n'  # kcat's format strings
+              samsa consume payments -e                 # everything there is, then exit
+              samsa consume payments --from end         # only new records
+              samsa consume payments --from -5 -e       # the last 5 of each partition
+              samsa consume payments --from @1700000000000 -e   # from a time (ms)
+              samsa consume payments --group billing    # share partitions with a group
+              samsa consume payments -f '%p %o %k=%s\\n' # kcat's format strings
+              samsa consume payments -e --json | jq .value
+              samsa consume payments -e --grep 'user-4[0-9]'   # matching records only
 
-            Format tokens: %t topic, %p partition, %o offset, %k key, %s value, %T timestamp,
-            %h headers (k=v,...), %K key size, %S value size, %% a percent sign; escapes \\n \\t \\r \\\\.
+            Format tokens (-f), printed byte for byte as kcat prints them: %t topic, \
+            %p partition, %o offset, %k key, %s value, %T timestamp (ms), %h headers \
+            (k=v,k2=v2; NULL for a null value), %K key size, %S value size (-1 for \
+            null), %R value size as 4 big-endian bytes, %% a percent sign. Escapes: \
+            \\n \\r \\t \\\\, \\xHH and \\NNN for a byte.
+
+            --json prints one object per record and line: topic, partition, offset, \
+            timestamp, key, value and headers ([{"key": name, "value": value}]). Keys \
+            and values are UTF-8 text, or base64 when they are not valid UTF-8, marked \
+            by "key_encoding", "value_encoding" (and per header "value_encoding") set \
+            to "base64". Null stays null. `samsa produce --json` reads these lines back.
+
+            --grep takes a regular expression (ICU syntax, as NSRegularExpression; \
+            (?i) for any case). A record matches when the expression is found in its \
+            key, its value, or one of its headers written as name=value; bytes that are \
+            not UTF-8 are searched as U+FFFD. -c counts matching records only.
             """
     )
 
@@ -42,11 +59,17 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(name: .customShort("e"), help: "Exit once the end of every partition (as it was at the start) is reached.")
     var exitAtEnd = false
 
-    @Option(name: .customShort("c"), help: "Exit after this many records.")
+    @Option(name: .customShort("c"), help: "Exit after printing this many records.")
     var count: Int?
 
-    @Option(name: .customShort("f"), help: ArgumentHelp("A kcat format string.", valueName: "format"))
-    var format: String = "%s\\n"
+    @Option(name: .customShort("f"), help: ArgumentHelp("A kcat format string (default %s\\n).", valueName: "format"))
+    var format: String?
+
+    @Flag(help: "Print one JSON object per record and line (see below).")
+    var json = false
+
+    @Option(help: ArgumentHelp("Print only records whose key, value or a header matches this regular expression.", valueName: "regex"))
+    var grep: String?
 
     @Flag(name: .customLong("read-committed"), help: "Skip records of open and aborted transactions.")
     var readCommitted = false
@@ -54,6 +77,10 @@ struct ConsumeCommand: AsyncParsableCommand {
     func validate() throws {
         // Checked before any broker is asked, so a typo gets its own message.
         _ = try start(for: TopicPartition(topic, 0), end: 0)
+        if json && format != nil { throw ValidationError("choose one of -f and --json") }
+        if let count, count < 1 { throw ValidationError("-c \(count): expected a positive count") }
+        _ = try output()
+        _ = try grep.map(RecordMatcher.init)
     }
 
     func run() async throws {
@@ -67,17 +94,25 @@ struct ConsumeCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let formatter = try RecordFormatter(format)
+        let output = try output()
+        let matcher = try grep.map(RecordMatcher.init)
         let consumer = try KafkaConsumer(configuration: configuration)
         do {
-            try await consume(consumer, formatter: formatter)
+            try await consume(consumer, output: output, matcher: matcher)
+        } catch let error as ValidationError {
+            await consumer.close()
+            throw error
         } catch {
             await consumer.close()
             throw CommandFailure.exit(ClientErrorText.describe(error, brokers: client.bootstrap))
         }
     }
 
-    private func consume(_ consumer: KafkaConsumer, formatter: RecordFormatter) async throws {
+    private func output() throws -> RecordOutput {
+        json ? .json : .format(try RecordFormatter(format ?? "%s\\n"))
+    }
+
+    private func consume(_ consumer: KafkaConsumer, output: RecordOutput, matcher: RecordMatcher?) async throws {
         let partitions = try await partitionsOfTopic(consumer)
         var ends: [TopicPartition: Int64] = [:]
         if exitAtEnd || from.hasPrefix("-") {
@@ -90,32 +125,57 @@ struct ConsumeCommand: AsyncParsableCommand {
             for partition in partitions { assignment[partition] = try start(for: partition, end: ends[partition]) }
             try await consumer.assign(assignment)
         }
+        let end = exitAtEnd ? EndOfPartitions(consumer: consumer, ends: ends) : nil
+        // Every partition empty (or the start past the end): nothing to wait for.
+        if let end, end.reached {
+            await consumer.close()
+            return
+        }
         let limit = count
-        let ends_ = ends
-        let exitAtEnd = self.exitAtEnd
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
+        let subscribed = group != nil
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
                 var printed = 0
-                for try await record in consumer.records {
-                    StandardOutput.write(formatter.format(record))
-                    printed += 1
-                    if let limit, printed >= limit { break }
+                batches: for try await batch in consumer.batches {
+                    var out: [UInt8] = []
+                    for record in batch where matcher?.matches(record) ?? true {
+                        output.append(record, to: &out)
+                        printed += 1
+                        if let limit, printed >= limit {
+                            StandardOutput.write(out)
+                            // The batch moved the position past records not printed; a group would
+                            // commit that position at close and skip them next time.
+                            try await consumer.seek(TopicPartition(record.topic, record.partition), to: .offset(record.offset + 1))
+                            break batches
+                        }
+                    }
+                    StandardOutput.write(out)
+                    // Handing out a batch moves its partition past it (and past the transaction
+                    // markers after it): the moment to compare with the ends.
+                    if let end, end.reached { break }
                 }
                 await consumer.close()
             }
-            if exitAtEnd {
-                group.addTask {
-                    // Checks the positions against the ends until every partition is read.
-                    while !Task.isCancelled {
-                        let positions = consumer.positions
-                        if ends_.allSatisfy({ (positions[$0.key] ?? -1) >= $0.value }) { break }
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+            if let end, subscribed {
+                tasks.addTask {
+                    // A group assigns partitions at their committed offsets, which may be the ends already.
+                    for await _ in consumer.rebalanceEvents where end.reached { break }
                     await consumer.close()
                 }
             }
-            try await group.next()
-            group.cancelAll()
+            if let end {
+                let interval = Duration.milliseconds(max(consumer.configuration.fetchMaxWaitMs, 50))
+                tasks.addTask {
+                    // A fetch that brings only transaction markers or aborted records moves the
+                    // position without handing out a batch, so no event above sees it (a
+                    // read_committed read of an aborted tail). Idle fetches return every
+                    // fetch.max.wait.ms, so checking at that pace notices it as soon as a fetch can.
+                    while !end.reached { try await Task.sleep(for: interval) }
+                    await consumer.close()
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
         }
         await consumer.close()
     }
@@ -142,90 +202,58 @@ struct ConsumeCommand: AsyncParsableCommand {
     }
 }
 
-/// kcat's `-f` format strings.
-struct RecordFormatter: Sendable {
-    private enum Token: Sendable {
-        case text([UInt8])
-        case topic, partition, offset, key, value, timestamp, headers, keySize, valueSize
+/// Whether a consumer has read its partitions up to the end offsets taken at the start.
+private struct EndOfPartitions: Sendable {
+    let consumer: KafkaConsumer
+    let ends: [TopicPartition: Int64]
+
+    /// True once every assigned partition's position is at or past its end (in a group, the
+    /// partitions this member was given).
+    var reached: Bool {
+        let assigned = consumer.assignment
+        guard !assigned.isEmpty else { return false }
+        let positions = consumer.positions
+        return assigned.allSatisfy { partition in
+            guard let end = ends[partition] else { return true }
+            return (positions[partition] ?? -1) >= end
+        }
+    }
+}
+
+/// How `samsa consume` prints a record.
+enum RecordOutput: Sendable {
+    case format(RecordFormatter)
+    case json
+
+    func append(_ record: ConsumerRecord, to out: inout [UInt8]) {
+        switch self {
+        case .format(let formatter): formatter.format(record, into: &out)
+        case .json: out += JSONOutput.line(RecordJSON.object(record))
+        }
+    }
+}
+
+/// `--grep`: a regular expression searched in a record's key, value and headers (`name=value`).
+// NSRegularExpression is immutable and documented as safe to use from several threads at once.
+struct RecordMatcher: @unchecked Sendable {
+    private let expression: NSRegularExpression
+
+    init(_ pattern: String) throws {
+        do {
+            expression = try NSRegularExpression(pattern: pattern)
+        } catch {
+            throw ValidationError("--grep \(pattern): not a valid regular expression")
+        }
     }
 
-    private let tokens: [Token]
-
-    init(_ format: String) throws {
-        var tokens: [Token] = []
-        var text: [UInt8] = []
-        var characters = Array(format.utf8)[...]
-        func flush() {
-            if !text.isEmpty { tokens.append(.text(text)) }
-            text = []
+    func matches(_ record: ConsumerRecord) -> Bool {
+        func found(_ text: String) -> Bool {
+            expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
         }
-        while let byte = characters.popFirst() {
-            switch byte {
-            case UInt8(ascii: "%"):
-                guard let next = characters.popFirst() else { throw ValidationError("-f ends with a lone %") }
-                let token: Token?
-                switch next {
-                case UInt8(ascii: "t"): token = .topic
-                case UInt8(ascii: "p"): token = .partition
-                case UInt8(ascii: "o"): token = .offset
-                case UInt8(ascii: "k"): token = .key
-                case UInt8(ascii: "s"): token = .value
-                case UInt8(ascii: "T"): token = .timestamp
-                case UInt8(ascii: "h"): token = .headers
-                case UInt8(ascii: "K"): token = .keySize
-                case UInt8(ascii: "S"): token = .valueSize
-                case UInt8(ascii: "%"): token = nil
-                default: throw ValidationError("-f: unknown token %\(Character(UnicodeScalar(next)))")
-                }
-                if let token {
-                    flush()
-                    tokens.append(token)
-                } else {
-                    text.append(UInt8(ascii: "%"))
-                }
-            case UInt8(ascii: "\\"):
-                guard let next = characters.popFirst() else {
-                    text.append(byte)
-                    continue
-                }
-                switch next {
-                case UInt8(ascii: "n"): text.append(10)
-                case UInt8(ascii: "t"): text.append(9)
-                case UInt8(ascii: "r"): text.append(13)
-                case UInt8(ascii: "0"): text.append(0)
-                default: text.append(next)
-                }
-            default:
-                text.append(byte)
-            }
+        if let key = record.key, found(String(decoding: key.readableBytesView, as: UTF8.self)) { return true }
+        if let value = record.value, found(String(decoding: value.readableBytesView, as: UTF8.self)) { return true }
+        return record.headers.contains { header in
+            found(header.key + "=" + (header.value.map { String(decoding: $0.readableBytesView, as: UTF8.self) } ?? ""))
         }
-        flush()
-        self.tokens = tokens
-    }
-
-    func format(_ record: ConsumerRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        for token in tokens {
-            switch token {
-            case .text(let bytes): out += bytes
-            case .topic: out += Array(record.topic.utf8)
-            case .partition: out += Array(String(record.partition).utf8)
-            case .offset: out += Array(String(record.offset).utf8)
-            case .key: if let key = record.key { out += key.readableBytesView }
-            case .value: if let value = record.value { out += value.readableBytesView }
-            case .timestamp: out += Array(String(record.timestamp).utf8)
-            case .headers:
-                let parts = record.headers.map { header -> [UInt8] in
-                    Array(header.key.utf8) + [UInt8(ascii: "=")] + (header.value.map { Array($0.readableBytesView) } ?? [])
-                }
-                for (index, part) in parts.enumerated() {
-                    if index > 0 { out.append(UInt8(ascii: ",")) }
-                    out += part
-                }
-            case .keySize: out += Array(String(record.key?.readableBytes ?? -1).utf8)
-            case .valueSize: out += Array(String(record.value?.readableBytes ?? -1).utf8)
-            }
-        }
-        return out
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SamsaClient
 
 /// `samsa group`: consumer groups, their members, offsets and lag.
@@ -6,19 +7,35 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
         abstract: "List and describe consumer groups; reset, delete and show their offsets.",
+        discussion: """
+            Examples:
+              samsa group list
+              samsa group describe billing --json
+              samsa group reset-offsets billing --topic payments --to-earliest --execute
+              samsa group delete-offsets billing --topic payments:0,1
+              samsa group delete billing
+            """,
         subcommands: [List.self, Describe.self, Delete.self, DeleteOffsets.self, ResetOffsets.self]
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the groups with their state.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the groups with their state.",
+            discussion: """
+                Examples:
+                  samsa group list
+                  samsa group list --json   # {"groups": [{"group", "state", "type", ...}]}
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
             try await withAdmin(client) { admin in
                 var rows = [["GROUP", "STATE", "TYPE", "PROTOCOL"]]
-                for group in try await admin.listGroups() {
+                for group in try await admin.listGroups().sorted(by: { $0.groupId < $1.groupId }) {
                     rows.append([group.groupId, group.state, group.type, group.protocolType])
                 }
+                if output.json { return JSONOutput.write(["groups": JSONOutput.rows(rows)]) }
                 StandardOutput.write(Table.render(rows))
             }
         }
@@ -26,8 +43,19 @@ struct GroupCommand: AsyncParsableCommand {
 
     struct Describe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show a group's members and, per partition, the committed offset, end offset and lag.")
+            abstract: "Show a group's members and, per partition, the committed offset, end offset and lag.",
+            discussion: """
+                Examples:
+                  samsa group describe billing
+                  samsa group describe billing --json
+
+                --json prints {"group", "state", "assignor", "protocol_type", "members": \
+                [{"member_id", "client_id", "host", "group_instance_id", "assignment"}], \
+                "partitions": [{"topic", "partition", "committed", "end", "lag", \
+                "member"}], "total_lag"}.
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The group.") var group: String
 
         func run() async throws {
@@ -36,8 +64,6 @@ struct GroupCommand: AsyncParsableCommand {
                 let owners = Dictionary(
                     description.members.flatMap { member in member.assignment.map { ($0, member.clientId + " " + member.memberId) } },
                     uniquingKeysWith: { first, _ in first })
-                StandardOutput.write(
-                    "group \(group)  state \(description.state)  assignor \(description.protocol)  members \(description.members.count)\n")
                 let lag = try await admin.lag(group: group)
                 var rows = [["TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER"]]
                 var total: Int64 = 0
@@ -48,6 +74,22 @@ struct GroupCommand: AsyncParsableCommand {
                         owners[partition] ?? "-",
                     ])
                 }
+                if output.json {
+                    return JSONOutput.write([
+                        "group": group, "state": description.state, "assignor": description.protocol,
+                        "protocol_type": description.protocolType,
+                        "members": description.members.map { member -> [String: Any] in
+                            [
+                                "member_id": member.memberId, "client_id": member.clientId, "host": member.host,
+                                "group_instance_id": member.groupInstanceId.map { $0 as Any } ?? NSNull(),
+                                "assignment": member.assignment.sorted().map { ["topic": $0.topic, "partition": Int($0.partition)] },
+                            ]
+                        },
+                        "partitions": JSONOutput.rows(rows, numeric: ["partition", "committed", "end", "lag"]), "total_lag": total,
+                    ])
+                }
+                StandardOutput.write(
+                    "group \(group)  state \(description.state)  assignor \(description.protocol)  members \(description.members.count)\n")
                 StandardOutput.write(Table.render(rows))
                 StandardOutput.write("total lag \(total)\n")
             }
@@ -55,13 +97,16 @@ struct GroupCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a group (it must have no members).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a group (it must have no members).", discussion: "Example: samsa group delete billing")
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The group.") var group: String
 
         func run() async throws {
             try await withAdmin(client) { admin in
                 try await admin.deleteGroup(group)
+                if output.json { return JSONOutput.write(["deleted": group]) }
                 StandardOutput.write("deleted \(group)\n")
             }
         }
@@ -69,8 +114,14 @@ struct GroupCommand: AsyncParsableCommand {
 
     struct DeleteOffsets: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "delete-offsets", abstract: "Delete a group's committed offsets of a topic.")
+            commandName: "delete-offsets", abstract: "Delete a group's committed offsets of a topic.",
+            discussion: """
+                Examples:
+                  samsa group delete-offsets billing --topic payments
+                  samsa group delete-offsets billing --topic payments:0,1
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The group.") var group: String
         @Option(help: ArgumentHelp("The topic, optionally with partitions: T or T:0,1.", valueName: "topic")) var topic: String
 
@@ -78,6 +129,11 @@ struct GroupCommand: AsyncParsableCommand {
             try await withAdmin(client) { admin in
                 let partitions = try await TopicSelection(topic).partitions(admin)
                 try await admin.deleteGroupOffsets(group, partitions)
+                if output.json {
+                    return JSONOutput.write([
+                        "group": group, "deleted": partitions.map { ["topic": $0.topic, "partition": Int($0.partition)] },
+                    ])
+                }
                 StandardOutput.write("deleted the offsets of \(partitions.count) partitions\n")
             }
         }
@@ -88,11 +144,17 @@ struct GroupCommand: AsyncParsableCommand {
             commandName: "reset-offsets",
             abstract: "Move a group's offsets; prints the plan, and applies it with --execute.",
             discussion: """
-                samsa group reset-offsets billing --topic payments --to-earliest            # the plan
-                samsa group reset-offsets billing --topic payments:0,1 --shift-by -100 --execute
-                The group must have no members while its offsets are reset, as in Kafka.
+                Examples:
+                  samsa group reset-offsets billing --topic payments --to-earliest   # a plan
+                  samsa group reset-offsets billing --topic payments:0,1 \\
+                    --shift-by -100 --execute
+
+                The group must have no members while its offsets are reset, as in Kafka. \
+                --json prints {"group", "plan": [{"topic", "partition", "current", \
+                "new"}], "applied"}.
                 """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The group.") var group: String
         @Option(help: ArgumentHelp("The topic, optionally with partitions: T or T:0,1.", valueName: "topic")) var topic: String
         @Flag(name: .customLong("to-earliest")) var toEarliest = false
@@ -142,17 +204,23 @@ struct GroupCommand: AsyncParsableCommand {
                 for (partition, offset) in plan.sorted(by: { $0.key < $1.key }) {
                     rows.append([partition.topic, "\(partition.partition)", committed[partition].map(String.init) ?? "-", "\(offset)"])
                 }
-                StandardOutput.write(Table.render(rows))
-                guard execute else {
-                    StandardOutput.write("dry run: nothing changed (add --execute to apply)\n")
-                    return
+                func report(applied: Bool) {
+                    if output.json {
+                        JSONOutput.write([
+                            "group": group, "plan": JSONOutput.rows(rows, numeric: ["partition", "current", "new"]), "applied": applied,
+                        ])
+                    } else {
+                        StandardOutput.write(Table.render(rows))
+                        StandardOutput.write(applied ? "applied\n" : "dry run: nothing changed (add --execute to apply)\n")
+                    }
                 }
+                guard execute else { return report(applied: false) }
                 let description = try await admin.describeGroup(group)
                 guard description.members.isEmpty else {
                     throw CommandFailure.exit("group '\(group)' has active members; stop them before resetting offsets")
                 }
                 try await admin.alterGroupOffsets(group, plan)
-                StandardOutput.write("applied\n")
+                report(applied: true)
             }
         }
     }

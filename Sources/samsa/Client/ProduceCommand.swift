@@ -19,6 +19,20 @@ struct ProduceCommand: AsyncParsableCommand {
               printf 'user-1:{"amount":10}\\n' | samsa produce payments -K :
               samsa produce events --file events.txt -H source=import -z zstd -v
               samsa produce out --transactional-id copier < records.txt
+              echo '{"key": "k", "value": "v", "headers": {"source": "cli"}}' |
+                samsa produce payments --json
+              samsa consume a -e --json | samsa produce b --json   # a copy of a
+
+            --json reads one JSON object per line: "key", "value", "headers" (an \
+            object, a list of [name, value] pairs, or a list of {"key", "value"} \
+            objects), "partition" and "timestamp" (ms), each optional. Keys and values \
+            are UTF-8 text unless a sibling "key_encoding" or "value_encoding" says \
+            "base64" (as `samsa consume --json` prints them). The whole input is \
+            checked before anything is sent. With -v the delivery reports are JSON \
+            too: {"topic", "partition", "offset", "timestamp"}.
+
+            Exit status: 0 when every record was acknowledged, 1 when any failed, 2 \
+            for bad input.
             """
     )
 
@@ -62,6 +76,13 @@ struct ProduceCommand: AsyncParsableCommand {
     @Flag(name: .customShort("v"), help: "Print a delivery report per record: topic, partition, offset.")
     var verbose = false
 
+    @Flag(help: "Read one JSON object per line (see below); with -v, print JSON delivery reports.")
+    var json = false
+
+    func validate() throws {
+        if json && keySeparator != nil { throw ValidationError("choose one of -K and --json (a JSON line has its own key)") }
+    }
+
     func run() async throws {
         var extra = ["acks": acks, "compression.type": compression, "linger.ms": String(lingerMs)]
         if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
@@ -76,7 +97,7 @@ struct ProduceCommand: AsyncParsableCommand {
             guard let equals = entry.firstIndex(of: "=") else { throw ValidationError("-H \(entry): expected key=value") }
             return RecordHeader(key: String(entry[..<equals]), value: ByteBuffer(string: String(entry[entry.index(after: equals)...])))
         }
-        let input = try readInput()
+        let records = try parseRecords(try readInput(), headers: recordHeaders)
         let producer = try KafkaProducer(configuration: configuration)
         let failures = NIOLockedValueBox<[String]>([])
         do {
@@ -84,19 +105,21 @@ struct ProduceCommand: AsyncParsableCommand {
                 try await producer.initTransactions()
                 try producer.beginTransaction()
             }
-            for line in split(input) {
-                var key: ByteBuffer?
-                var value = ByteBuffer(bytes: line)
-                if let keySeparator, let range = line.firstRange(of: Array(keySeparator.utf8)) {
-                    key = ByteBuffer(bytes: line[..<range.lowerBound])
-                    value = ByteBuffer(bytes: line[range.upperBound...])
-                }
-                let record = ProducerRecord(topic: topic, key: key, value: value, headers: recordHeaders, partition: partition)
-                let verbose = self.verbose
+            let verbose = self.verbose
+            let json = self.json
+            for record in records {
                 try await producer.sendWithoutWaiting(record) { result in
                     switch result {
                     case .success(let written):
-                        if verbose { StandardOutput.write("\(written.topic)\t\(written.partition)\t\(written.offset)\n") }
+                        guard verbose else { return }
+                        if json {
+                            JSONOutput.write([
+                                "topic": written.topic, "partition": Int(written.partition), "offset": written.offset,
+                                "timestamp": written.timestamp,
+                            ])
+                        } else {
+                            StandardOutput.write("\(written.topic)\t\(written.partition)\t\(written.offset)\n")
+                        }
                     case .failure(let error):
                         failures.withLockedValue { $0.append("\(error)") }
                     }
@@ -119,6 +142,25 @@ struct ProduceCommand: AsyncParsableCommand {
         let failed = failures.withLockedValue { $0 }
         if let first = failed.first {
             throw CommandFailure.exit("\(failed.count) records failed; the first: \(first)")
+        }
+    }
+
+    /// The records of the input: one per delimited line, as text with -K, or as JSON objects.
+    private func parseRecords(_ input: [UInt8], headers: [RecordHeader]) throws -> [ProducerRecord] {
+        try split(input).enumerated().map { index, line in
+            if json {
+                var record = try RecordJSON.record(line, topic: topic, lineNumber: index + 1)
+                record.headers += headers
+                if record.partition == nil { record.partition = partition }
+                return record
+            }
+            var key: ByteBuffer?
+            var value = ByteBuffer(bytes: line)
+            if let keySeparator, let range = line.firstRange(of: Array(keySeparator.utf8)) {
+                key = ByteBuffer(bytes: line[..<range.lowerBound])
+                value = ByteBuffer(bytes: line[range.upperBound...])
+            }
+            return ProducerRecord(topic: topic, key: key, value: value, headers: headers, partition: partition)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SamsaClient
 
 /// `samsa topic`: list, describe, create, delete and configure topics.
@@ -6,24 +7,53 @@ struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
         abstract: "List, describe, create, delete and configure topics.",
+        discussion: """
+            Examples:
+              samsa topic list
+              samsa topic describe payments --json
+              samsa topic create payments -p 6 -c retention.ms=86400000
+              samsa topic add-partitions payments --total 12
+              samsa topic config set payments retention.ms=3600000
+              samsa topic delete payments
+            """,
         subcommands: [List.self, Describe.self, Create.self, Delete.self, AddPartitions.self, Config.self]
     )
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the topics.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the topics.",
+            discussion: """
+                Examples:
+                  samsa topic list --all    # with __consumer_offsets and __transaction_state
+                  samsa topic list --json   # {"topics": ["payments", ...]}
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Flag(help: "Include internal topics (__consumer_offsets, __transaction_state).") var all = false
 
         func run() async throws {
             try await withAdmin(client) { admin in
-                for name in try await admin.listTopics(includeInternal: all) { StandardOutput.write(name + "\n") }
+                let names = try await admin.listTopics(includeInternal: all)
+                if output.json { return JSONOutput.write(["topics": names]) }
+                for name in names { StandardOutput.write(name + "\n") }
             }
         }
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a topic's partitions, leaders, offsets and non-default configs.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a topic's partitions, leaders, offsets and non-default configs.",
+            discussion: """
+                Examples:
+                  samsa topic describe payments
+                  samsa topic describe payments --json
+
+                --json prints {"topic", "id", "partitions": [{"partition", "leader", \
+                "leader_epoch", "start", "end"}], "configs": {name: value}} (the configs \
+                not at their defaults).
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The topic.") var topic: String
 
         func run() async throws {
@@ -32,6 +62,21 @@ struct TopicCommand: AsyncParsableCommand {
                 let partitions = described.partitions.map { TopicPartition(topic, $0.index) }
                 let starts = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.earliest) }))
                 let ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.latest) }))
+                let configs = try await admin.describeTopicConfigs(topic).filter { !$0.value.isDefault }
+                if output.json {
+                    return JSONOutput.write([
+                        "topic": topic, "id": "\(described.id)",
+                        "partitions": described.partitions.map { partition -> [String: Any] in
+                            let key = TopicPartition(topic, partition.index)
+                            return [
+                                "partition": Int(partition.index), "leader": Int(partition.leader),
+                                "leader_epoch": Int(partition.leaderEpoch),
+                                "start": starts[key] ?? -1, "end": ends[key] ?? -1,
+                            ]
+                        },
+                        "configs": configs.mapValues { $0.value.map { $0 as Any } ?? NSNull() },
+                    ])
+                }
                 StandardOutput.write("topic \(topic)  partitions \(described.partitions.count)  id \(described.id)\n")
                 var rows = [["PARTITION", "LEADER", "EPOCH", "START", "END"]]
                 for partition in described.partitions {
@@ -42,7 +87,6 @@ struct TopicCommand: AsyncParsableCommand {
                     ])
                 }
                 StandardOutput.write(Table.render(rows))
-                let configs = try await admin.describeTopicConfigs(topic).filter { !$0.value.isDefault }
                 if !configs.isEmpty {
                     StandardOutput.write("configs:\n")
                     for (name, value) in configs.sorted(by: { $0.key < $1.key }) {
@@ -55,8 +99,14 @@ struct TopicCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a topic.", discussion: "Example: samsa topic create payments -p 6 -c retention.ms=86400000")
+            abstract: "Create a topic.",
+            discussion: """
+                Examples:
+                  samsa topic create payments -p 6 -c retention.ms=86400000
+                  samsa topic create compacted -c cleanup.policy=compact --json
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The topic.") var topic: String
         @Option(name: [.customShort("p"), .long], help: "Partitions (default: the broker's num.partitions).") var partitions: Int32 = -1
         @Option(
@@ -67,19 +117,28 @@ struct TopicCommand: AsyncParsableCommand {
             let parsed = try parsePairs(configs, option: "-c")
             try await withAdmin(client) { admin in
                 try await admin.createTopic(NewTopic(name: topic, partitions: partitions, configs: parsed))
+                if output.json { return JSONOutput.write(["created": topic]) }
                 StandardOutput.write("created \(topic)\n")
             }
         }
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete topics.")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete topics.",
+            discussion: """
+                Examples:
+                  samsa topic delete payments
+                  samsa topic delete a b c --json      # {"deleted": ["a", "b", "c"]}
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The topics.") var topics: [String]
 
         func run() async throws {
             try await withAdmin(client) { admin in
                 try await admin.deleteTopics(topics)
+                if output.json { return JSONOutput.write(["deleted": topics]) }
                 StandardOutput.write("deleted \(topics.joined(separator: ", "))\n")
             }
         }
@@ -87,14 +146,20 @@ struct TopicCommand: AsyncParsableCommand {
 
     struct AddPartitions: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "add-partitions", abstract: "Grow a topic to a total number of partitions.")
+            commandName: "add-partitions", abstract: "Grow a topic to a total number of partitions.",
+            discussion: """
+                Example: samsa topic add-partitions payments --total 12
+                Keys map to partitions by their count, so keyed records move once it changes.
+                """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "The topic.") var topic: String
         @Option(name: .customLong("total"), help: "The partition count after the change.") var total: Int32
 
         func run() async throws {
             try await withAdmin(client) { admin in
                 try await admin.createPartitions(topic: topic, totalCount: total)
+                if output.json { return JSONOutput.write(["topic": topic, "partitions": Int(total)]) }
                 StandardOutput.write("\(topic) now has \(total) partitions\n")
             }
         }
@@ -104,11 +169,17 @@ struct TopicCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read or change a topic's configs.",
             discussion: """
-                samsa topic config get payments            # every config with its value
-                samsa topic config set payments retention.ms=3600000
-                samsa topic config delete payments retention.ms   # back to the default
+                Examples:
+                  samsa topic config get payments            # every config with its value
+                  samsa topic config set payments retention.ms=3600000
+                  samsa topic config delete payments retention.ms   # back to the default
+                  samsa topic config get payments --json
+
+                --json prints {"topic", "configs": {name: {"value", "default", \
+                "read_only"}}}.
                 """)
         @OptionGroup var client: ClientOptions
+        @OptionGroup var output: OutputOptions
         @Argument(help: "get, set or delete.") var action: String
         @Argument(help: "The topic.") var topic: String
         @Argument(help: "key=value pairs to set, or keys to delete.") var entries: [String] = []
@@ -118,6 +189,17 @@ struct TopicCommand: AsyncParsableCommand {
                 switch action {
                 case "get":
                     let configs = try await admin.describeTopicConfigs(topic)
+                    if output.json {
+                        return JSONOutput.write([
+                            "topic": topic,
+                            "configs": configs.mapValues { value -> [String: Any] in
+                                [
+                                    "value": value.value.map { $0 as Any } ?? NSNull(), "default": value.isDefault,
+                                    "read_only": value.isReadOnly,
+                                ]
+                            },
+                        ])
+                    }
                     var rows = [["CONFIG", "VALUE", "DEFAULT"]]
                     for (name, value) in configs.sorted(by: { $0.key < $1.key }) {
                         rows.append([name, value.value ?? "", value.isDefault ? "yes" : "no"])
