@@ -84,4 +84,15 @@ struct AdminTests {
             await admin.close()
         }
     }
+
+    @Test("the cluster's features: transaction.version supported 0-2 and finalized at 2")
+    func features() async throws {
+        try await SamsaTestCluster.with { cluster in
+            let admin = KafkaAdmin(configuration: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            let features = try await admin.features()
+            #expect(features.supported["transaction.version"] == 0...2)
+            #expect(features.finalized["transaction.version"] == 2...2)
+            await admin.close()
+        }
+    }
 }

@@ -54,6 +54,13 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The features of a broker (`transaction.version`, ...): the levels it supports and the
+    /// levels the cluster is finalized at (KIP-584), from its ApiVersions answer. Empty for a
+    /// broker older than ApiVersions v3.
+    public func features() async throws -> BrokerFeatures {
+        try await cluster.anyConnection().features
+    }
+
     // MARK: Topics
 
     /// The topics' names (internal ones only with `includeInternal`).

@@ -13,18 +13,22 @@ final class BrokerConnection: Sendable {
     let nodeId: Int32
     let address: BrokerAddress
     let versions: ApiVersionTable
+    /// The features the broker reported in ApiVersions (v3 and later; empty before).
+    let features: BrokerFeatures
     private let channel: any Channel
     private let clientId: String
     private let requestTimeout: TimeAmount
     private let nextCorrelationId = NIOLockedValueBox<Int32>(1)
 
     private init(
-        nodeId: Int32, address: BrokerAddress, channel: any Channel, versions: ApiVersionTable, clientId: String, requestTimeout: TimeAmount
+        nodeId: Int32, address: BrokerAddress, channel: any Channel, versions: ApiVersionTable, features: BrokerFeatures = BrokerFeatures(),
+        clientId: String, requestTimeout: TimeAmount
     ) {
         self.nodeId = nodeId
         self.address = address
         self.channel = channel
         self.versions = versions
+        self.features = features
         self.clientId = clientId
         self.requestTimeout = requestTimeout
     }
@@ -50,10 +54,10 @@ final class BrokerConnection: Sendable {
             nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable([]), clientId: clientId,
             requestTimeout: requestTimeout)
         do {
-            let keys = try await bootstrap.negotiate()
+            let answer = try await bootstrap.negotiate()
             return BrokerConnection(
-                nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable(keys), clientId: clientId,
-                requestTimeout: requestTimeout)
+                nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable(answer.apiKeys),
+                features: BrokerFeatures(answer), clientId: clientId, requestTimeout: requestTimeout)
         } catch {
             try? await channel.close()
             throw error
@@ -62,14 +66,14 @@ final class BrokerConnection: Sendable {
 
     /// ApiVersions at the newest version this client speaks; a broker that does not know it
     /// answers UNSUPPORTED_VERSION with a v0 body (KIP-511), and the client asks again at v0.
-    private func negotiate() async throws -> [ApiVersionsResponse.ApiVersion] {
+    private func negotiate() async throws -> ApiVersionsResponse {
         var request = ApiVersionsRequest()
         request.clientSoftwareName = "samsa-swift"
         request.clientSoftwareVersion = SamsaClientVersion.current
         let newest = ApiVersionsRequest.supportedVersions.upperBound
         do {
             let response = try await send(request, version: newest)
-            if response.errorCode == ErrorCode.noError.rawValue { return response.apiKeys }
+            if response.errorCode == ErrorCode.noError.rawValue { return response }
         } catch SamsaClientError.malformedResponse {
             // A v0 body with UNSUPPORTED_VERSION does not parse as the newer version.
         }
@@ -77,7 +81,7 @@ final class BrokerConnection: Sendable {
         guard fallback.errorCode == ErrorCode.noError.rawValue else {
             throw KafkaError(ErrorCode(rawValue: fallback.errorCode), message: "ApiVersions failed")
         }
-        return fallback.apiKeys
+        return fallback
     }
 
     /// Whether the connection is still open.

@@ -18,8 +18,8 @@ struct BenchE2ECommand: AsyncParsableCommand {
             monotonic clock), so the latency is the time from send to the consumer \
             handing the record out: batching, the write, the acknowledgement policy, \
             the fetch and decoding included. The summary gives records/s and MB/s as \
-            consumed, the end-to-end percentiles (latency_ms) and the send-to-ack \
-            percentiles (ack_latency_ms).
+            consumed, the end-to-end percentiles of every record (latency_ms) and the \
+            send-to-ack percentiles of one send in 16 (ack_latency_ms).
             """
     )
 

@@ -27,9 +27,8 @@ struct ClusterCommand: AsyncParsableCommand {
         try await withAdmin(client) { admin in
             let description = try await admin.describeCluster()
             let apis = try await admin.apiVersions()
-            let broker =
-                description.brokers.first { $0.nodeId == description.controllerId } ?? description.brokers.first
-            let features = broker.flatMap { BrokerFeatures.query($0.address, clientId: admin.configuration.clientId) }
+            let reported = try await admin.features()
+            let features = reported.supported.isEmpty && reported.finalized.isEmpty ? nil : reported
             if output.json { return printJSON(description, apis: apis, features: features) }
             StandardOutput.write("cluster \(description.clusterId ?? "-")  controller \(description.controllerId)\n")
             var rows = [["BROKER", "ADDRESS"]]
@@ -45,12 +44,11 @@ struct ClusterCommand: AsyncParsableCommand {
                 return
             }
             var featureRows = [["FEATURE", "SUPPORTED", "FINALIZED"]]
-            let finalized = Dictionary(features.finalized.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for feature in features.supported {
+            for (name, levels) in features.supported.sorted(by: { $0.key < $1.key }) {
                 featureRows.append([
-                    feature.name, "\(feature.minVersion)-\(feature.maxVersion)",
-                    finalized[feature.name].map {
-                        $0.minVersion == $0.maxVersion ? "\($0.maxVersion)" : "\($0.minVersion)-\($0.maxVersion)"
+                    name, "\(levels.lowerBound)-\(levels.upperBound)",
+                    features.finalized[name].map {
+                        $0.lowerBound == $0.upperBound ? "\($0.upperBound)" : "\($0.lowerBound)-\($0.upperBound)"
                     }
                         ?? "-",
                 ])
@@ -62,10 +60,8 @@ struct ClusterCommand: AsyncParsableCommand {
     private func printJSON(
         _ description: ClusterDescription, apis: [(name: String, apiKey: Int16, versions: ClosedRange<Int16>)], features: BrokerFeatures?
     ) {
-        func map(_ list: [BrokerFeatures.Feature]) -> [String: Any] {
-            Dictionary(
-                list.map { ($0.name, ["min_version": Int($0.minVersion), "max_version": Int($0.maxVersion)] as [String: Any]) },
-                uniquingKeysWith: { first, _ in first })
+        func map(_ levels: [String: ClosedRange<Int16>]) -> [String: Any] {
+            levels.mapValues { ["min_version": Int($0.lowerBound), "max_version": Int($0.upperBound)] as [String: Any] }
         }
         JSONOutput.write([
             "cluster_id": description.clusterId.map { $0 as Any } ?? NSNull(),
