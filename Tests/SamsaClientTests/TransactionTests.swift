@@ -118,4 +118,33 @@ struct TransactionTests {
             #expect(try await values(cluster, "t", partitions: 1, committedOnly: true) == ["fresh"])
         }
     }
+
+    @Test("a read_committed consumer learns it reached the end of a partition that holds only an aborted transaction")
+    func partitionEndPastAbortedRecords() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("aborted")
+            let producer = try producer(cluster, id: "aborter")
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            for index in 0..<3 { _ = try await producer.send(ProducerRecord(topic: "aborted", value: "\(index)")) }
+            try await producer.abortTransaction()
+            await producer.close()
+            let end = try #require(cluster.endOffset(topic: "aborted"))
+            #expect(end == 4, "three records and the ABORT marker")
+
+            var configuration = ConsumerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            configuration.isolationLevel = .readCommitted
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let partition = TopicPartition("aborted", 0)
+            try await consumer.assign([partition: .earliest])
+            var reached: PartitionEnd?
+            for await event in consumer.partitionEnds {
+                reached = event
+                break
+            }
+            #expect(reached == PartitionEnd(partition: partition, offset: end), "no record handed out, yet at the end")
+            #expect(consumer.position(partition) == end)
+            await consumer.close()
+        }
+    }
 }

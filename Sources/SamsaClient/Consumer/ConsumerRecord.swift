@@ -19,6 +19,13 @@ public struct ConsumerRecord: Sendable {
     public var valueString: String? { value.map { String(buffer: $0) } }
 }
 
+/// A partition read to its end: ``KafkaConsumer/partitionEnds``.
+public struct PartitionEnd: Hashable, Sendable {
+    public var partition: TopicPartition
+    /// The position: the end offset at the time of the fetch.
+    public var offset: Int64
+}
+
 /// Where to start reading a partition.
 public enum OffsetSpec: Hashable, Sendable {
     /// The oldest record still kept.

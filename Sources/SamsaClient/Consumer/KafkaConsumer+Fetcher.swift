@@ -137,6 +137,8 @@ extension KafkaConsumer {
         var resets: [TopicPartition] = []
         var refresh = false
         var lagMax: Int64 = 0
+        /// Partitions whose fetch found nothing past the end: candidates for `partitionEnds`.
+        var atEnd: [TopicPartition: Int64] = [:]
         let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
         for topic in response.responses {
             let name = topic.topic.isEmpty ? names[topic.topicId] ?? "" : topic.topic
@@ -150,7 +152,12 @@ extension KafkaConsumer {
                         topic: name, partition: data.partitionIndex, data: data, position: position, isolation: configuration.isolationLevel
                     )
                     if decoded.next > position { advanced[key] = decoded.next }
-                    lagMax = max(lagMax, data.highWatermark - max(decoded.next, position))
+                    let next = max(decoded.next, position)
+                    lagMax = max(lagMax, data.highWatermark - next)
+                    let end =
+                        configuration.isolationLevel == .readCommitted && data.lastStableOffset >= 0
+                        ? data.lastStableOffset : data.highWatermark
+                    if decoded.records.isEmpty && next >= end { atEnd[key] = next }
                     metrics.records.increment(by: decoded.records.count)
                     metrics.bytes.increment(by: decoded.bytes)
                     if !decoded.records.isEmpty {
@@ -175,6 +182,7 @@ extension KafkaConsumer {
         metrics.lagMax.record(lagMax)
         if refresh { await cluster.invalidateMetadata() }
         let reset: OffsetSpec = configuration.autoOffsetReset == .earliest ? .earliest : .latest
+        var ends: [PartitionEnd] = []
         state.withLockedValue { state in
             for chunk in chunks where state.partitions[chunk.partition]?.epoch == chunk.epoch {
                 state.chunks.append(chunk)
@@ -192,7 +200,16 @@ extension KafkaConsumer {
                 state.partitions[partition]?.fetchPosition = nil
                 state.partitions[partition]?.pending = reset
             }
+            // At the end with every record handed out: reported once per position.
+            for (partition, next) in atEnd {
+                guard let entry = state.partitions[partition], entry.epoch == positions[partition]!.1, entry.consumed == next,
+                    entry.reportedEnd != next
+                else { continue }
+                state.partitions[partition]?.reportedEnd = next
+                ends.append(PartitionEnd(partition: partition, offset: next))
+            }
         }
+        for end in ends { partitionEndContinuation.yield(end) }
         if !chunks.isEmpty { recordsWake.fire() }
         return !chunks.isEmpty || !advanced.isEmpty
     }

@@ -39,6 +39,14 @@ public final class KafkaConsumer: Sendable, Service {
     /// ``subscribe(_:)``), in order. Ends when the consumer closes.
     public let rebalanceEvents: AsyncStream<RebalanceEvent>
 
+    /// A partition's position reached its end (the high watermark, or under read_committed
+    /// the last stable offset) with nothing left to hand out: once per position, like
+    /// librdkafka's partition EOF. A read that ends in transaction markers or aborted records
+    /// moves the position without handing out a record; this tells it. Keeps the newest 1024
+    /// events when nobody reads them; ends when the consumer closes.
+    public let partitionEnds: AsyncStream<PartitionEnd>
+    let partitionEndContinuation: AsyncStream<PartitionEnd>.Continuation
+
     struct PartitionState {
         /// Where the next fetch starts; nil until `pending` is resolved.
         var fetchPosition: Int64?
@@ -49,6 +57,8 @@ public final class KafkaConsumer: Sendable, Service {
         var paused = false
         /// Bumped by every seek, so records fetched before it are dropped.
         var epoch = 0
+        /// The position last reported in ``partitionEnds``.
+        var reportedEnd: Int64?
     }
 
     struct Chunk {
@@ -105,6 +115,7 @@ public final class KafkaConsumer: Sendable, Service {
         self.metrics = ConsumerMetrics(configuration: configuration.client)
         self.state = NIOLockedValueBox(State())
         (rebalanceEvents, rebalanceContinuation) = AsyncStream.makeStream(of: RebalanceEvent.self)
+        (partitionEnds, partitionEndContinuation) = AsyncStream.makeStream(of: PartitionEnd.self, bufferingPolicy: .bufferingNewest(1024))
         let task = Task { [self] in await self.runFetcher() }
         fetcher.withLockedValue { $0 = task }
     }
@@ -276,10 +287,12 @@ public final class KafkaConsumer: Sendable, Service {
             if state.withLockedValue({ $0.joining }) { await cluster.close() }
             await group.value
             rebalanceContinuation.finish()
+            partitionEndContinuation.finish()
             await cluster.close()
             return
         }
         rebalanceContinuation.finish()
+        partitionEndContinuation.finish()
         if configuration.enableAutoCommit && configuration.groupId != nil {
             do {
                 try await commit()

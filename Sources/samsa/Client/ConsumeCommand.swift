@@ -164,13 +164,11 @@ struct ConsumeCommand: AsyncParsableCommand {
                 }
             }
             if let end {
-                let interval = Duration.milliseconds(max(consumer.configuration.fetchMaxWaitMs, 50))
                 tasks.addTask {
                     // A fetch that brings only transaction markers or aborted records moves the
-                    // position without handing out a batch, so no event above sees it (a
-                    // read_committed read of an aborted tail). Idle fetches return every
-                    // fetch.max.wait.ms, so checking at that pace notices it as soon as a fetch can.
-                    while !end.reached { try await Task.sleep(for: interval) }
+                    // position without handing out a batch (a read_committed read of an aborted
+                    // tail); the consumer reports reaching a partition's end.
+                    for await _ in consumer.partitionEnds where end.reached { break }
                     await consumer.close()
                 }
             }
