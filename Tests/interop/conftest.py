@@ -45,7 +45,10 @@ API_KEYS = {
     "TxnOffsetCommit": 28,
     "OffsetForLeaderEpoch": 23,
     "DescribeConfigs": 32,
+    "CreatePartitions": 37,
     "DeleteGroups": 42,
+    "IncrementalAlterConfigs": 44,
+    "OffsetDelete": 47,
     "ConsumerGroupHeartbeat": 68,
 }
 

@@ -271,3 +271,86 @@ def test_bench_e2e_json_summary(broker, new_topic, require):
     assert set(latency) == {"p50", "p95", "p99", "p99_9", "max", "count"} and latency["count"] == 300
     assert 0 <= latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["p99_9"] <= latency["max"]
     assert sorted(p["latest"] for p in json.loads(samsa(broker, "offsets", topic, "--json").stdout)["partitions"]) == [100, 100, 100]
+
+
+def test_topic_lifecycle_and_configs(broker, require):
+    """create with configs, config get/set/delete, add-partitions, delete: each checked through
+    the command's own --json and through confluent-kafka's admin client."""
+    require("CreateTopics", "DeleteTopics", "CreatePartitions", "DescribeConfigs", "IncrementalAlterConfigs")
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    topic = f"life-{uuid.uuid4().hex[:8]}"
+    samsa(broker, "topic", "create", topic, "-p", "2", "-c", "retention.ms=60000")
+    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+    assert len(admin.list_topics(topic, timeout=CLIENT_TIMEOUT).topics[topic].partitions) == 2
+
+    def configs() -> dict:
+        return json.loads(samsa(broker, "topic", "config", "get", topic, "--json").stdout)["configs"]
+
+    assert configs()["retention.ms"]["value"] == "60000"
+    samsa(broker, "topic", "config", "set", topic, "retention.ms=120000", "cleanup.policy=compact")
+    resource = ConfigResource("topic", topic)
+    described = admin.describe_configs([resource])[resource].result(timeout=CLIENT_TIMEOUT)
+    assert (described["retention.ms"].value, described["cleanup.policy"].value) == ("120000", "compact")
+    samsa(broker, "topic", "config", "delete", topic, "retention.ms")
+    assert configs()["retention.ms"]["value"] == "604800000", "back to the broker's default"
+
+    samsa(broker, "topic", "add-partitions", topic, "--total", "3")
+    assert len(admin.list_topics(topic, timeout=CLIENT_TIMEOUT).topics[topic].partitions) == 3
+    samsa(broker, "topic", "delete", topic)
+    assert topic not in json.loads(samsa(broker, "topic", "list", "--json").stdout)["topics"]
+    missing = samsa(broker, "topic", "describe", topic, check=False)
+    assert missing.returncode != 0 and f"topic '{topic}' does not exist" in missing.stderr.decode()
+
+
+def test_produce_keys_headers_and_delivery_report(broker, new_topic, require):
+    """-K splits key from value, -H adds headers, -v reports each delivery; confluent-kafka reads
+    the same keys, values and headers back."""
+    require("Produce", "Fetch")
+    topic = new_topic("keyed")
+    result = samsa(broker, "produce", topic, "-p", "1", "-K", ":", "-H", "source=cli", "-v", input=b"k1:v1\nk2:v2\n")
+    reports = sorted(line.split("\t") for line in result.stdout.decode().splitlines())
+    assert reports == [[topic, "1", "0"], [topic, "1", "1"]]
+    read = consume_confluent(broker.bootstrap, topic, 1)
+    assert [(r.key, r.value, r.headers) for r in read] == [
+        (b"k1", b"v1", (("source", b"cli"),)),
+        (b"k2", b"v2", (("source", b"cli"),)),
+    ]
+
+
+def test_group_delete_offsets_delete_and_members_refusal(broker, new_topic, require):
+    """delete-offsets drops one topic's offsets; reset-offsets and delete refuse while a
+    confluent-kafka member is in the group, and delete works once it left."""
+    require("JoinGroup", "SyncGroup", "OffsetCommit", "OffsetFetch", "DeleteGroups", "OffsetDelete")
+    from confluent_kafka import Consumer
+
+    topic, group = new_topic("groupcmd"), f"groupcmd-{uuid.uuid4().hex[:8]}"
+    produce_confluent(broker.bootstrap, topic, [Rec(None, b"x", partition=0) for _ in range(3)])
+    commit_with_confluent(broker, group, {(topic, 0): 2})
+    member = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        member.subscribe([topic])
+        while not member.assignment():
+            member.poll(0.2)
+        refused = samsa(broker, "group", "reset-offsets", group, "--topic", topic, "--to-earliest", "--execute", check=False)
+        assert refused.returncode != 0
+        assert f"group '{group}' has active members" in refused.stderr.decode()
+        assert committed_with_confluent(broker, group, topic)[0] == 2, "nothing moved"
+    finally:
+        member.close()
+    samsa(broker, "group", "delete-offsets", group, "--topic", topic)
+    assert committed_with_confluent(broker, group, topic)[0] < 0, "the topic's offsets are gone"
+    samsa(broker, "group", "delete", group)
+    assert group not in [g["group"] for g in json.loads(samsa(broker, "group", "list", "--json").stdout)["groups"]]
+
+
+def test_bench_produce_and_consume_json(broker, new_topic, require):
+    require("Produce", "Fetch")
+    topic = new_topic("benchpc")
+    produced = json.loads(
+        samsa(broker, "bench", "produce", "--topic", topic, "--records", "500", "--record-size", "32", "--acks", "all", "--json").stdout
+    )
+    assert produced["records"] == 500 and produced["bytes"] == 500 * 32
+    assert produced["latency_ms"]["count"] >= 1
+    consumed = json.loads(samsa(broker, "bench", "consume", "--topic", topic, "--records", "500", "--json").stdout)
+    assert consumed["records"] == 500 and consumed["latency_ms"] is None
