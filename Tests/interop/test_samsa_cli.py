@@ -354,3 +354,20 @@ def test_bench_produce_and_consume_json(broker, new_topic, require):
     assert produced["latency_ms"]["count"] >= 1
     consumed = json.loads(samsa(broker, "bench", "consume", "--topic", topic, "--records", "500", "--json").stdout)
     assert consumed["records"] == 500 and consumed["latency_ms"] is None
+
+
+def test_reset_offsets_by_duration_and_datetime(broker, new_topic, require):
+    """--by-duration takes Kafka's ISO 8601 durations, --to-datetime ISO 8601 times; records
+    written now are all within the last hour and all before 2100."""
+    require("OffsetCommit", "OffsetFetch", "ListOffsets", "DescribeGroups")
+    topic, group = new_topic("bytime"), f"bytime-{uuid.uuid4().hex[:8]}"
+    produce_confluent(broker.bootstrap, topic, [Rec(None, f"r{i}".encode(), partition=0) for i in range(5)])
+    commit_with_confluent(broker, group, {(topic, 0): 3})
+    samsa(broker, "group", "reset-offsets", group, "--topic", f"{topic}:0", "--by-duration", "PT1H", "--execute")
+    assert committed_with_confluent(broker, group, topic)[0] == 0
+    samsa(broker, "group", "reset-offsets", group, "--topic", f"{topic}:0", "--to-datetime", "2100-01-01T00:00:00Z", "--execute")
+    assert committed_with_confluent(broker, group, topic)[0] == 5, "no record that late: the end"
+    bad = samsa(broker, "group", "reset-offsets", group, "--topic", topic, "--by-duration", "an hour", check=False)
+    assert bad.returncode == 2 and b"--by-duration an hour" in bad.stderr
+    since = samsa(broker, "consume", topic, "-p", "0", "--from", "@2000-01-01T00:00:00Z", "-e").stdout
+    assert since == b"r0\nr1\nr2\nr3\nr4\n"

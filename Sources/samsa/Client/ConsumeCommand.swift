@@ -192,10 +192,10 @@ struct ConsumeCommand: AsyncParsableCommand {
         case "beginning", "earliest", "start": return .earliest
         case "end", "latest": return .latest
         default:
-            if from.hasPrefix("@"), let timestamp = Int64(from.dropFirst()) { return .timestamp(timestamp) }
+            if from.hasPrefix("@"), let timestamp = TimeText.milliseconds(String(from.dropFirst())) { return .timestamp(timestamp) }
             if from.hasPrefix("-"), let last = Int64(from.dropFirst()), let end { return .offset(max(0, end - last)) }
             if let offset = Int64(from), offset >= 0 { return .offset(offset) }
-            throw ValidationError("--from \(from): expected beginning, end, an offset, @timestamp-ms or -N")
+            throw ValidationError("--from \(from): expected beginning, end, an offset, @time (ms or ISO 8601) or -N")
         }
     }
 }

@@ -148,6 +148,8 @@ struct GroupCommand: AsyncParsableCommand {
                   samsa group reset-offsets billing --topic payments --to-earliest   # a plan
                   samsa group reset-offsets billing --topic payments:0,1 \\
                     --shift-by -100 --execute
+                  samsa group reset-offsets billing --topic payments --by-duration PT1H --execute
+                  samsa group reset-offsets billing --topic payments --to-datetime 2026-12-04T10:00:00Z
 
                 The group must have no members while its offsets are reset, as in Kafka. \
                 --json prints {"group", "plan": [{"topic", "partition", "current", \
@@ -160,16 +162,43 @@ struct GroupCommand: AsyncParsableCommand {
         @Flag(name: .customLong("to-earliest")) var toEarliest = false
         @Flag(name: .customLong("to-latest")) var toLatest = false
         @Option(name: .customLong("to-offset")) var toOffset: Int64?
-        @Option(name: .customLong("to-datetime"), help: "A time in ms since the epoch.") var toDatetime: Int64?
+        @Option(
+            name: .customLong("to-datetime"),
+            help: ArgumentHelp(
+                "The first offset at or after a time: ms since the epoch, or ISO 8601 (2026-12-04T10:00:00Z).", valueName: "time"))
+        var toDatetime: String?
+        @Option(
+            name: .customLong("by-duration"),
+            help: ArgumentHelp(
+                "The first offset at or after this long ago: ISO 8601 (PT15M, P1DT2H) or 30s, 15m, 2h, 7d.", valueName: "duration"))
+        var byDuration: String?
         @Option(name: .customLong("shift-by"), parsing: .unconditional, help: "Move by this many records (negative: back).")
         var shiftBy: Int64?
         @Flag(help: "Apply the plan.") var execute = false
 
         func validate() throws {
-            let chosen = [toEarliest, toLatest, toOffset != nil, toDatetime != nil, shiftBy != nil].filter { $0 }.count
+            let chosen = [toEarliest, toLatest, toOffset != nil, toDatetime != nil, byDuration != nil, shiftBy != nil].filter { $0 }.count
             guard chosen == 1 else {
-                throw ValidationError("choose one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+                throw ValidationError("choose one of --to-earliest, --to-latest, --to-offset, --to-datetime, --by-duration, --shift-by")
             }
+            _ = try targetTime()
+        }
+
+        /// The time of --to-datetime or --by-duration, in ms since the epoch.
+        func targetTime() throws -> Int64? {
+            if let toDatetime {
+                guard let time = TimeText.milliseconds(toDatetime) else {
+                    throw ValidationError("--to-datetime \(toDatetime): expected ms since the epoch or ISO 8601, e.g. 2026-12-04T10:00:00Z")
+                }
+                return time
+            }
+            if let byDuration {
+                guard let duration = TimeText.durationMilliseconds(byDuration) else {
+                    throw ValidationError("--by-duration \(byDuration): expected ISO 8601 (PT15M, P1DT2H) or 30s, 15m, 2h, 7d")
+                }
+                return TimeText.nowMilliseconds() - duration
+            }
+            return nil
         }
 
         func run() async throws {
@@ -179,9 +208,9 @@ struct GroupCommand: AsyncParsableCommand {
                 let ends = try await admin.listOffsets(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.latest) }))
                 let committed = try await admin.groupOffsets(group, partitions: partitions)
                 var plan: [TopicPartition: Int64] = [:]
-                if let toDatetime {
+                if let time = try targetTime() {
                     plan = try await admin.listOffsets(
-                        Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.timestamp(toDatetime)) }))
+                        Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.timestamp(time)) }))
                 }
                 for partition in partitions {
                     let start = starts[partition] ?? 0
