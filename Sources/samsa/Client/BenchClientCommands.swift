@@ -51,6 +51,15 @@ struct BenchOptions: ParsableArguments {
     }
 }
 
+/// How the benchmark's producers write: `bench produce` and `bench e2e`.
+struct BenchProducingOptions: ParsableArguments {
+    @Option(help: "Acknowledgements: all, 1 or 0.")
+    var acks: String = "all"
+
+    @Option(name: [.customShort("z"), .customLong("compression")], help: "none, gzip, snappy, lz4 or zstd.")
+    var compression: String = "none"
+}
+
 /// Producers writing a benchmark's records round-robin over the partitions, each record's
 /// send-to-acknowledgement time going to `latency`.
 struct BenchProducers {
@@ -60,9 +69,10 @@ struct BenchProducers {
     let counters = BenchCounters()
     let latency = LatencyRecorder()
 
-    init(_ options: BenchOptions, client: ClientOptions, acks: String, compression: String) throws {
+    init(_ options: BenchOptions, client: ClientOptions, producing: BenchProducingOptions) throws {
         self.options = options
-        var extra = ["acks": acks, "compression.type": compression, "linger.ms": "5", "batch.size": "1000000"]
+        let acks = producing.acks
+        var extra = ["acks": acks, "compression.type": producing.compression, "linger.ms": "5", "batch.size": "1000000"]
         if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
         do {
             configuration = try ProducerConfiguration(properties: try client.kafkaProperties(adding: extra))
@@ -153,17 +163,13 @@ struct BenchProduceCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Acknowledgements: all, 1 or 0.")
-    var acks: String = "all"
-
-    @Option(name: [.customShort("z"), .customLong("compression")], help: "none, gzip, snappy, lz4 or zstd.")
-    var compression: String = "none"
+    @OptionGroup var producing: BenchProducingOptions
 
     @Option(name: .customLong("batch"), help: "Records per call: 1 uses send per record, more uses the bulk sendWithoutWaiting([records]).")
     var recordsPerCall: Int = 1
 
     func run() async throws {
-        var producers = try BenchProducers(options, client: client, acks: acks, compression: compression)
+        var producers = try BenchProducers(options, client: client, producing: producing)
         producers.recordsPerCall = max(recordsPerCall, 1)
         do {
             try await options.prepareTopic(client)

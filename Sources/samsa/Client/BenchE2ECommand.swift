@@ -26,18 +26,14 @@ struct BenchE2ECommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Acknowledgements: all, 1 or 0.")
-    var acks: String = "all"
-
-    @Option(name: [.customShort("z"), .customLong("compression")], help: "none, gzip, snappy, lz4 or zstd.")
-    var compression: String = "none"
+    @OptionGroup var producing: BenchProducingOptions
 
     func validate() throws {
         guard options.recordSize >= 8 else { throw ValidationError("--record-size must be at least 8 (the send time)") }
     }
 
     func run() async throws {
-        let producers = try BenchProducers(options, client: client, acks: acks, compression: compression)
+        let producers = try BenchProducers(options, client: client, producing: producing)
         let configuration: ConsumerConfiguration
         do {
             configuration = try ConsumerConfiguration(properties: try client.kafkaProperties(adding: ["enable.auto.commit": "false"]))
