@@ -94,19 +94,32 @@ public struct Record: Hashable, Sendable {
     ) {
         let body = bodySize(offsetDelta: offsetDelta, timestampDelta: timestampDelta, key: key, value: value, headers: headers)
         precondition(body <= Int32.max, "record too large")
-        buffer.reserveCapacity(minimumWritableBytes: body + 5)
-        buffer.writeVarint(Int32(body))
-        buffer.writeKafkaInt8(attributes)
-        buffer.writeVarlong(timestampDelta)
-        buffer.writeVarint(offsetDelta)
-        writeBytesField(key, to: &buffer)
-        writeBytesField(value, to: &buffer)
-        buffer.writeVarint(Int32(headers.count))
-        for header in headers {
-            buffer.writeVarint(Int32(header.key.utf8.count))
-            buffer.writeString(header.key)
-            writeBytesField(header.value, to: &buffer)
+        // Raw writes into reserved room: one capacity check for the record, not one per field.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: body + 5) { memory in
+            var out = RawVarintWriter(memory)
+            out.writeVarint(Int32(body))
+            out.writeByte(UInt8(bitPattern: attributes))
+            out.writeVarlong(timestampDelta)
+            out.writeVarint(offsetDelta)
+            writeBytesField(key, to: &out)
+            writeBytesField(value, to: &out)
+            out.writeVarint(Int32(headers.count))
+            for header in headers {
+                out.writeVarint(Int32(header.key.utf8.count))
+                out.writeUTF8(header.key)
+                writeBytesField(header.value, to: &out)
+            }
+            return out.count
         }
+    }
+
+    private static func writeBytesField(_ bytes: ByteBuffer?, to out: inout RawVarintWriter) {
+        guard let bytes else {
+            out.writeVarint(-1)
+            return
+        }
+        out.writeVarint(Int32(bytes.readableBytes))
+        out.writeBytes(bytes)
     }
 
     private static func writeBytesField(_ bytes: ByteBuffer?, to buffer: inout ByteBuffer) {

@@ -221,4 +221,20 @@ struct ProduceConsumeTests {
             #expect(try metrics.expectGauge("kafka_consumer_records_lag_max", consumerId).values.contains(0))
         }
     }
+
+    @Test("connect reaches the cluster, learns the topics' partitions and takes the producer id before any send")
+    func connectAhead() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("ahead", partitions: 3)
+            let producer = try producer(cluster)
+            let initProducerIds = cluster.observe(.initProducerId) { _ in }
+            try await producer.connect(topics: ["ahead"])
+            #expect(initProducerIds.requestCount == 1)
+            #expect(producer.state.withLockedValue { $0.producerId } >= 0)
+            #expect(producer.cluster.snapshot.withLockedValue { $0.partitionCount(of: "ahead") } == 3)
+            _ = try await producer.send(ProducerRecord(topic: "ahead", value: "first"))
+            #expect(initProducerIds.requestCount == 1, "the send used the id taken by connect")
+            await producer.close()
+        }
+    }
 }

@@ -75,6 +75,19 @@ public final class KafkaProducer: Sendable, Service {
         sender.withLockedValue { $0 = task }
     }
 
+    /// Connects ahead of the first send (KafkaJS's `producer.connect()`): reaches a broker,
+    /// learns the partitions of `topics`, and takes the idempotent producer's id, so the first
+    /// records do not wait for any of it. Sending without calling it works too.
+    public func connect(topics: [String] = []) async throws {
+        _ = try await cluster.anyConnection()
+        if !topics.isEmpty { _ = try await cluster.metadata(for: topics, autoCreate: true) }
+        if configuration.idempotence, configuration.transactionalId == nil,
+            state.withLockedValue({ $0.producerId < 0 })
+        {
+            await initProducerId()
+        }
+    }
+
     // MARK: Sending
 
     /// Sends a record and returns where it was written once the broker acknowledged it (or

@@ -84,14 +84,27 @@ struct BenchProducers {
     /// One call in this many is timed from send to acknowledgement.
     static let latencySample = 16
 
-    /// Sends every record (or until the duration is over) and waits for their acknowledgements.
-    /// `value` makes each record's value at the moment it is sent.
-    func run(value: @escaping @Sendable () -> ByteBuffer) async throws {
+    /// One connected producer per worker (`--concurrency`): connections, the topic's metadata
+    /// and producer ids are in place before the clock starts, as librdkafka connects from its
+    /// constructor.
+    func connect() async throws -> [KafkaProducer] {
+        var producers: [KafkaProducer] = []
+        for _ in 0..<options.concurrency {
+            let producer = try KafkaProducer(configuration: configuration)
+            producers.append(producer)
+            try await producer.connect(topics: [options.topic])
+        }
+        return producers
+    }
+
+    /// Sends every record (or until the duration is over) with `producers` (from `connect()`)
+    /// and waits for their acknowledgements; closes the producers. `value` makes each record's
+    /// value at the moment it is sent.
+    func run(_ producers: [KafkaProducer], value: @escaping @Sendable () -> ByteBuffer) async throws {
         let deadline = options.duration.map { ContinuousClock.now + .seconds($0) }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<options.concurrency {
-                group.addTask { [options, configuration, recordsPerCall, counters, latency] in
-                    let producer = try KafkaProducer(configuration: configuration)
+            for (worker, producer) in producers.enumerated() {
+                group.addTask { [options, recordsPerCall, counters, latency] in
                     // Read once: an option's property wrapper costs more than a send.
                     let (total, partitions, topic, step, recordSize) = (
                         options.records, Int(options.partitions), options.topic, options.concurrency, options.recordSize
@@ -174,13 +187,14 @@ struct BenchProduceCommand: AsyncParsableCommand {
         do {
             try await options.prepareTopic(client)
             let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: options.recordSize)
+            let connected = try await producers.connect()
             let start = ContinuousClock.now
             let progress = BenchReport.progress(start: start) { [counters = producers.counters, latency = producers.latency] seconds in
                 BenchReport.rate(records: counters.records, bytes: counters.bytes, seconds: seconds)
                     + ", p99 \(BenchReport.format(latency.summary.p99, digits: 3)) ms"
             }
             defer { progress.cancel() }
-            try await producers.run { value }
+            try await producers.run(connected) { value }
             let elapsed = ContinuousClock.now - start
             progress.cancel()
             let counters = producers.counters

@@ -46,7 +46,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
             let partitions = (0..<options.partitions).map { TopicPartition(options.topic, $0) }
             // Positions are fixed when assign returns, so every record sent after it is read.
             try await consumer.assign(Dictionary(uniqueKeysWithValues: partitions.map { ($0, OffsetSpec.latest) }))
-            try await measure(producers, consumer)
+            try await measure(producers, try await producers.connect(), consumer)
         } catch {
             await consumer.close()
             if error is ValidationError || error is ExitCode { throw error }
@@ -55,7 +55,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         await consumer.close()
     }
 
-    private func measure(_ producers: BenchProducers, _ consumer: KafkaConsumer) async throws {
+    private func measure(_ producers: BenchProducers, _ connected: [KafkaProducer], _ consumer: KafkaConsumer) async throws {
         let received = BenchCounters()
         let endToEnd = LatencyRecorder()
         // The number of records to wait for, known once the producers are done (in a timed run,
@@ -87,7 +87,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
                     if let goal = target.withLockedValue({ $0 }), total >= goal { break }
                 }
             }
-            try await producers.run {
+            try await producers.run(connected) {
                 var value = template
                 value.setInteger(MonotonicClock.nanoseconds(), at: value.readerIndex)
                 return value
