@@ -237,4 +237,36 @@ struct ProduceConsumeTests {
             await producer.close()
         }
     }
+
+    @Test("delivery reports: one per batch, covering every record sent without a callback, failures included")
+    func deliveryReports() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("reported", partitions: 2)
+            let producer = try producer(cluster) {
+                $0.deliveryReports = true
+                $0.client.retryBackoffMs = 1
+            }
+            try await producer.connect(topics: ["reported"])
+            let refused = try cluster.failNext(.produce, with: .messageTooLarge)
+            try await producer.sendWithoutWaiting(ProducerRecord(topic: "reported", value: "too large", partition: 0))
+            await producer.flush()
+            #expect(refused.requestCount == 1)
+            try await producer.sendWithoutWaiting(
+                (0..<100).map { ProducerRecord(topic: "reported", value: "\($0)", partition: Int32($0 % 2)) })
+            await producer.close()
+
+            var delivered: [Int32: [Int64]] = [:]
+            var failed = 0
+            for await report in producer.deliveryReports {
+                if let error = report.error {
+                    #expect((error as? KafkaError)?.code == .messageTooLarge)
+                    failed += report.recordCount
+                } else {
+                    delivered[report.partition, default: []] += (0..<Int64(report.recordCount)).map { report.baseOffset + $0 }
+                }
+            }
+            #expect(failed == 1)
+            #expect(delivered[0] == Array(0..<50) && delivered[1] == Array(0..<50), "every record once, in order")
+        }
+    }
 }

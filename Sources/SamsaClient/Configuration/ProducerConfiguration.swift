@@ -37,6 +37,10 @@ public struct ProducerConfiguration: Sendable {
     /// answered. With idempotence, at most 5 (the broker remembers 5 batches per producer for
     /// duplicates), and order is kept; without, a retry may reorder records, as in Kafka.
     public var maxInFlight = 5
+    /// Reports every batch's outcome in ``KafkaProducer/deliveryReports`` (one report per batch,
+    /// not per record: the cheap way to follow deliveries at high rates). The application must
+    /// read them: they are kept until it does.
+    public var deliveryReports = false
     /// `partitioner`: where records without an explicit partition go.
     public var partitioner: any Partitioner = DefaultPartitioner()
 

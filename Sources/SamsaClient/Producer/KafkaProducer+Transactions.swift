@@ -165,6 +165,7 @@ extension KafkaProducer {
     public func abortTransaction() async throws {
         let dropped = state.withLockedValue { $0.accumulator.removeAll() }
         for batch in dropped {
+            report(batch, .failure(TransactionError.mustAbort(underlying: "the transaction was aborted")))
             for completion in batch.completions {
                 if case .waiting(let continuation) = completion {
                     continuation.resume(throwing: TransactionError.mustAbort(underlying: "the transaction was aborted"))

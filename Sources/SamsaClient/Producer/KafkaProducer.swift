@@ -35,6 +35,10 @@ public final class KafkaProducer: Sendable, Service {
     let logger: Logger
     let state: NIOLockedValueBox<State>
     let wake = WakeSignal()
+    /// One report per finished batch, with ``ProducerConfiguration/deliveryReports``; ends when
+    /// the producer closes (at once without that setting).
+    public let deliveryReports: AsyncStream<DeliveryReport>
+    let deliveryReportContinuation: AsyncStream<DeliveryReport>.Continuation
     private let sender: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
 
     struct State {
@@ -65,6 +69,8 @@ public final class KafkaProducer: Sendable, Service {
         self.logger = logger
         self.cluster = ClusterClient(configuration: configuration.client, logger: logger)
         self.metrics = ProducerMetrics(configuration: configuration.client)
+        (deliveryReports, deliveryReportContinuation) = AsyncStream.makeStream(of: DeliveryReport.self)
+        if !configuration.deliveryReports { deliveryReportContinuation.finish() }
         self.state = NIOLockedValueBox(
             State(
                 accumulator: RecordAccumulator(
@@ -206,6 +212,7 @@ public final class KafkaProducer: Sendable, Service {
         state.withLockedValue { $0.closed = true }
         wake.fire()
         await sender.withLockedValue { $0 }?.value
+        deliveryReportContinuation.finish()
         await cluster.close()
     }
 
@@ -318,6 +325,7 @@ public final class KafkaProducer: Sendable, Service {
                 let error = SamsaClientError.deliveryTimedOut(
                     topic: batch.key.topic, partition: batch.key.partition, lastError: batch.lastError)
                 Self.complete(batch.completions, with: .failure(error))
+                report(batch, .failure(error))
             }
             if !expired.isEmpty { afterCompletion() }
             if closed { return }
@@ -546,6 +554,7 @@ public final class KafkaProducer: Sendable, Service {
         else { return }
         metrics.bufferedBytes.record(buffered)
         let key = batch.key
+        report(batch, result.map { $0.0 })
         switch result {
         case .success(let (baseOffset, appendTime)):
             metrics.records.increment(by: batch.recordCount)
@@ -567,6 +576,18 @@ public final class KafkaProducer: Sendable, Service {
         }
         afterCompletion()
         wake.fire()
+    }
+
+    /// Reports a finished batch in ``deliveryReports`` (with the setting on).
+    func report(_ batch: RecordAccumulator.Batch, _ outcome: Result<Int64, any Error>) {
+        guard configuration.deliveryReports else { return }
+        var report = DeliveryReport(
+            topic: batch.key.topic, partition: batch.key.partition, recordCount: batch.recordCount, baseOffset: -1, error: nil)
+        switch outcome {
+        case .success(let baseOffset): report.baseOffset = baseOffset
+        case .failure(let error): report.error = error
+        }
+        deliveryReportContinuation.yield(report)
     }
 
     /// Wakes senders waiting for buffer space and flushes that are done.

@@ -51,3 +51,17 @@ public struct RecordMetadata: Hashable, Sendable {
     /// The record's timestamp: its create time, or the broker's append time on a LogAppendTime topic.
     public var timestamp: Int64
 }
+
+/// The outcome of one batch of records (``ProducerConfiguration/deliveryReports``): records of
+/// one partition, in the order they were sent.
+public struct DeliveryReport: Sendable {
+    public var topic: String
+    public var partition: Int32
+    /// How many records the batch held.
+    public var recordCount: Int
+    /// Their offsets: the first is `baseOffset`, the rest follow; -1 when unknown (acks=0, or a
+    /// retry the broker recognised as a duplicate).
+    public var baseOffset: Int64
+    /// Why the records were not delivered; nil when they were.
+    public var error: (any Error)?
+}

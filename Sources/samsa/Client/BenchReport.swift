@@ -61,13 +61,13 @@ final class BenchCounters: Sendable {
 
     private let values = NIOLockedValueBox(Values())
 
-    func delivered(bytes: Int) {
+    func delivered(_ records: Int, bytes: Int) {
         values.withLockedValue {
-            $0.records += 1
+            $0.records += records
             $0.bytes += bytes
         }
     }
-    func failed() { values.withLockedValue { $0.failed += 1 } }
+    func failed(_ records: Int) { values.withLockedValue { $0.failed += records } }
     /// Adds received records; returns the total received so far.
     func received(_ count: Int, bytes: Int) -> Int {
         values.withLockedValue { values in
