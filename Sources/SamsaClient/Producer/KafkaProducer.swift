@@ -107,7 +107,10 @@ public final class KafkaProducer: Sendable, Service {
 
     /// Queues a record without waiting for it; `onDelivery` (if given) is called with the
     /// outcome. Returns once the record is in the buffer (which may wait for space).
-    public func sendWithoutWaiting(
+    ///
+    /// It runs on the caller's executor (`nonisolated(nonsending)`): while the buffer has room
+    /// and the topic is known it does not suspend, so a call costs no executor hop.
+    nonisolated(nonsending) public func sendWithoutWaiting(
         _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
         // Synchronous while the topic is known and the buffer has room: no suspension, no hop,
@@ -124,7 +127,7 @@ public final class KafkaProducer: Sendable, Service {
     /// Queues many records at once (KafkaJS's `sendBatch`), each with the same delivery
     /// callback; cheaper per record than one call each, since the checks and the buffer's lock
     /// are taken once per call. Returns once all are in the buffer.
-    public func sendWithoutWaiting(
+    nonisolated(nonsending) public func sendWithoutWaiting(
         _ records: [ProducerRecord], onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
     ) async throws {
         var placed: [PlacedRecord] = []
