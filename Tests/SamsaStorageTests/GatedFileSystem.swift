@@ -16,6 +16,8 @@ final class GatedFileSystem: FileSystem {
         /// Syncs waiting at the closed gate right now.
         var heldSyncs = 0
         var gateOpen = true
+        /// Every directory synced, in order (whatever the filter).
+        var syncedDirectories: [String] = []
     }
 
     let base = InMemoryFileSystem()
@@ -68,7 +70,13 @@ final class GatedFileSystem: FileSystem {
     func removeFile(at path: String) throws(StorageError) { try base.removeFile(at: path) }
     func removeDirectory(at path: String) throws(StorageError) { try base.removeDirectory(at: path) }
     func rename(from source: String, to destination: String) throws(StorageError) { try base.rename(from: source, to: destination) }
-    func syncDirectory(at path: String) throws(StorageError) { try base.syncDirectory(at: path) }
+    func syncDirectory(at path: String) throws(StorageError) {
+        counts.withLock { $0.syncedDirectories.append(path) }
+        try base.syncDirectory(at: path)
+    }
+
+    /// Forgets the directories synced so far.
+    func forgetSyncedDirectories() { counts.withLock { $0.syncedDirectories = [] } }
 }
 
 /// A handle that reports its writes and syncs to its ``GatedFileSystem``.

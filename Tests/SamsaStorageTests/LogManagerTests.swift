@@ -161,39 +161,18 @@ import SamsaTesting
     }
 }
 
-/// A file system that records which directories are synced.
-private final class DirectorySyncRecorder: FileSystem, Sendable {
-    let base: InMemoryFileSystem
-    let synced = NIOLockedValueBox<[String]>([])
-
-    init(_ base: InMemoryFileSystem) { self.base = base }
-
-    func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile { try base.openFile(at: path, create: create) }
-    func exists(at path: String) -> Bool { base.exists(at: path) }
-    func isDirectory(at path: String) -> Bool { base.isDirectory(at: path) }
-    func createDirectory(at path: String) throws(StorageError) { try base.createDirectory(at: path) }
-    func contentsOfDirectory(at path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(at: path) }
-    func removeFile(at path: String) throws(StorageError) { try base.removeFile(at: path) }
-    func removeDirectory(at path: String) throws(StorageError) { try base.removeDirectory(at: path) }
-    func rename(from source: String, to destination: String) throws(StorageError) { try base.rename(from: source, to: destination) }
-    func syncDirectory(at path: String) throws(StorageError) {
-        synced.withLockedValue { $0.append(path) }
-        try base.syncDirectory(at: path)
-    }
-}
-
 @Suite struct LogManagerStartTests {
     let clock = ManualClock()
 
     @Test("a start after a clean shutdown syncs no partition directory; a start after a crash syncs each")
     func directorySyncsAtStart() throws {
-        let fileSystem = DirectorySyncRecorder(InMemoryFileSystem())
+        let fileSystem = GatedFileSystem(pathContaining: "")
         func open() throws -> LogManager {
             try LogManager(
                 dataDirectory: "/samsa-data", fileSystem: fileSystem, clock: clock, configuration: { _ in smallConfig(segmentBytes: 500) })
         }
         func partitionSyncs() -> [String] {
-            fileSystem.synced.withLockedValue { $0 }.filter { $0.hasPrefix("/samsa-data/orders-") }.sorted()
+            fileSystem.current.syncedDirectories.filter { $0.hasPrefix("/samsa-data/orders-") }.sorted()
         }
         let first = try open()
         for partition in 0..<3 {
@@ -201,13 +180,13 @@ private final class DirectorySyncRecorder: FileSystem, Sendable {
         }
         let end = try #require(first.log(for: TopicPartition(topic: "orders", partition: 2))?.logEndOffset)
         try first.close()
-        fileSystem.synced.withLockedValue { $0 = [] }
+        fileSystem.forgetSyncedDirectories()
         let clean = try open()
         #expect(clean.hadCleanShutdown)
         #expect(partitionSyncs().isEmpty, "nothing changed in the partition directories")
         #expect(clean.log(for: TopicPartition(topic: "orders", partition: 2))?.logEndOffset == end)
         // Not closed: the next start is after a crash.
-        fileSystem.synced.withLockedValue { $0 = [] }
+        fileSystem.forgetSyncedDirectories()
         let recovered = try open()
         #expect(!recovered.hadCleanShutdown)
         #expect(partitionSyncs() == ["/samsa-data/orders-0", "/samsa-data/orders-1", "/samsa-data/orders-2"])
