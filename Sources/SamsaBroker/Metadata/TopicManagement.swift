@@ -60,8 +60,18 @@ extension BrokerCore {
             return failure
         }
         let config = logConfig(for: name)
-        for partition in 0..<partitionCount {
-            _ = try logs.createLog(for: TopicPartition(topic: name, partition: partition), config: config)
+        do {
+            for partition in 0..<partitionCount {
+                _ = try logs.createLog(for: TopicPartition(topic: name, partition: partition), config: config)
+            }
+        } catch {
+            // The topic is recorded; the logs not created are created at the next start
+            // (``reconcileLogs()``). Out of file descriptors is the usual cause with many partitions.
+            logger.error("could not create the logs of a new topic", metadata: ["topic": "\(name)", "error": "\(error)"])
+            return .failure(
+                .kafkaStorageError,
+                "Topic '\(name)' was recorded but not all of its \(partitionCount) partition logs could be created: \(error). "
+                    + "Raise the open files limit (ulimit -n) and restart the broker.")
         }
         logger.info("created topic", metadata: ["topic": "\(name)", "partitions": "\(partitionCount)", "id": "\(candidate.id)"])
         return TopicChangeResult(errorCode: .noError, errorMessage: nil, topic: created)
