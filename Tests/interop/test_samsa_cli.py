@@ -348,7 +348,8 @@ def test_bench_produce_and_consume_json(broker, new_topic, require):
     require("Produce", "Fetch")
     topic = new_topic("benchpc")
     produced = json.loads(
-        samsa(broker, "bench", "produce", "--topic", topic, "--records", "500", "--record-size", "32", "--acks", "all", "--json").stdout
+        samsa(broker, "bench", "produce", "--topic", topic, "--records", "500", "--record-size", "32", "--acks", "all",
+              "-X", "linger.ms=1", "--json").stdout
     )
     assert produced["records"] == 500 and produced["bytes"] == 500 * 32
     assert produced["latency_ms"]["count"] >= 1

@@ -33,6 +33,13 @@ public struct ClientConfiguration: Sendable {
         self.init(bootstrapServers: addresses)
     }
 
+    /// The Kafka property names ``init(properties:)`` reads; producers and consumers read these
+    /// and their own.
+    public static let propertyNames: Set<String> = [
+        "bootstrap.servers", "client.id", "request.timeout.ms", "socket.connection.setup.timeout.ms", "retry.backoff.ms",
+        "retry.backoff.max.ms", "metadata.max.age.ms",
+    ]
+
     /// Builds the settings from Kafka's property names (`bootstrap.servers`, `client.id`,
     /// `request.timeout.ms`, `socket.connection.setup.timeout.ms`, `retry.backoff.ms`,
     /// `retry.backoff.max.ms`, `metadata.max.age.ms`); other names are refused.

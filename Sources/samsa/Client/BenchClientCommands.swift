@@ -34,7 +34,7 @@ struct BenchOptions: ParsableArguments {
 
     /// Creates the topic with `partitions` partitions when it does not exist; fails when it has fewer.
     func prepareTopic(_ client: ClientOptions) async throws {
-        try await withAdmin(client) { admin in
+        try await withAdmin(client, clientPropertiesOnly: true) { admin in
             do {
                 let count = try await admin.describeTopics([topic]).first?.partitions.count ?? 0
                 guard count >= partitions else {

@@ -218,10 +218,14 @@ struct TopicCommand: AsyncParsableCommand {
 }
 
 /// Runs `body` with an admin client, closing it after and turning errors into one line.
-func withAdmin(_ client: ClientOptions, _ body: (KafkaAdmin) async throws -> Void) async throws {
+func withAdmin(_ client: ClientOptions, clientPropertiesOnly: Bool = false, _ body: (KafkaAdmin) async throws -> Void) async throws {
     let configuration: ClientConfiguration
     do {
-        configuration = try ClientConfiguration(properties: try client.kafkaProperties())
+        var properties = try client.kafkaProperties()
+        // A command whose -X properties are meant for its producer or consumer uses an admin
+        // client on the side: it takes only the properties every client knows.
+        if clientPropertiesOnly { properties = properties.filter { ClientConfiguration.propertyNames.contains($0.key) } }
+        configuration = try ClientConfiguration(properties: properties)
     } catch {
         throw ValidationError("\(error)")
     }
