@@ -1,9 +1,11 @@
 /*
- * The librdkafka reference load for scripts/bench-client.sh: produces COUNT records of SIZE
- * bytes to partition 0 of TOPIC, or consumes COUNT records from partition 0, and prints
- * "records seconds" on one line. Built with `cc -O2 rdkafka-bench.c -lrdkafka`.
+ * The librdkafka reference load for scripts/bench-client.sh and scripts/bench-broker.sh:
+ * produces COUNT records of SIZE bytes round-robin over partitions 0..<PARTITIONS (default 1) of
+ * TOPIC, or consumes COUNT records from partition 0, and prints "records seconds" on one line.
+ * BROKERS "mock" runs against librdkafka's in-process mock cluster (the generator's own
+ * ceiling). Built with `cc -O2 rdkafka-bench.c -lrdkafka`.
  *
- *   rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS
+ *   rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS]
  *   rdkafka-bench consume BROKERS TOPIC COUNT
  */
 #include <librdkafka/rdkafka.h>
@@ -34,10 +36,14 @@ static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
     }
 }
 
-static int produce(const char *brokers, const char *topic, long count, int size, const char *acks) {
+static int produce(const char *brokers, const char *topic, long count, int size, const char *acks, int partitions) {
     char error[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    set(conf, "bootstrap.servers", brokers);
+    if (strcmp(brokers, "mock") == 0) {
+        set(conf, "test.mock.num.brokers", "1");
+    } else {
+        set(conf, "bootstrap.servers", brokers);
+    }
     set(conf, "acks", acks);
     set(conf, "enable.idempotence", strcmp(acks, "all") == 0 || strcmp(acks, "-1") == 0 ? "true" : "false");
     set(conf, "linger.ms", "5");
@@ -50,7 +56,7 @@ static int produce(const char *brokers, const char *topic, long count, int size,
     memset(value, 'x', size);
     double start = now();
     for (long i = 0; i < count; i++) {
-        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0),
+        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION((int32_t)(i % partitions)),
                                  RD_KAFKA_V_VALUE(value, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)
                == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(producer, 1);
@@ -93,8 +99,9 @@ static int consume(const char *brokers, const char *topic, long count) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 7 && strcmp(argv[1], "produce") == 0) return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6]);
+    if (argc >= 7 && strcmp(argv[1], "produce") == 0)
+        return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6], argc >= 8 ? atoi(argv[7]) : 1);
     if (argc >= 5 && strcmp(argv[1], "consume") == 0) return consume(argv[2], argv[3], atol(argv[4]));
-    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS | consume BROKERS TOPIC COUNT\n");
+    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS] | consume BROKERS TOPIC COUNT\n");
     return 2;
 }

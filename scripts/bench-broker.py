@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""`samsa serve` against the physical limits of this machine, all measured in one run: the
+table of the performance goals, each broker figure as a ratio to its bound, with the median of
+ROUNDS rounds and its range.
+
+    scripts/bench-broker.py [ROUNDS]             # default 3
+
+Needs Debian's librdkafka-dev (the load generator is scripts/bench/rdkafka-bench.c, the Kafka
+world's reference client) and a C compiler; builds samsa in release mode. Bounds: loopback TCP,
+sequential 1 MiB writes with and without fdatasync, fdatasync latency
+(scripts/bench/physical.c), and the generator against librdkafka's in-process mock cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from importlib import import_module
+
+start_module = import_module("bench-start")
+
+KIB_RECORDS = 500_000
+SMALL_RECORDS = 2_000_000
+
+
+def run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def rate(output: str, size: int) -> tuple[float, float]:
+    """(MB/s, records/s) from rdkafka-bench's "records seconds"."""
+    records, seconds = output.split()
+    per_second = int(records) / float(seconds)
+    return per_second * size / 1e6, per_second
+
+
+def main(rounds: int) -> None:
+    subprocess.run(["swift", "build", "-c", "release", "--product", "samsa"], cwd=ROOT, check=True, capture_output=True)
+    work = tempfile.mkdtemp()
+    physical, generator = os.path.join(work, "physical"), os.path.join(work, "rdkafka-bench")
+    run("cc", "-O2", os.path.join(ROOT, "scripts/bench/physical.c"), "-o", physical)
+    run("cc", "-O2", os.path.join(ROOT, "scripts/bench/rdkafka-bench.c"), "-lrdkafka", "-o", generator)
+    port = start_module.free_port()
+    process, _ = start_module.start(port, os.path.join(work, "data"))
+    brokers = f"127.0.0.1:{port}"
+    rows: dict[str, list[float]] = {}
+
+    def add(name: str, value: float) -> None:
+        rows.setdefault(name, []).append(value)
+
+    try:
+        for round_ in range(rounds):
+            add("loopback TCP (MB/s)", float(run(physical, "loopback", "4096")))
+            scratch = os.path.join(work, "scratch")
+            add("sequential 1 MiB writes (MB/s)", float(run(physical, "write", scratch, "1024", "0")))
+            add("sequential 1 MiB writes + fdatasync (MB/s)", float(run(physical, "write", scratch, "1024", "1")))
+            p50, p99 = run(physical, "fdatasync", scratch, "500").split()
+            add("fdatasync after 4 KiB, p50 (ms)", float(p50))
+            add("fdatasync after 4 KiB, p99 (ms)", float(p99))
+            add("generator alone (mock), 1 KiB (MB/s)", rate(run(generator, "produce", "mock", f"m{round_}", str(KIB_RECORDS), "1024", "1"), 1024)[0])
+            add("generator alone (mock), 100 B (M rec/s)", rate(run(generator, "produce", "mock", f"s{round_}", str(SMALL_RECORDS), "100", "1"), 100)[1] / 1e6)
+            for partitions in (1, 12):
+                for acks in ("1", "all"):
+                    topic = f"p{partitions}-{acks}-{round_}"
+                    run(start_module.BINARY, "topic", "create", topic, "-p", str(partitions), "-b", brokers)
+                    output = run(generator, "produce", brokers, topic, str(KIB_RECORDS), "1024", acks, str(partitions))
+                    add(f"produce 1 KiB, acks={acks}, {partitions} partition(s) (MB/s)", rate(output, 1024)[0])
+            topic = f"small-{round_}"
+            run(start_module.BINARY, "topic", "create", topic, "-p", "1", "-b", brokers)
+            add("produce 100 B, acks=1 (M rec/s)", rate(run(generator, "produce", brokers, topic, str(SMALL_RECORDS), "100", "1"), 100)[1] / 1e6)
+            output = run(generator, "consume", brokers, f"p1-all-{round_}", str(KIB_RECORDS))
+            add("consume a 1 KiB backlog, 1 partition (MB/s)", rate(output, 1024)[0])
+            add("broker RSS after the round (MB)", start_module.rss_kb(process.pid) / 1024)
+    finally:
+        process.terminate()
+        process.wait()
+        subprocess.run(["rm", "-rf", work])
+
+    def median(name: str) -> float:
+        return statistics.median(rows[name])
+
+    bounds = {
+        "produce 1 KiB, acks=1, 1 partition(s) (MB/s)": "generator alone (mock), 1 KiB (MB/s)",
+        "produce 1 KiB, acks=1, 12 partition(s) (MB/s)": "generator alone (mock), 1 KiB (MB/s)",
+        "produce 1 KiB, acks=all, 1 partition(s) (MB/s)": "sequential 1 MiB writes + fdatasync (MB/s)",
+        "produce 1 KiB, acks=all, 12 partition(s) (MB/s)": "sequential 1 MiB writes + fdatasync (MB/s)",
+        "produce 100 B, acks=1 (M rec/s)": "generator alone (mock), 100 B (M rec/s)",
+        "consume a 1 KiB backlog, 1 partition (MB/s)": "loopback TCP (MB/s)",
+    }
+    print(f"| measurement | median of {rounds} (range) | ratio to its bound |")
+    print("|---|---:|---|")
+    for name, values in rows.items():
+        ratio = f"{median(name) / median(bounds[name]):.2f} of {bounds[name]}" if name in bounds else ""
+        print(f"| {name} | {median(name):.2f} ({min(values):.2f}-{max(values):.2f}) | {ratio} |")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

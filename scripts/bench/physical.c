@@ -1,0 +1,108 @@
+/*
+ * The physical bounds of this machine for scripts/bench-broker.sh, measured in the same run as
+ * the broker: loopback TCP throughput, sequential 1 MiB writes with and without fdatasync, and
+ * the latency of fdatasync after a 4 KiB write. Built with `cc -O2 physical.c`.
+ *
+ *   physical loopback MIB          prints MB/s through one loopback TCP connection
+ *   physical write PATH MIB SYNC   prints MB/s of 1 MiB writes (SYNC 1: fdatasync after each)
+ *   physical fdatasync PATH COUNT  prints the p50 and p99 of write(4 KiB) + fdatasync in ms
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int loopback(long mib) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 1)) return 1;
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    static char buffer[1 << 20];
+    if (fork() == 0) {
+        int client = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(client, (struct sockaddr *)&address, sizeof address)) _exit(1);
+        for (long i = 0; i < mib; i++) {
+            for (size_t sent = 0; sent < sizeof buffer;) {
+                ssize_t n = write(client, buffer + sent, sizeof buffer - sent);
+                if (n <= 0) _exit(1);
+                sent += (size_t)n;
+            }
+        }
+        close(client);
+        _exit(0);
+    }
+    int server = accept(listener, NULL, NULL);
+    double start = now();
+    long total = 0;
+    ssize_t n;
+    while ((n = read(server, buffer, sizeof buffer)) > 0) total += n;
+    double seconds = now() - start;
+    wait(NULL);
+    printf("%.1f\n", total / seconds / 1e6);
+    return 0;
+}
+
+static int sequential(const char *path, long mib, int sync) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 1;
+    static char buffer[1 << 20];
+    memset(buffer, 'x', sizeof buffer);
+    double start = now();
+    for (long i = 0; i < mib; i++) {
+        if (write(fd, buffer, sizeof buffer) != (ssize_t)sizeof buffer) return 1;
+        if (sync) fdatasync(fd);
+    }
+    if (!sync) fdatasync(fd);
+    double seconds = now() - start;
+    close(fd);
+    unlink(path);
+    printf("%.1f\n", mib * (double)(1 << 20) / seconds / 1e6);
+    return 0;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int latency(const char *path, int count) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 1;
+    char block[4096];
+    memset(block, 'x', sizeof block);
+    double *times = malloc(sizeof(double) * count);
+    for (int i = 0; i < count; i++) {
+        double start = now();
+        if (write(fd, block, sizeof block) != (ssize_t)sizeof block) return 1;
+        fdatasync(fd);
+        times[i] = (now() - start) * 1000;
+    }
+    qsort(times, count, sizeof(double), compare);
+    printf("%.3f %.3f\n", times[count / 2], times[count * 99 / 100]);
+    close(fd);
+    unlink(path);
+    free(times);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "loopback") == 0) return loopback(atol(argv[2]));
+    if (argc >= 5 && strcmp(argv[1], "write") == 0) return sequential(argv[2], atol(argv[3]), atoi(argv[4]));
+    if (argc >= 4 && strcmp(argv[1], "fdatasync") == 0) return latency(argv[2], atoi(argv[3]));
+    fprintf(stderr, "usage: physical loopback MIB | write PATH MIB SYNC | fdatasync PATH COUNT\n");
+    return 2;
+}
