@@ -257,10 +257,10 @@ public final class KafkaAdmin: Sendable {
     public func deleteGroupOffsets(_ groupId: String, _ partitions: [TopicPartition]) async throws {
         var request = OffsetDeleteRequest()
         request.groupId = groupId
-        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+        request.topics = partitions.byTopic().map { topic, indexes in
             var entry = OffsetDeleteRequest.OffsetDeleteRequestTopic()
             entry.name = topic
-            entry.partitions = entries.map(\.partition).sorted().map { index in
+            entry.partitions = indexes.map { index in
                 var item = OffsetDeleteRequest.OffsetDeleteRequestPartition()
                 item.partitionIndex = index
                 return item
@@ -329,13 +329,13 @@ public final class KafkaAdmin: Sendable {
         for (leader, partitions) in byLeader {
             var request = DeleteRecordsRequest()
             request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
-            request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            request.topics = partitions.byTopic().map { topic, indexes in
                 var entry = DeleteRecordsRequest.DeleteRecordsTopic()
                 entry.name = topic
-                entry.partitions = entries.sorted().map { partition in
+                entry.partitions = indexes.map { index in
                     var item = DeleteRecordsRequest.DeleteRecordsPartition()
-                    item.partitionIndex = partition.partition
-                    item.offset = offsets[partition]!
+                    item.partitionIndex = index
+                    item.offset = offsets[TopicPartition(topic, index)]!
                     return item
                 }
                 return entry

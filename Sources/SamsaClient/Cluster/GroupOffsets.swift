@@ -21,13 +21,13 @@ enum GroupOffsets {
         request.generationIdOrMemberEpoch = identity.generation
         request.memberId = identity.memberId
         request.groupInstanceId = identity.instanceId
-        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
+        request.topics = offsets.keys.byTopic().map { topic, indexes in
             var entry = OffsetCommitRequest.OffsetCommitRequestTopic()
             entry.name = topic
-            entry.partitions = partitions.sorted().map { partition in
+            entry.partitions = indexes.map { index in
                 var item = OffsetCommitRequest.OffsetCommitRequestPartition()
-                item.partitionIndex = partition.partition
-                item.committedOffset = offsets[partition]!
+                item.partitionIndex = index
+                item.committedOffset = offsets[TopicPartition(topic, index)]!
                 return item
             }
             return entry
@@ -54,10 +54,10 @@ enum GroupOffsets {
         var request = OffsetFetchRequest()
         request.groupId = group
         request.topics = partitions.map { partitions in
-            Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+            partitions.byTopic().map { topic, indexes in
                 var entry = OffsetFetchRequest.OffsetFetchRequestTopic()
                 entry.name = topic
-                entry.partitionIndexes = entries.map(\.partition).sorted()
+                entry.partitionIndexes = indexes
                 return entry
             }
         }
@@ -132,13 +132,13 @@ enum PartitionOffsets {
             var request = ListOffsetsRequest()
             request.replicaId = -1
             request.isolationLevel = isolation.rawValue
-            request.topics = Dictionary(grouping: partitions, by: \.topic).map { topic, entries in
+            request.topics = partitions.byTopic().map { topic, indexes in
                 var entry = ListOffsetsRequest.ListOffsetsTopic()
                 entry.name = topic
-                entry.partitions = entries.map { partition in
+                entry.partitions = indexes.map { index in
                     var item = ListOffsetsRequest.ListOffsetsPartition()
-                    item.partitionIndex = partition.partition
-                    item.timestamp = timestamps[partition]!
+                    item.partitionIndex = index
+                    item.timestamp = timestamps[TopicPartition(topic, index)]!
                     return item
                 }
                 return entry

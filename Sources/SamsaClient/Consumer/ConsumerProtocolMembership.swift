@@ -68,11 +68,11 @@ actor ConsumerProtocolMembership {
         request.instanceId = instanceId
         request.rebalanceTimeoutMs = configuration.maxPollIntervalMs
         request.subscribedTopicNames = topics
-        request.topicPartitions = Dictionary(grouping: owned, by: \.topic).sorted { $0.key < $1.key }.compactMap { topic, partitions in
+        request.topicPartitions = owned.byTopic().compactMap { topic, partitions in
             guard let id = metadata.topics[topic]?.id else { return nil }
             var entry = ConsumerGroupHeartbeatRequest.TopicPartitions()
             entry.topicId = id
-            entry.partitions = partitions.map(\.partition).sorted()
+            entry.partitions = partitions
             return entry
         }
         let response: ConsumerGroupHeartbeatResponse

@@ -26,6 +26,13 @@ public struct PartitionEnd: Hashable, Sendable {
     public var offset: Int64
 }
 
+extension Sequence<TopicPartition> {
+    /// The partitions by topic, topics and partition indexes in order: how requests list them.
+    func byTopic() -> [(topic: String, partitions: [Int32])] {
+        Dictionary(grouping: self, by: \.topic).map { ($0.key, $0.value.map(\.partition).sorted()) }.sorted { $0.topic < $1.topic }
+    }
+}
+
 /// Where to start reading a partition.
 public enum OffsetSpec: Hashable, Sendable {
     /// The oldest record still kept.

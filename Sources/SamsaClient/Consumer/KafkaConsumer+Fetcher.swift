@@ -107,14 +107,14 @@ extension KafkaConsumer {
         request.sessionId = 0
         request.sessionEpoch = -1
         let topicIds = cluster.snapshot.withLockedValue { metadata in metadata.topics.mapValues(\.id) }
-        request.topics = Dictionary(grouping: partitions, by: \.topic).sorted { $0.key < $1.key }.map { topic, entries in
+        request.topics = partitions.byTopic().map { topic, indexes in
             var entry = FetchRequest.FetchTopic()
             entry.topic = topic
             entry.topicId = topicIds[topic] ?? .zero
-            entry.partitions = entries.map { partition in
+            entry.partitions = indexes.map { index in
                 var item = FetchRequest.FetchPartition()
-                item.partition = partition.partition
-                item.fetchOffset = positions[partition]!.0
+                item.partition = index
+                item.fetchOffset = positions[TopicPartition(topic, index)]!.0
                 item.partitionMaxBytes = configuration.maxPartitionFetchBytes
                 return item
             }

@@ -62,7 +62,7 @@ extension KafkaProducer {
     }
 
     /// Stands in `transactionPartitions` for the group offsets sent to the transaction.
-    static var offsetsMarker: RecordAccumulator.PartitionKey { RecordAccumulator.PartitionKey(topic: "", partition: -1) }
+    static var offsetsMarker: TopicPartition { TopicPartition("", -1) }
 
     /// Registers the transactional id with its coordinator (InitProducerId): takes the
     /// producer id and a new epoch, which fences older producers with the same id and aborts
@@ -119,13 +119,13 @@ extension KafkaProducer {
         request.generationId = groupMetadata.generationId
         request.memberId = groupMetadata.memberId
         request.groupInstanceId = groupMetadata.groupInstanceId
-        request.topics = Dictionary(grouping: offsets.keys, by: \.topic).sorted { $0.key < $1.key }.map { topic, partitions in
+        request.topics = offsets.keys.byTopic().map { topic, indexes in
             var entry = TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic()
             entry.name = topic
-            entry.partitions = partitions.sorted().map { partition in
+            entry.partitions = indexes.map { index in
                 var item = TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition()
-                item.partitionIndex = partition.partition
-                item.committedOffset = offsets[partition]!
+                item.partitionIndex = index
+                item.committedOffset = offsets[TopicPartition(topic, index)]!
                 return item
             }
             return entry
@@ -223,10 +223,10 @@ extension KafkaProducer {
         request.v3AndBelowTransactionalId = id
         request.v3AndBelowProducerId = producerId
         request.v3AndBelowProducerEpoch = epoch
-        request.v3AndBelowTopics = Dictionary(grouping: missing, by: \.topic).sorted { $0.key < $1.key }.map { topic, keys in
+        request.v3AndBelowTopics = missing.byTopic().map { topic, partitions in
             var entry = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic()
             entry.name = topic
-            entry.partitions = keys.map(\.partition).sorted()
+            entry.partitions = partitions
             return entry
         }
         do {
@@ -243,10 +243,10 @@ extension KafkaProducer {
                 }
                 return response
             }
-            var failed: [RecordAccumulator.PartitionKey: ErrorCode] = [:]
+            var failed: [TopicPartition: ErrorCode] = [:]
             for topic in response.resultsByTopicV3AndBelow {
                 for result in topic.resultsByPartition where result.partitionErrorCode != 0 {
-                    failed[RecordAccumulator.PartitionKey(topic: topic.name, partition: result.partitionIndex)] = ErrorCode(
+                    failed[TopicPartition(topic.name, result.partitionIndex)] = ErrorCode(
                         rawValue: result.partitionErrorCode)
                 }
             }

@@ -48,7 +48,7 @@ public final class KafkaProducer: Sendable, Service {
         var closed = false
         var transaction = TransactionState.uninitialized
         /// Partitions added to the running transaction (AddPartitionsToTxn).
-        var transactionPartitions: Set<RecordAccumulator.PartitionKey> = []
+        var transactionPartitions: Set<TopicPartition> = []
         /// The first error of the running transaction: it can then only be aborted.
         var transactionError: (any Error)?
 
@@ -379,7 +379,7 @@ public final class KafkaProducer: Sendable, Service {
                 continue
             }
             var rounds: [[RecordAccumulator.Batch]] = []
-            var roundOf: [RecordAccumulator.PartitionKey: Int] = [:]
+            var roundOf: [TopicPartition: Int] = [:]
             for batch in group {
                 let round = roundOf[batch.key, default: 0]
                 roundOf[batch.key] = round + 1
@@ -478,11 +478,11 @@ public final class KafkaProducer: Sendable, Service {
     private func handle(
         _ response: ProduceResponse, for batches: [RecordAccumulator.Batch], leader: Int32, metadata: ClusterMetadata
     ) {
-        var answers: [RecordAccumulator.PartitionKey: ProduceResponse.PartitionProduceResponse] = [:]
+        var answers: [TopicPartition: ProduceResponse.PartitionProduceResponse] = [:]
         for topic in response.responses {
             let name = topic.name.isEmpty ? (metadata.topics.values.first { $0.id == topic.topicId }?.name ?? "") : topic.name
             for partition in topic.partitionResponses {
-                answers[RecordAccumulator.PartitionKey(topic: name, partition: partition.index)] = partition
+                answers[TopicPartition(name, partition.index)] = partition
             }
         }
         for batch in batches {

@@ -13,16 +13,11 @@ struct RecordAccumulator {
         case none
     }
 
-    struct PartitionKey: Hashable {
-        var topic: String
-        var partition: Int32
-    }
-
     /// Records of one partition, sent together.
     struct Batch {
         /// Tells this batch apart from the partition's others while several are in flight.
         let id: UInt64
-        let key: PartitionKey
+        let key: TopicPartition
         var builder: RecordBatchBuilder
         var completions: [Completion] = []
         var timestamps: [Int64] = []
@@ -61,7 +56,7 @@ struct RecordAccumulator {
         /// is closed or would grow past `batchSize`; returns whether the sender should look
         /// again now, and whether `newBatch` was used.
         mutating func append(
-            _ record: ProducerRecord, key: PartitionKey, size: Int, timestamp: Int64, completion: Completion, newBatch: UInt64,
+            _ record: ProducerRecord, key: TopicPartition, size: Int, timestamp: Int64, completion: Completion, newBatch: UInt64,
             batchSize: Int, compression: CompressionCodec, deliveryTimeout: Duration,
             now: @autoclosure () -> ContinuousClock.Instant
         ) -> (wake: Bool, usedId: Bool) {
@@ -101,7 +96,7 @@ struct RecordAccumulator {
     let compression: CompressionCodec
     /// Batches of one partition in flight at once (`max.in.flight.requests.per.connection`).
     let maxInFlight: Int
-    private var queues: [PartitionKey: PartitionQueue] = [:]
+    private var queues: [TopicPartition: PartitionQueue] = [:]
     private var nextBatchId: UInt64 = 0
     /// Bytes of records not yet acknowledged.
     private(set) var bufferedBytes = 0
@@ -124,7 +119,7 @@ struct RecordAccumulator {
         _ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: Completion,
         now: @autoclosure () -> ContinuousClock.Instant = .now
     ) -> Bool {
-        let key = PartitionKey(topic: record.topic, partition: partition)
+        let key = TopicPartition(record.topic, partition)
         let size = record.estimatedSize
         let newId = nextBatchId &+ 1
         // Changed in place in the dictionary (one lookup, and the batch's buffers stay uniquely
@@ -288,7 +283,7 @@ struct RecordAccumulator {
 
     /// How many batches of the partition are in flight.
     func inFlightCount(topic: String, partition: Int32) -> Int {
-        queues[PartitionKey(topic: topic, partition: partition)]?.inFlight ?? 0
+        queues[TopicPartition(topic, partition)]?.inFlight ?? 0
     }
 
     /// Kafka's sequences wrap from Int32.max to 0.
