@@ -58,6 +58,11 @@ public final class KafkaProducer: Sendable, Service {
             guard !closed else { throw SamsaClientError.closed }
             if transactional && transaction != .inTransaction { throw TransactionError.notInTransaction(transaction) }
         }
+
+        /// Whether `size` more bytes fit in `buffer.memory` (a first record always fits).
+        func hasRoom(for size: Int, limit: Int) -> Bool {
+            accumulator.bufferedBytes == 0 || accumulator.bufferedBytes + size <= limit
+        }
         var spaceWaiters: [CheckedContinuation<Void, Never>] = []
         var flushWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -99,9 +104,12 @@ public final class KafkaProducer: Sendable, Service {
     /// Sends a record and returns where it was written once the broker acknowledged it (or
     /// the time it was handed over, with offset -1, for acks=0).
     public func send(_ record: ProducerRecord) async throws -> RecordMetadata {
-        let (partition, timestamp) = try await place(record)
+        var partition = try knownPartition(record)
+        if partition == nil { partition = try await partitionFromMetadata(record) }
+        let timestamp = record.timestamp ?? Self.nowMilliseconds()
+        try await waitForSpace(record.estimatedSize)
         return try await withCheckedThrowingContinuation { continuation in
-            enqueue(record, partition: partition, timestamp: timestamp, completion: .waiting(continuation))
+            enqueue(record, partition: partition!, timestamp: timestamp, completion: .waiting(continuation))
         }
     }
 
@@ -116,7 +124,7 @@ public final class KafkaProducer: Sendable, Service {
         // Synchronous while the topic is known and the buffer has room: no suspension, no hop,
         // and the record is not copied on the way.
         var partition = try knownPartition(record)
-        if partition == nil { partition = try await choosePartition(record) }
+        if partition == nil { partition = try await partitionFromMetadata(record) }
         let timestamp = record.timestamp ?? Self.nowMilliseconds()
         let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
         while try !appendOne(record, partition: partition!, timestamp: timestamp, completion: completion) {
@@ -134,7 +142,7 @@ public final class KafkaProducer: Sendable, Service {
         placed.reserveCapacity(records.count)
         for record in records {
             var partition = try knownPartition(record)
-            if partition == nil { partition = try await choosePartition(record) }
+            if partition == nil { partition = try await partitionFromMetadata(record) }
             placed.append(PlacedRecord(record: record, partition: partition!, timestamp: record.timestamp ?? Self.nowMilliseconds()))
         }
         let completion: RecordAccumulator.Completion = onDelivery.map { .callback($0) } ?? .none
@@ -161,7 +169,7 @@ public final class KafkaProducer: Sendable, Service {
         let size = record.estimatedSize
         let wakeSender = try state.withLockedValue { state throws -> Bool? in
             try state.checkSendable(transactional: transactional)
-            if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { return nil }
+            guard state.hasRoom(for: size, limit: limit) else { return nil }
             return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
         }
         guard let wakeSender else { return false }
@@ -181,8 +189,7 @@ public final class KafkaProducer: Sendable, Service {
             var index = start
             var wakeSender = false
             while index != placed.endIndex {
-                let size = placed[index].record.estimatedSize
-                if state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit { break }
+                guard state.hasRoom(for: placed[index].record.estimatedSize, limit: limit) else { break }
                 if state.accumulator.append(
                     placed[index].record, partition: placed[index].partition, timestamp: placed[index].timestamp, completion: completion)
                 {
@@ -225,16 +232,6 @@ public final class KafkaProducer: Sendable, Service {
         await close()
     }
 
-    /// Picks the record's partition (asking for the topic's metadata if needed), waits for
-    /// room in the buffer, and returns the partition and timestamp.
-    private func place(_ record: ProducerRecord) async throws -> (Int32, Int64) {
-        let transactional = configuration.transactionalId != nil
-        try state.withLockedValue { try $0.checkSendable(transactional: transactional) }
-        let partition = try await choosePartition(record)
-        try await waitForSpace(record.estimatedSize)
-        return (partition, record.timestamp ?? Self.nowMilliseconds())
-    }
-
     /// The record's partition when the topic's partition count is known: its own, or the
     /// partitioner's; nil when the metadata must be asked for first.
     private func knownPartition(_ record: ProducerRecord) throws -> Int32? {
@@ -254,10 +251,9 @@ public final class KafkaProducer: Sendable, Service {
         return partition
     }
 
-    /// The record's partition: its own, or the partitioner's (asking for the topic's metadata
-    /// first when it is not known).
-    private func choosePartition(_ record: ProducerRecord) async throws -> Int32 {
-        if let known = try knownPartition(record) { return known }
+    /// The record's partition once the topic's metadata is fetched (``knownPartition(_:)``
+    /// found none).
+    private func partitionFromMetadata(_ record: ProducerRecord) async throws -> Int32 {
         let metadata = try await cluster.metadata(for: [record.topic], autoCreate: true)
         guard let count = metadata.partitionCount(of: record.topic) else {
             throw KafkaError(metadata.topics[record.topic]?.error ?? .unknownTopicOrPartition, topic: record.topic)
@@ -268,13 +264,10 @@ public final class KafkaProducer: Sendable, Service {
     private func waitForSpace(_ size: Int) async throws {
         let limit = configuration.bufferMemory
         while true {
-            let full = state.withLockedValue { state in
-                state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit
-            }
-            guard full else { return }
+            guard !state.withLockedValue({ $0.hasRoom(for: size, limit: limit) }) else { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let stillFull = state.withLockedValue { state -> Bool in
-                    guard state.accumulator.bufferedBytes > 0 && state.accumulator.bufferedBytes + size > limit else { return false }
+                    guard !state.hasRoom(for: size, limit: limit) else { return false }
                     state.spaceWaiters.append(continuation)
                     return true
                 }
@@ -284,15 +277,20 @@ public final class KafkaProducer: Sendable, Service {
         }
     }
 
+    /// Appends a record whose room was waited for (another sender may have taken it since; the
+    /// buffer then goes over by this one record).
     private func enqueue(_ record: ProducerRecord, partition: Int32, timestamp: Int64, completion: RecordAccumulator.Completion) {
-        let outcome = state.withLockedValue { state -> Bool? in
-            guard !state.closed else { return nil }
-            return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
+        let transactional = configuration.transactionalId != nil
+        let outcome = Result { () throws -> Bool in
+            try state.withLockedValue { state in
+                try state.checkSendable(transactional: transactional)
+                return state.accumulator.append(record, partition: partition, timestamp: timestamp, completion: completion)
+            }
         }
         switch outcome {
-        case nil: Self.complete(completion, with: .failure(SamsaClientError.closed))
-        case true?: wake.fire()
-        case false?: break
+        case .failure(let error): Self.complete(completion, with: .failure(error))
+        case .success(true): wake.fire()
+        case .success(false): break
         }
     }
 
