@@ -23,16 +23,15 @@ struct ProducerMetrics: Sendable {
     let bufferedBytes: Gauge
 
     init(configuration: ClientConfiguration) {
-        let factory = configuration.metricsFactory ?? MetricsSystem.factory
-        let dimensions = [("client_id", configuration.clientId)]
-        records = Counter(label: "kafka_producer_records_sent_total", dimensions: dimensions, factory: factory)
-        bytes = Counter(label: "kafka_producer_bytes_sent_total", dimensions: dimensions, factory: factory)
-        requests = Counter(label: "kafka_producer_requests_total", dimensions: dimensions, factory: factory)
-        retries = Counter(label: "kafka_producer_retries_total", dimensions: dimensions, factory: factory)
-        errors = Counter(label: "kafka_producer_record_errors_total", dimensions: dimensions, factory: factory)
-        requestLatency = Timer(label: "kafka_producer_request_latency", dimensions: dimensions, factory: factory)
-        batchBytes = Recorder(label: "kafka_producer_batch_size_bytes", dimensions: dimensions, aggregate: true, factory: factory)
-        bufferedBytes = Gauge(label: "kafka_producer_buffered_bytes", dimensions: dimensions, factory: factory)
+        let made = MetricMaker(configuration)
+        records = made.counter("kafka_producer_records_sent_total")
+        bytes = made.counter("kafka_producer_bytes_sent_total")
+        requests = made.counter("kafka_producer_requests_total")
+        retries = made.counter("kafka_producer_retries_total")
+        errors = made.counter("kafka_producer_record_errors_total")
+        requestLatency = made.timer("kafka_producer_request_latency")
+        batchBytes = Recorder(label: "kafka_producer_batch_size_bytes", dimensions: made.dimensions, aggregate: true, factory: made.factory)
+        bufferedBytes = made.gauge("kafka_producer_buffered_bytes")
     }
 }
 
@@ -56,16 +55,30 @@ struct ConsumerMetrics: Sendable {
     let commits: Counter
 
     init(configuration: ClientConfiguration) {
-        let factory = configuration.metricsFactory ?? MetricsSystem.factory
-        let dimensions = [("client_id", configuration.clientId)]
-        records = Counter(label: "kafka_consumer_records_fetched_total", dimensions: dimensions, factory: factory)
-        bytes = Counter(label: "kafka_consumer_bytes_fetched_total", dimensions: dimensions, factory: factory)
-        fetches = Counter(label: "kafka_consumer_fetch_requests_total", dimensions: dimensions, factory: factory)
-        fetchLatency = Timer(label: "kafka_consumer_fetch_latency", dimensions: dimensions, factory: factory)
-        lagMax = Gauge(label: "kafka_consumer_records_lag_max", dimensions: dimensions, factory: factory)
-        rebalances = Counter(label: "kafka_consumer_rebalances_total", dimensions: dimensions, factory: factory)
-        commits = Counter(label: "kafka_consumer_commits_total", dimensions: dimensions, factory: factory)
+        let made = MetricMaker(configuration)
+        records = made.counter("kafka_consumer_records_fetched_total")
+        bytes = made.counter("kafka_consumer_bytes_fetched_total")
+        fetches = made.counter("kafka_consumer_fetch_requests_total")
+        fetchLatency = made.timer("kafka_consumer_fetch_latency")
+        lagMax = made.gauge("kafka_consumer_records_lag_max")
+        rebalances = made.counter("kafka_consumer_rebalances_total")
+        commits = made.counter("kafka_consumer_commits_total")
     }
+}
+
+/// Makes a client's metrics with its factory and the dimension `client_id`.
+private struct MetricMaker {
+    let factory: any MetricsFactory
+    let dimensions: [(String, String)]
+
+    init(_ configuration: ClientConfiguration) {
+        factory = configuration.metricsFactory ?? MetricsSystem.factory
+        dimensions = [("client_id", configuration.clientId)]
+    }
+
+    func counter(_ label: String) -> Counter { Counter(label: label, dimensions: dimensions, factory: factory) }
+    func timer(_ label: String) -> Timer { Timer(label: label, dimensions: dimensions, factory: factory) }
+    func gauge(_ label: String) -> Gauge { Gauge(label: label, dimensions: dimensions, factory: factory) }
 }
 
 extension Timer {
