@@ -129,9 +129,9 @@ struct BenchProducers {
                             calls += 1
                             var onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)?
                             if calls % Self.latencySample == 0 {
-                                let sent = MonotonicClock.nanoseconds()
+                                let sent = NIODeadline.now().uptimeNanoseconds
                                 onDelivery = { result in
-                                    if case .success = result { latency.record(nanoseconds: MonotonicClock.nanoseconds() - sent) }
+                                    if case .success = result { latency.record(nanoseconds: NIODeadline.now().uptimeNanoseconds - sent) }
                                 }
                             }
                             if recordsPerCall == 1 {

@@ -72,7 +72,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for try await batch in consumer.batches {
-                    let now = MonotonicClock.nanoseconds()
+                    let now = NIODeadline.now().uptimeNanoseconds
                     var bytes = 0
                     for record in batch {
                         guard let value = record.value, let sent = value.getInteger(at: value.readerIndex, as: UInt64.self) else {
@@ -89,7 +89,7 @@ struct BenchE2ECommand: AsyncParsableCommand {
             }
             try await producers.run(connected) {
                 var value = template
-                value.setInteger(MonotonicClock.nanoseconds(), at: value.readerIndex)
+                value.setInteger(NIODeadline.now().uptimeNanoseconds, at: value.readerIndex)
                 return value
             }
             let goal = producers.counters.records

@@ -40,16 +40,6 @@ struct LatencySummary {
     }
 }
 
-/// A monotonic clock in nanoseconds, comparable across the threads of one process (a send time
-/// travels inside e2e records, so it must be a plain number).
-enum MonotonicClock {
-    static func nanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-}
-
 /// Counters a benchmark's tasks update and its progress line reads.
 final class BenchCounters: Sendable {
     private struct Values {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 
 /// Times and durations as users type them: ms since the epoch or ISO 8601 date-times, and
@@ -62,8 +59,6 @@ enum TimeText {
     }
 
     static func nowMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        Int64(Date().timeIntervalSince1970 * 1000)
     }
 }
