@@ -25,13 +25,8 @@ struct ClientOptions: ParsableArguments {
 
     /// The -X properties with `bootstrap.servers` filled in.
     func kafkaProperties(adding extra: [String: String] = [:]) throws -> [String: String] {
-        var result = ["bootstrap.servers": bootstrap]
-        for entry in properties {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw ValidationError("-X \(entry): expected key=value, e.g. -X linger.ms=10")
-            }
-            result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
+        var result = try parsePairs(properties, option: "-X")
+        result["bootstrap.servers"] = result["bootstrap.servers"] ?? bootstrap
         for (key, value) in extra where result[key] == nil { result[key] = value }
         return result
     }
