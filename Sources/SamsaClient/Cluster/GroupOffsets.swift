@@ -100,19 +100,26 @@ enum GroupOffsets {
     }
 
     /// Runs `body` against the group's coordinator, finding it again after NOT_COORDINATOR or
-    /// COORDINATOR_NOT_AVAILABLE (a few times, with backoff).
+    /// COORDINATOR_NOT_AVAILABLE or the codes in `alsoRetrying` (thrown by `body` as
+    /// ``KafkaError``), and, with `lostConnections`, after a connection that closed or timed
+    /// out: up to `attempts` times, with backoff.
     static func withCoordinator<Result: Sendable>(
-        _ group: String, cluster: ClusterClient, configuration: ClientConfiguration, _ body: (BrokerConnection) async throws -> Result
+        _ group: String, cluster: ClusterClient, configuration: ClientConfiguration, attempts: Int = 5,
+        alsoRetrying: Set<ErrorCode> = [], lostConnections: Bool = false, _ body: (BrokerConnection) async throws -> Result
     ) async throws -> Result {
         var attempt = 0
         while true {
             do {
                 return try await body(try await cluster.coordinator(for: group, type: 0))
-            } catch let error as KafkaError where attempt < 5 && isCoordinatorError(error.code) {
+            } catch let error as KafkaError
+                where attempt < attempts && (isCoordinatorError(error.code) || alsoRetrying.contains(error.code))
+            {
                 await cluster.invalidateCoordinator(for: group, type: 0)
-                try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
-                attempt += 1
+            } catch let error as SamsaClientError where lostConnections && attempt < attempts && error.isRetriable {
+                await cluster.invalidateCoordinator(for: group, type: 0)
             }
+            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
+            attempt += 1
         }
     }
 }

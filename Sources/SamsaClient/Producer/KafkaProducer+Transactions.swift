@@ -130,28 +130,20 @@ extension KafkaProducer {
             }
             return entry
         }
-        var attempt = 0
-        while true {
-            let response: TxnOffsetCommitResponse
-            do {
-                // v5 belongs to transactions V2, which this producer does not use.
-                response = try await cluster.coordinator(for: groupMetadata.groupId, type: 0).send(request, maxVersion: 4)
-            } catch let error as SamsaClientError where error.isRetriable && attempt < 10 {
-                await cluster.invalidateCoordinator(for: groupMetadata.groupId, type: 0)
-                try await pause(&attempt)
-                continue
-            }
+        let response = try await GroupOffsets.withCoordinator(
+            groupMetadata.groupId, cluster: cluster, configuration: configuration.client, attempts: 10,
+            alsoRetrying: [.concurrentTransactions], lostConnections: true
+        ) { connection in
+            // v5 belongs to transactions V2, which this producer does not use.
+            let response = try await connection.send(request, maxVersion: 4)
             let codes = response.topics.flatMap { topic in topic.partitions.map { ErrorCode(rawValue: $0.errorCode) } }
-            guard let failure = codes.first(where: { $0 != .noError }) else { return }
-            if [.notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .concurrentTransactions].contains(failure)
-                && attempt < 10
-            {
-                await cluster.invalidateCoordinator(for: groupMetadata.groupId, type: 0)
-                try await pause(&attempt)
-                continue
+            if let retriable = codes.first(where: { GroupOffsets.isCoordinatorError($0) || $0 == .concurrentTransactions }) {
+                throw KafkaError(retriable, message: "group \(groupMetadata.groupId)")
             }
-            throw try fail(failure, step: "TxnOffsetCommit")
+            return response
         }
+        let codes = response.topics.flatMap { topic in topic.partitions.map { ErrorCode(rawValue: $0.errorCode) } }
+        if let failure = codes.first(where: { $0 != .noError }) { throw try fail(failure, step: "TxnOffsetCommit") }
     }
 
     /// Commits the transaction: waits until every record of it is acknowledged, then ends it
