@@ -1,5 +1,7 @@
 import Logging
 import NIOCore
+import NIOPosix
+import NIOSSL
 import SamsaCoordination
 import SamsaProtocol
 import SamsaStorage
@@ -50,6 +52,7 @@ public final class Broker: RequestProcessor, Service {
             producerIds: try ProducerIdManager(dataDirectory: configuration.dataDirectory, fileSystem: fileSystem),
             fileSystem: fileSystem, clock: clock, random: random, logger: logger
         )
+        try core.authenticator.createBootstrapUsers()
         try core.reconcileLogs()
         core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs)
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
@@ -98,20 +101,59 @@ public final class Broker: RequestProcessor, Service {
         router.register(FetchHandler(core: core))
         router.register(ListOffsetsHandler(core: core))
         router.register(OffsetForLeaderEpochHandler(core: core))
+        router.register(SaslHandshakeHandler(authenticator: core.authenticator))
+        router.register(SaslAuthenticateHandler(authenticator: core.authenticator))
+        router.register(DescribeUserScramCredentialsHandler(core: core))
+        router.register(AlterUserScramCredentialsHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))
         return router
     }
 
-    /// Tells the broker which port the server is bound to (for Metadata when listening on 0).
+    /// One server per configured listener, each with its security protocol and TLS context,
+    /// answering through `processor` (the broker itself unless given). Throws a readable
+    /// error for listeners that cannot start (see
+    /// ``BrokerConfiguration/resolvedListeners()``); nothing listens then.
+    public func makeServers(
+        processor: (any RequestProcessor)? = nil, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) throws(ConfigurationError) -> [(listener: String, server: KafkaServer)] {
+        let configuration = core.configuration
+        let listeners = try configuration.resolvedListeners()
+        var contexts: [SecurityProtocol: NIOSSLContext] = [:]
+        for securityProtocol in Set(listeners.map(\.securityProtocol)) where securityProtocol.usesTLS {
+            contexts[securityProtocol] = try configuration.security.tls.makeServerContext(forSASL: securityProtocol.usesSASL)
+        }
+        return listeners.map { listener, securityProtocol in
+            let server = KafkaServer(
+                configuration: .init(
+                    host: listener.host, port: listener.port, maxFrameBytes: configuration.maxFrameBytes, listenerName: listener.name,
+                    securityProtocol: securityProtocol, tls: contexts[securityProtocol],
+                    maxFrameBytesBeforeAuthentication: configuration.security.sasl.maxReceiveBytes),
+                processor: processor ?? self, eventLoopGroup: eventLoopGroup, logger: logger)
+            return (listener.name, server)
+        }
+    }
+
+    /// Tells the broker which port the first listener is bound to (for Metadata when listening
+    /// on port 0).
     public func serverBound(to address: SocketAddress) {
+        serverBound(listener: core.configuration.listeners[0].name, to: address)
+    }
+
+    /// Tells the broker which port the listener `name` is bound to.
+    public func serverBound(listener name: String, to address: SocketAddress) {
         if let port = address.port {
-            core.boundPort.value = port
+            core.boundPorts[name]?.value = port
         }
     }
 
     public func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
+        let session = connection.session
+        if session.expectsRawToken {
+            return try await authenticateRawToken(frame, connection: connection)
+        }
         var buffer = frame
         let request: KafkaRequest
         do throws(RequestFrameError) {
@@ -131,6 +173,13 @@ public final class Broker: RequestProcessor, Service {
                 "unsupported request \(header.apiKey) v\(header.apiVersion) from client \"\(header.clientId ?? "")\""
             )
         }
+        guard session.admits(header.apiKey, now: core.clock.nowMilliseconds()) else {
+            if case .authenticated = session.phase {
+                throw RequestRejection(
+                    "\(header.apiKey) after the authentication of \(session.principal) expired (connections.max.reauth.ms)")
+            }
+            throw RequestRejection("\(header.apiKey) before authentication on listener \(session.listenerName)")
+        }
         let context = RequestContext(header: header, connection: connection)
         do {
             return try await route.respond(request.body, context)
@@ -139,6 +188,20 @@ public final class Broker: RequestProcessor, Service {
         } catch {
             core.logger.error("failed to answer \(header.apiKey) v\(header.apiVersion): \(error)")
             throw RequestRejection("internal error answering \(header.apiKey)")
+        }
+    }
+
+    /// A SASL token sent as a bare frame after SaslHandshake v0, answered with a bare frame; a
+    /// failure closes the connection without an answer, as Kafka does.
+    private func authenticateRawToken(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame {
+        do throws(SASLFailure) {
+            let answer = try await core.authenticator.authenticate(
+                token: frame, session: connection.session, peer: connection.peerDescription)
+            var body = connection.allocator.buffer(capacity: answer.bytes.count)
+            body.writeBytes(answer.bytes)
+            return ResponseFrame(body: body)
+        } catch {
+            throw RequestRejection(error.message)
         }
     }
 

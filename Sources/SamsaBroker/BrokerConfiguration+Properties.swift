@@ -67,7 +67,7 @@ extension BrokerConfiguration {
 }
 
 extension StringProtocol {
-    fileprivate func trimmingWhitespace() -> SubSequence {
+    func trimmingWhitespace() -> SubSequence {
         var start = startIndex
         var end = endIndex
         while start < end, self[start].isWhitespace { start = index(after: start) }

@@ -4,13 +4,11 @@ import SamsaStorage
 public struct BrokerConfiguration: Sendable {
     /// This broker's node id in Metadata responses.
     public var nodeID: Int32 = 1
-    /// The address to listen on.
-    public var listenHost: String = "127.0.0.1"
-    public var listenPort: Int = 9092
-    /// The address clients are told to connect to; defaults to the listen address (with the
-    /// real port when listening on port 0).
-    public var advertisedHost: String?
-    public var advertisedPort: Int?
+    /// `listeners`: where the broker listens, each with its security protocol. The first is
+    /// the one `listen` and `advertise` set.
+    public var listeners: [ListenerConfiguration] = [ListenerConfiguration(name: "PLAINTEXT", host: "127.0.0.1", port: 9092)]
+    /// TLS, SASL and the protocol of each listener name.
+    public var security = SecurityConfiguration()
     /// Where logs and metadata live.
     public var dataDirectory: String = "./samsa-data"
     /// `auto.create.topics.enable`: Metadata and Produce for an unknown topic create it.
@@ -41,6 +39,51 @@ public struct BrokerConfiguration: Sendable {
 
     public init() {}
 
-    /// The host clients should use.
+    /// The address the first listener binds.
+    public var listenHost: String {
+        get { listeners[0].host }
+        set { listeners[0].host = newValue }
+    }
+    public var listenPort: Int {
+        get { listeners[0].port }
+        set { listeners[0].port = newValue }
+    }
+    /// The address the first listener's clients are told to connect to; defaults to the
+    /// listen address (with the real port when listening on port 0).
+    public var advertisedHost: String? {
+        get { listeners[0].advertisedHost }
+        set { listeners[0].advertisedHost = newValue }
+    }
+    public var advertisedPort: Int? {
+        get { listeners[0].advertisedPort }
+        set { listeners[0].advertisedPort = newValue }
+    }
+
+    /// The host clients of the first listener should use.
     public var effectiveAdvertisedHost: String { advertisedHost ?? listenHost }
+
+    /// The security protocol of each listener, or why the listeners cannot start: a name
+    /// without a protocol, a TLS listener without a certificate, a SASL listener without
+    /// mechanisms. Checked before anything listens, so a wrong setting never serves plaintext.
+    public func resolvedListeners() throws(ConfigurationError) -> [(listener: ListenerConfiguration, securityProtocol: SecurityProtocol)] {
+        var names: Set<String> = []
+        return try listeners.map { listener throws(ConfigurationError) in
+            guard names.insert(listener.name).inserted else {
+                throw ConfigurationError("listeners: \(listener.name) is named twice")
+            }
+            guard let securityProtocol = security.securityProtocol(ofListener: listener.name) else {
+                throw ConfigurationError(
+                    "listeners: \(listener.name) is not a security protocol; map it in listener.security.protocol.map (e.g. \(listener.name):SASL_SSL)"
+                )
+            }
+            if securityProtocol.usesTLS, security.tls.certificateChainPath == nil {
+                throw ConfigurationError(
+                    "listener \(listener.name) uses TLS: set ssl.keystore.location to the broker's PEM certificate and key")
+            }
+            if securityProtocol.usesSASL, security.sasl.enabledMechanisms.isEmpty {
+                throw ConfigurationError("listener \(listener.name) uses SASL: sasl.enabled.mechanisms is empty")
+            }
+            return (listener, securityProtocol)
+        }
+    }
 }

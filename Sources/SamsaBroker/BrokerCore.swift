@@ -20,8 +20,10 @@ package final class BrokerCore: Sendable {
     /// Wakes long-poll fetches: call `appendNotifier.notifyAppended(partition)` after every
     /// successful append to a partition log.
     package let appendNotifier: AppendNotifier
-    /// The port actually listened on, known once the server is bound (port 0 in tests).
-    let boundPort: PortBox
+    /// The ports actually listened on by listener name, known once bound (port 0 in tests).
+    let boundPorts: [String: PortBox]
+    /// Authenticates SASL connections.
+    package let authenticator: Authenticator
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
@@ -41,12 +43,25 @@ package final class BrokerCore: Sendable {
         self.random = random
         self.logger = logger
         self.appendNotifier = AppendNotifier(clock: clock)
-        self.boundPort = PortBox(configuration.listenPort)
+        self.boundPorts = Dictionary(uniqueKeysWithValues: configuration.listeners.map { ($0.name, PortBox($0.port)) })
+        self.authenticator = Authenticator(
+            settings: configuration.security.sasl, registry: topics, clock: clock, random: random, blocking: blocking, logger: logger)
     }
 
-    /// The host and port clients are told to connect to.
+    /// The port of the first listener, as bound.
+    var boundPort: PortBox { boundPorts[configuration.listeners[0].name]! }
+
+    /// The host and port clients of the first listener are told to connect to.
     package var advertisedEndpoint: (host: String, port: Int32) {
-        (configuration.effectiveAdvertisedHost, Int32(configuration.advertisedPort ?? boundPort.value))
+        advertisedEndpoint(listener: configuration.listeners[0].name)
+    }
+
+    /// The host and port clients of the listener `name` are told to connect to (the first
+    /// listener's for an unknown name).
+    package func advertisedEndpoint(listener name: String) -> (host: String, port: Int32) {
+        let listener = configuration.listeners.first { $0.name == name } ?? configuration.listeners[0]
+        let port = listener.advertisedPort ?? boundPorts[listener.name]?.value ?? listener.port
+        return (listener.advertisedHost ?? listener.host, Int32(port))
     }
 
     /// The log configuration of `topic`: broker defaults overridden by the topic's configs.

@@ -20,6 +20,11 @@ struct ServeCommand: AsyncParsableCommand {
             With no options, listens on 127.0.0.1:9092 and keeps data in ./samsa-data. Any Kafka \
             client (kcat, confluent-kafka, kafka-python, KafkaJS, Java...) can then connect.
 
+            Secured listeners, with SCRAM users and mTLS:
+              samsa serve --listeners PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093 \\
+                --tls-cert broker.pem --tls-key broker.key --user admin:admin-secret
+              samsa serve --listeners SSL://:9094 --tls-cert broker.pem --tls-ca ca.pem --client-auth required
+
             Settings come from the defaults, then the --config file, then --set and the other \
             options, later ones winning. A configuration file holds `key = value` lines; the keys:
 
@@ -32,6 +37,34 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Address clients are told to connect to (default: the listen address).", valueName: "host:port"))
     var advertise: String?
+
+    @Option(help: ArgumentHelp("Listeners, each with its security protocol (listeners).", valueName: "NAME://host:port,..."))
+    var listeners: String?
+
+    @Option(
+        name: .customLong("advertised-listeners"),
+        help: ArgumentHelp("What clients of each listener connect to (advertised.listeners).", valueName: "NAME://host:port,..."))
+    var advertisedListeners: String?
+
+    @Option(
+        name: .customLong("tls-cert"),
+        help: ArgumentHelp("PEM certificate chain for SSL listeners (ssl.keystore.location).", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(
+        name: .customLong("tls-key"), help: ArgumentHelp("PEM private key, if not in --tls-cert (ssl.key.location).", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-ca"), help: ArgumentHelp("PEM CAs of client certificates (ssl.truststore.location).", valueName: "file"))
+    var tlsCA: String?
+
+    @Option(name: .customLong("client-auth"), help: ArgumentHelp("mTLS: none, requested or required (ssl.client.auth).", valueName: "mode"))
+    var clientAuth: String?
+
+    @Option(
+        name: .customLong("user"),
+        help: ArgumentHelp("A SASL user created at start if it has none yet (repeatable; sasl.users).", valueName: "name:password"))
+    var users: [String] = []
 
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory for logs and metadata.", valueName: "path"))
     var dataDirectory: String?
@@ -74,29 +107,35 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("cannot open the data directory \(configuration.dataDirectory): \(error)")
         }
         let loadTime = ContinuousClock.now - started
-        let server = KafkaServer(
-            configuration: .init(
-                host: configuration.listenHost, port: configuration.listenPort, maxFrameBytes: configuration.maxFrameBytes),
-            processor: broker,
-            logger: logger
-        )
+        let servers: [(listener: String, server: KafkaServer)]
+        do {
+            servers = try broker.makeServers(logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: broker), .init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+                services: [.init(service: broker)] + servers.map { .init(service: $0.server) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger)
         )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
-                let address = try await server.boundAddress
-                broker.serverBound(to: address)
+                var listening: [String] = []
+                for (listener, server) in servers {
+                    let address = try await server.boundAddress
+                    broker.serverBound(listener: listener, to: address)
+                    let advertised = broker.core.advertisedEndpoint(listener: listener)
+                    listening.append(
+                        "\(listener)://\(address.ipAddress ?? "?"):\(address.port ?? 0) (advertised \(advertised.host):\(advertised.port))")
+                }
                 let image = broker.core.topics.image
                 let partitionCount = image.topics.reduce(0) { $0 + Int($1.partitionCount) }
-                let advertised = broker.core.advertisedEndpoint
                 logger.info(
                     "Samsa \(SamsaVersion.current) is ready",
                     metadata: [
-                        "listen": "\(configuration.listenHost):\(address.port ?? configuration.listenPort)",
-                        "advertised": "\(advertised.host):\(advertised.port)",
+                        "listeners": "\(listening.joined(separator: ", "))",
                         "dataDirectory": "\(configuration.dataDirectory)",
                         "topics": "\(image.topics.count)",
                         "partitions": "\(partitionCount)",
@@ -123,7 +162,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
             pairs.append((String(setting[..<equals]), String(setting[setting.index(after: equals)...])))
         }
+        if let listeners { pairs.append(("listeners", listeners)) }
         if let listen { pairs.append(("listen", listen)) }
+        if let advertisedListeners { pairs.append(("advertised.listeners", advertisedListeners)) }
+        if let tlsCertificate { pairs.append(("ssl.keystore.location", tlsCertificate)) }
+        if let tlsKey { pairs.append(("ssl.key.location", tlsKey)) }
+        if let tlsCA { pairs.append(("ssl.truststore.location", tlsCA)) }
+        if let clientAuth { pairs.append(("ssl.client.auth", clientAuth)) }
+        if !users.isEmpty { pairs.append(("sasl.users", users.joined(separator: ","))) }
         if let advertise { pairs.append(("advertise", advertise)) }
         if let dataDirectory { pairs.append(("data.dir", dataDirectory)) }
         if let defaultPartitions { pairs.append(("num.partitions", String(defaultPartitions))) }

@@ -92,9 +92,11 @@ package enum BrokerConfigs {
     private static let definitionsByName: [String: BrokerConfigDefinition] =
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.name, $0) })
 
-    /// Every broker setting: Samsa's own first, then Kafka's by name. `--help` lists the
-    /// documented ones in this order.
-    package static let definitions: [BrokerConfigDefinition] = [
+    /// Every broker setting: Samsa's own first, then Kafka's by name, then the security
+    /// settings. `--help` lists the documented ones in this order.
+    package static let definitions: [BrokerConfigDefinition] = generalDefinitions + securityDefinitions
+
+    private static let generalDefinitions: [BrokerConfigDefinition] = [
         samsa("listen", "HOST:PORT to listen on (default 127.0.0.1:9092)") { configuration, value throws(ConfigurationError) in
             (configuration.listenHost, configuration.listenPort) = try BrokerConfiguration.parseHostPort(value)
         },
@@ -121,7 +123,10 @@ package enum BrokerConfigs {
             configuration.maintenanceInterval = .milliseconds(milliseconds)
         },
 
-        kafka("advertised.listeners", .string, nil, { "PLAINTEXT://\($0.advertised.host):\($0.advertised.port)" }, set: setAdvertised),
+        kafka(
+            "advertised.listeners", .string, nil, advertisedListeners,
+            "NAME://HOST:PORT,... clients of each listener are told to connect to (default: the listen addresses)",
+            set: setAdvertised),
         kafka(
             "auto.create.topics.enable", .boolean, "true", { String($0.configuration.autoCreateTopics) },
             "create unknown topics on Metadata requests (default true)"
@@ -135,7 +140,17 @@ package enum BrokerConfigs {
         fixed("compression.zstd.level", .int, "3", "3"),
         fixed("default.replication.factor", .int, "1", "1"),
         fixed("delete.topic.enable", .boolean, "true", "true"),
-        kafka("listeners", .string, "PLAINTEXT://:9092", { "PLAINTEXT://\($0.configuration.listenHost):\($0.listenPort)" }),
+        kafka(
+            "listeners", .string, "PLAINTEXT://:9092", listeners,
+            "NAME://HOST:PORT,... to listen on, NAME a security protocol or mapped to one (default PLAINTEXT://127.0.0.1:9092)"
+        ) { configuration, value throws(ConfigurationError) in
+            let previous = configuration.listeners
+            configuration.listeners = try ListenerConfiguration.parseList(value).map { name, host, port in
+                let kept = previous.first { $0.name == name }
+                return ListenerConfiguration(
+                    name: name, host: host, port: port, advertisedHost: kept?.advertisedHost, advertisedPort: kept?.advertisedPort)
+            }
+        },
         kafka("log.cleaner.delete.retention.ms", .long, "86400000", { String($0.configuration.logDefaults.deleteRetentionMilliseconds) }),
         fixed("log.cleaner.enable", .boolean, "true", "true"),
         fixed("log.cleaner.max.compaction.lag.ms", .long, TopicConfigs.longMax, TopicConfigs.longMax),
@@ -261,14 +276,14 @@ package enum BrokerConfigs {
     // MARK: Building the table
 
     /// A setting of Samsa's own, for `--config` only.
-    private static func samsa(
+    static func samsa(
         _ name: String, _ documentation: String?, _ apply: @escaping BrokerConfigDefinition.Apply
     ) -> BrokerConfigDefinition {
         BrokerConfigDefinition(name: name, type: .string, documentation: documentation, listing: nil, apply: apply)
     }
 
     /// A Kafka config with the value in force, settable when `set` is given.
-    private static func kafka(
+    static func kafka(
         _ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: @escaping @Sendable (Settings) -> String?,
         _ documentation: String? = nil, set: BrokerConfigDefinition.Apply? = nil
     ) -> BrokerConfigDefinition {
@@ -278,16 +293,44 @@ package enum BrokerConfigs {
     }
 
     /// A Kafka config that Samsa fixes at `value`.
-    private static func fixed(_ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: String?) -> BrokerConfigDefinition {
+    static func fixed(_ name: String, _ type: ConfigType, _ kafkaDefault: String?, _ value: String?) -> BrokerConfigDefinition {
         kafka(name, type, kafkaDefault, { _ in value })
     }
 
     // MARK: Values shared by several rows
 
+    /// `HOST:PORT` for the first listener, or Kafka's `NAME://HOST:PORT,...` naming listeners
+    /// already set.
     private static let setAdvertised: BrokerConfigDefinition.Apply = { configuration, value throws(ConfigurationError) in
-        let (host, port) = try BrokerConfiguration.parseHostPort(value)
-        configuration.advertisedHost = host
-        configuration.advertisedPort = port
+        guard value.contains("://") else {
+            let (host, port) = try BrokerConfiguration.parseHostPort(value)
+            configuration.advertisedHost = host
+            configuration.advertisedPort = port
+            return
+        }
+        for (name, host, port) in try ListenerConfiguration.parseList(value) {
+            guard let index = configuration.listeners.firstIndex(where: { $0.name == name }) else {
+                throw ConfigurationError("\(name) is not in listeners (set listeners first)")
+            }
+            configuration.listeners[index].advertisedHost = host
+            configuration.listeners[index].advertisedPort = port
+        }
+    }
+
+    /// The listeners as bound (the first with its real port).
+    private static func listeners(_ settings: Settings) -> String {
+        settings.configuration.listeners.enumerated().map { index, listener in
+            var listener = listener
+            if index == 0 { listener.port = settings.listenPort }
+            return listener.description
+        }.joined(separator: ",")
+    }
+
+    private static func advertisedListeners(_ settings: Settings) -> String {
+        settings.configuration.listeners.enumerated().map { index, listener in
+            if index == 0 { return "\(listener.name)://\(settings.advertised.host):\(settings.advertised.port)" }
+            return "\(listener.name)://\(listener.advertisedHost ?? listener.host):\(listener.advertisedPort ?? listener.port)"
+        }.joined(separator: ",")
     }
 
     private static let setDataDirectory: BrokerConfigDefinition.Apply = { configuration, value throws(ConfigurationError) in
@@ -315,13 +358,13 @@ package enum BrokerConfigs {
 
     // MARK: Parsing values
 
-    private static func integer(_ value: String, atLeast minimum: Int64? = nil) throws(ConfigurationError) -> Int64 {
+    static func integer(_ value: String, atLeast minimum: Int64? = nil) throws(ConfigurationError) -> Int64 {
         guard let number = Int64(value) else { throw ConfigurationError("expected a number, got `\(value)`") }
         if let minimum, number < minimum { throw ConfigurationError("must be at least \(minimum)") }
         return number
     }
 
-    private static func boolean(_ value: String) throws(ConfigurationError) -> Bool {
+    static func boolean(_ value: String) throws(ConfigurationError) -> Bool {
         switch value.lowercased() {
         case "true", "yes", "1": return true
         case "false", "no", "0": return false

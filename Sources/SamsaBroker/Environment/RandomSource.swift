@@ -14,6 +14,16 @@ extension RandomSource {
         var generator = RandomSourceGenerator(source: self)
         return KafkaUUID.random(using: &generator)
     }
+
+    /// `count` random bytes (salts and nonces).
+    func bytes(count: Int) -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count + 8)
+        while result.count < count {
+            withUnsafeBytes(of: next()) { result.append(contentsOf: $0) }
+        }
+        return Array(result.prefix(count))
+    }
 }
 
 /// The operating system's cryptographically secure generator.

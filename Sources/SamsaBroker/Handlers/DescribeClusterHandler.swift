@@ -33,7 +33,7 @@ struct DescribeClusterHandler: RequestHandler {
             return response
         }
         let nodeID = core.configuration.nodeID
-        let endpoint = core.advertisedEndpoint
+        let endpoint = core.advertisedEndpoint(listener: context.connection.session.listenerName)
         var broker = DescribeClusterResponse.DescribeClusterBroker()
         broker.brokerId = nodeID
         broker.host = endpoint.host

@@ -55,12 +55,23 @@ struct FetchHandler: RequestHandler {
     func respond(to request: FetchRequest, context: RequestContext) async throws -> ResponseFrame? {
         var pass = try await fetch(request, context: context)
         if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
-        // Record bytes of a file without a descriptor are read here, one read per partition.
+        // Record bytes that cannot be sent from the file are read here, one read per partition
+        // and one trip to the blocking pool for all: files without a descriptor, and every
+        // file over TLS, where sendfile would bypass the encryption.
+        let readsEveryFile = context.connection.session.securityProtocol.usesTLS
+        var reads: [(topic: Int, partition: Int, range: FileRange)] = []
         for (topicIndex, topicFiles) in pass.files.enumerated() {
             for (partitionIndex, file) in topicFiles.enumerated() {
-                guard let file, file.file.fileDescriptor == nil else { continue }
-                pass.response.responses[topicIndex].partitions[partitionIndex].records = try await core.blocking.run { try file.read() }
+                guard let file, readsEveryFile || file.file.fileDescriptor == nil else { continue }
+                reads.append((topicIndex, partitionIndex, file))
                 pass.files[topicIndex][partitionIndex] = nil
+            }
+        }
+        if !reads.isEmpty {
+            let ranges = reads.map(\.range)
+            let buffers = try await core.blocking.run { try ranges.map { range throws(StorageError) in try range.read() } }
+            for (read, buffer) in zip(reads, buffers) {
+                pass.response.responses[read.topic].partitions[read.partition].records = buffer
             }
         }
         return try FetchResponseWriter.frame(

@@ -18,7 +18,8 @@ struct FindCoordinatorHandler: RequestHandler {
         let keys = version >= 4 ? request.coordinatorKeys : [request.key]
         var coordinators: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
-            coordinators.append(await find(key: key, keyType: version >= 1 ? request.keyType : 0))
+            coordinators.append(
+                await find(key: key, keyType: version >= 1 ? request.keyType : 0, listener: context.connection.session.listenerName))
         }
         var response = FindCoordinatorResponse()
         if version >= 4 {
@@ -33,7 +34,7 @@ struct FindCoordinatorHandler: RequestHandler {
         return response
     }
 
-    private func find(key: String, keyType: Int8) async -> FindCoordinatorResponse.Coordinator {
+    private func find(key: String, keyType: Int8, listener: String) async -> FindCoordinatorResponse.Coordinator {
         var coordinator = FindCoordinatorResponse.Coordinator()
         coordinator.key = key
         coordinator.errorMessage = nil
@@ -55,7 +56,7 @@ struct FindCoordinatorHandler: RequestHandler {
         default:
             return fail(.invalidRequest, "Unsupported key type \(keyType).")
         }
-        let endpoint = core.advertisedEndpoint
+        let endpoint = core.advertisedEndpoint(listener: listener)
         coordinator.errorCode = ErrorCode.noError.rawValue
         coordinator.nodeId = core.configuration.nodeID
         coordinator.host = endpoint.host

@@ -20,7 +20,7 @@ struct MetadataHandler: RequestHandler {
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let version = context.apiVersion
         let nodeID = core.configuration.nodeID
-        let endpoint = core.advertisedEndpoint
+        let endpoint = core.advertisedEndpoint(listener: context.connection.session.listenerName)
         var response = MetadataResponse()
         var broker = MetadataResponse.MetadataResponseBroker()
         broker.nodeId = nodeID

@@ -51,6 +51,8 @@ package struct MetadataImage: Sendable {
     package var clusterID: String
     package private(set) var topicsByName: [String: TopicMetadata] = [:]
     private var namesByID: [KafkaUUID: String] = [:]
+    /// SCRAM credentials by user, then mechanism.
+    package internal(set) var scramCredentials: [String: [SASLMechanism: ScramCredential]] = [:]
 
     package init(clusterID: String) {
         self.clusterID = clusterID

@@ -11,12 +11,13 @@ import SamsaRecords
 import SamsaStorage
 
 /// The durable record of which topics exist: names, ids, partition counts and config
-/// overrides, plus the cluster id.
+/// overrides, plus the cluster id and the users' SCRAM credentials.
 ///
 /// Every change is one record appended (and fsynced) to a small metadata log in
 /// `<data dir>/__cluster_metadata/` before it takes effect; at start the log is replayed. It
 /// is the same segmented log as any partition, so it shares its recovery. Record keys are
-/// `topic:<name>` with the topic as JSON (a null value deletes it) and `cluster-id`.
+/// `topic:<name>` with the topic as JSON (a null value deletes it), `cluster-id`, and
+/// `scram:<mechanism>:<user>` with the credential as JSON (null deletes it).
 ///
 /// Readers get the current ``MetadataImage`` without waiting for writers; changes are
 /// serialised by a separate lock and block on disk, so call them from ``BlockingWork``.
@@ -88,18 +89,45 @@ package final class TopicRegistry: Sendable {
         }
     }
 
+    /// Records the SCRAM credentials of `changes` (nil removes one) in one durable append.
+    package func changeScramCredentials(_ changes: [(user: String, mechanism: SASLMechanism, credential: ScramCredential?)]) throws {
+        guard !changes.isEmpty else { return }
+        let encoder = JSONEncoder()
+        let records = try changes.map { change in
+            (
+                key: Self.scramKey(user: change.user, mechanism: change.mechanism),
+                value: try change.credential.map { Array(try encoder.encode($0)) }
+            )
+        }
+        try changeLock.withLock {
+            try append(records)
+            current.withLockedValue { image in
+                for change in changes {
+                    image.scramCredentials[change.user, default: [:]][change.mechanism] = change.credential
+                    if image.scramCredentials[change.user]?.isEmpty == true { image.scramCredentials[change.user] = nil }
+                }
+            }
+        }
+    }
+
+    private static func scramKey(user: String, mechanism: SASLMechanism) -> String { "scram:\(mechanism.rawValue):\(user)" }
+
     /// Flushes and closes the metadata log.
     package func close() throws {
         try log.close()
     }
 
     private func append(key: String, value: [UInt8]?) throws {
+        try append([(key, value)])
+    }
+
+    /// Appends the records in one batch, so they take effect together or not at all.
+    private func append(_ records: [(key: String, value: [UInt8]?)]) throws {
         var builder = RecordBatchBuilder()
-        builder.append(
-            key: ByteBuffer(string: key),
-            value: value.map { ByteBuffer(bytes: $0) },
-            timestamp: clock.nowMilliseconds()
-        )
+        let now = clock.nowMilliseconds()
+        for record in records {
+            builder.append(key: ByteBuffer(string: record.key), value: record.value.map { ByteBuffer(bytes: $0) }, timestamp: now)
+        }
         let batch = try builder.build()
         _ = try log.append(batch, durability: .flushed)
     }
@@ -136,6 +164,13 @@ package final class TopicRegistry: Sendable {
             } else {
                 image.remove(named: name)
             }
+        } else if key.hasPrefix("scram:") {
+            let parts = key.split(separator: ":", maxSplits: 2)
+            guard parts.count == 3, let mechanism = SASLMechanism(rawValue: String(parts[1])) else { return }
+            let user = String(parts[2])
+            let credential = record.value.flatMap { try? decoder.decode(ScramCredential.self, from: Data($0.readableBytesView)) }
+            image.scramCredentials[user, default: [:]][mechanism] = credential
+            if image.scramCredentials[user]?.isEmpty == true { image.scramCredentials[user] = nil }
         }
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SamsaProtocol
 import ServiceLifecycle
 
@@ -17,11 +18,27 @@ public final class KafkaServer: Service, Sendable {
         public var port: Int
         /// The largest request frame accepted (Kafka's `socket.request.max.bytes`, default 100 MiB).
         public var maxFrameBytes: Int
+        /// The listener's name, which Metadata uses to advertise this listener's address.
+        public var listenerName: String
+        public var securityProtocol: SecurityProtocol
+        /// The TLS context; required exactly when the protocol uses TLS.
+        public var tls: NIOSSLContext?
+        /// The largest frame before a SASL connection has authenticated
+        /// (`sasl.server.max.receive.size`).
+        public var maxFrameBytesBeforeAuthentication: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 9092, maxFrameBytes: Int = 100 * 1024 * 1024) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 9092, maxFrameBytes: Int = 100 * 1024 * 1024,
+            listenerName: String = "PLAINTEXT", securityProtocol: SecurityProtocol = .plaintext, tls: NIOSSLContext? = nil,
+            maxFrameBytesBeforeAuthentication: Int = 524_288
+        ) {
             self.host = host
             self.port = port
             self.maxFrameBytes = maxFrameBytes
+            self.listenerName = listenerName
+            self.securityProtocol = securityProtocol
+            self.tls = tls
+            self.maxFrameBytesBeforeAuthentication = maxFrameBytesBeforeAuthentication
         }
     }
 
@@ -42,6 +59,9 @@ public final class KafkaServer: Service, Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
+        precondition(
+            configuration.securityProtocol.usesTLS == (configuration.tls != nil),
+            "listener \(configuration.listenerName): a TLS context is needed exactly for SSL and SASL_SSL")
         self.configuration = configuration
         self.processor = processor
         self.eventLoopGroup = eventLoopGroup
@@ -59,8 +79,8 @@ public final class KafkaServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let maxFrameBytes = configuration.maxFrameBytes
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ResponseFrame>, Never>
+        let configuration = self.configuration
+        let serverChannel: NIOAsyncChannel<(NIOAsyncChannel<ByteBuffer, ResponseFrame>, ConnectionSession), Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -69,11 +89,18 @@ public final class KafkaServer: Service, Sendable {
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes))
-                        )
-                        try channel.pipeline.syncOperations.addHandler(ResponseFrameEncoder())
-                        return try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel)
+                        let session = ConnectionSession(
+                            listenerName: configuration.listenerName, securityProtocol: configuration.securityProtocol,
+                            maxFrameBytes: configuration.maxFrameBytes,
+                            maxFrameBytesBeforeAuthentication: configuration.maxFrameBytesBeforeAuthentication)
+                        let handlers = channel.pipeline.syncOperations
+                        if let tls = configuration.tls {
+                            try handlers.addHandler(NIOSSLServerHandler(context: tls))
+                            try handlers.addHandler(TLSPrincipalHandler(session: session))
+                        }
+                        try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
+                        try handlers.addHandler(ResponseFrameEncoder())
+                        return (try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel), session)
                     }
                 }
         } catch {
@@ -82,18 +109,23 @@ public final class KafkaServer: Service, Sendable {
         }
         let address = serverChannel.channel.localAddress!
         bound.succeed(address)
-        logger.info("listening", metadata: ["address": "\(address)"])
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(address)", "listener": "\(configuration.listenerName)",
+                "security": "\(configuration.securityProtocol.rawValue)",
+            ])
 
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { connections in
-                    for try await connection in connections {
+                    for try await (connection, session) in connections {
                         let connectionID = state.withLockedValue { state in
                             defer { state.nextConnectionID += 1 }
                             return state.nextConnectionID
                         }
                         group.addTask {
-                            await self.serve(connection, connectionID: connectionID)
+                            await self.serve(connection, session: session, connectionID: connectionID)
                         }
                     }
                 }
@@ -106,12 +138,13 @@ public final class KafkaServer: Service, Sendable {
     }
 
     /// The request loop of one connection.
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, connectionID: UInt64) async {
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, session: ConnectionSession, connectionID: UInt64) async {
         let channel = connection.channel
         let context = ConnectionContext(
             connectionID: connectionID,
             remoteAddress: channel.remoteAddress,
-            allocator: channel.allocator
+            allocator: channel.allocator,
+            session: session
         )
         var logger = self.logger
         logger[metadataKey: "connection"] = "\(connectionID)"
@@ -159,7 +192,14 @@ public final class KafkaServer: Service, Sendable {
                         channel.close(promise: nil)
                         throw error
                     }
-                    if let response { try await outbound.write(response) }
+                    if let response {
+                        try await outbound.write(response)
+                        if response.closesConnection {
+                            // Written and flushed before the close, which the event loop runs after it.
+                            channel.close(promise: nil)
+                            return
+                        }
+                    }
                     budget.release(answer.bytes)
                 }
             }

@@ -11,12 +11,18 @@ public struct ConnectionContext: Sendable {
     /// Lets the connection start its next request before this one is answered (see
     /// ``RequestOrdering``); nil where requests are not pipelined.
     public var ordering: RequestOrdering?
+    /// The connection's listener, principal and authentication.
+    public let session: ConnectionSession
 
-    public init(connectionID: UInt64, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator, ordering: RequestOrdering? = nil) {
+    public init(
+        connectionID: UInt64, remoteAddress: SocketAddress?, allocator: ByteBufferAllocator, ordering: RequestOrdering? = nil,
+        session: ConnectionSession = .plaintext()
+    ) {
         self.connectionID = connectionID
         self.remoteAddress = remoteAddress
         self.allocator = allocator
         self.ordering = ordering
+        self.session = session
     }
 }
 

@@ -22,6 +22,8 @@ public struct ResponseFrame: Sendable {
     public private(set) var parts: [IOData]
     /// The sum of the parts' sizes: the value of the size prefix.
     public private(set) var size: Int
+    /// The connection closes once this frame is written (a failed authentication).
+    public var closesConnection = false
     /// The file handles of the regions this frame owns; nil when it owns none.
     private var ownedFiles: OwnedFileHandles?
 
@@ -66,6 +68,13 @@ public struct ResponseFrame: Sendable {
         let start = Int(position)
         parts.append(.fileRegion(FileRegion(fileHandle: handle, readerIndex: start, endIndex: start + length)))
         size += length
+    }
+
+    /// This frame, closing its connection when `condition` holds.
+    public func closing(if condition: Bool) -> ResponseFrame {
+        var frame = self
+        frame.closesConnection = condition
+        return frame
     }
 
     /// The parts to write, starting with the size prefix.

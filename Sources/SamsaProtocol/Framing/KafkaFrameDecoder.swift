@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Splits an inbound byte stream into Kafka frames (requests on a broker, responses on a
@@ -10,17 +11,24 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
 
     /// The largest frame accepted, in bytes (Kafka's `socket.request.max.bytes` on a broker).
-    public let maxFrameBytes: Int
+    public var maxFrameBytes: Int { limit.bytes }
+    private let limit: FrameSizeLimit
 
     public init(maxFrameBytes: Int) {
-        precondition(maxFrameBytes > 0, "maxFrameBytes must be positive")
-        self.maxFrameBytes = maxFrameBytes
+        self.init(limit: FrameSizeLimit(maxFrameBytes))
+    }
+
+    /// A decoder whose limit can change while it runs: a broker raises it once a connection
+    /// has authenticated (Kafka's `sasl.server.max.receive.size` applies before).
+    public init(limit: FrameSizeLimit) {
+        self.limit = limit
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else {
             return .needMoreData
         }
+        let maxFrameBytes = limit.bytes
         guard size >= 0, Int(size) <= maxFrameBytes else {
             throw FrameSizeError(size: Int(size), maxFrameBytes: maxFrameBytes)
         }
@@ -40,6 +48,25 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
     }
 }
 
+/// The largest frame a ``KafkaFrameDecoder`` accepts, shared with whoever may change it.
+public final class FrameSizeLimit: Sendable {
+    private let box: NIOLockedValueBox<Int>
+
+    public init(_ bytes: Int) {
+        precondition(bytes > 0, "a frame size limit must be positive")
+        box = NIOLockedValueBox(bytes)
+    }
+
+    /// The limit now, in bytes.
+    public var bytes: Int {
+        get { box.withLockedValue { $0 } }
+        set {
+            precondition(newValue > 0, "a frame size limit must be positive")
+            box.withLockedValue { $0 = newValue }
+        }
+    }
+}
+
 /// A frame whose size field is negative or over the limit.
 public struct FrameSizeError: Error, CustomStringConvertible {
     public let size: Int
@@ -48,6 +75,6 @@ public struct FrameSizeError: Error, CustomStringConvertible {
     public var description: String {
         size < 0
             ? "invalid frame size \(size)"
-            : "frame of \(size) bytes exceeds the limit of \(maxFrameBytes) bytes (socket.request.max.bytes)"
+            : "frame of \(size) bytes exceeds the limit of \(maxFrameBytes) bytes"
     }
 }
