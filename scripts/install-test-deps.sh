@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Samsa's tests need on a Debian bookworm machine, when it is missing:
 #   - Debian packages: kcat (1.7.1, linked against librdkafka 2.0.2), python3, python3-venv,
+#     openssl (the security tests make their certificates with it),
 #     and Go with Debian's sarama (1.22) and kafka-go (0.2.1) sources, which the suite builds
 #     offline in GOPATH mode (Tests/interop/go)
 #   - a Python virtual environment at <repo>/.venv with the Kafka clients the
@@ -34,6 +35,7 @@ log() { echo "install-test-deps: $*"; }
 # --- Debian packages -------------------------------------------------------
 missing_debs=()
 if ! command -v kcat >/dev/null 2>&1; then missing_debs+=(kcat); fi
+if ! command -v openssl >/dev/null 2>&1; then missing_debs+=(openssl); fi
 if ! [ -x /usr/bin/python3 ]; then missing_debs+=(python3); fi
 # Debian's python3 ships venv without ensurepip unless python3-venv is installed.
 for package in python3-venv golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev; do

@@ -34,6 +34,9 @@ extension TLSSettings {
                 throw ConfigurationError("ssl.enabled.protocols: \(unknown) is not supported (TLSv1.2, TLSv1.3)")
             }
             guard !enabledProtocols.isEmpty else { throw ConfigurationError("ssl.enabled.protocols is empty") }
+            // A closing connection does not wait long for the peer's close_notify, which clients
+            // rarely send: Kafka does not wait at all.
+            configuration.shutdownTimeout = .milliseconds(250)
             configuration.minimumTLSVersion = enabledProtocols.contains("TLSv1.2") ? .tlsv12 : .tlsv13
             configuration.maximumTLSVersion = enabledProtocols.contains("TLSv1.3") ? .tlsv13 : .tlsv12
             switch clientAuthentication {
@@ -88,5 +91,31 @@ final class TLSPrincipalHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else { return nil }
         let text = parsed.subject.description
         return text.isEmpty ? nil : text
+    }
+}
+
+/// Ends a TLS connection's input without touching the socket, for a graceful shutdown: TLS
+/// cannot close only the reading side, so `close(mode: .input)` stops here, later bytes are
+/// dropped and the handlers behind it see the input end; the answers in progress still go out.
+final class TLSInputCloser: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    typealias OutboundIn = NIOAny
+
+    private var inputClosed = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !inputClosed else { return }
+        context.fireChannelRead(data)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .input else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        promise?.succeed()
+        guard !inputClosed else { return }
+        inputClosed = true
+        context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
     }
 }

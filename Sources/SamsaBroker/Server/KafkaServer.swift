@@ -97,6 +97,7 @@ public final class KafkaServer: Service, Sendable {
                         if let tls = configuration.tls {
                             try handlers.addHandler(NIOSSLServerHandler(context: tls))
                             try handlers.addHandler(TLSPrincipalHandler(session: session))
+                            try handlers.addHandler(TLSInputCloser())
                         }
                         try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
                         try handlers.addHandler(ResponseFrameEncoder())
