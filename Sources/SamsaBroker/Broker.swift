@@ -105,6 +105,9 @@ public final class Broker: RequestProcessor, Service {
         router.register(SaslAuthenticateHandler(authenticator: core.authenticator))
         router.register(DescribeUserScramCredentialsHandler(core: core))
         router.register(AlterUserScramCredentialsHandler(core: core))
+        router.register(CreateAclsHandler(core: core))
+        router.register(DescribeAclsHandler(core: core))
+        router.register(DeleteAclsHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))
@@ -180,7 +183,7 @@ public final class Broker: RequestProcessor, Service {
             }
             throw RequestRejection("\(header.apiKey) before authentication on listener \(session.listenerName)")
         }
-        let context = RequestContext(header: header, connection: connection)
+        let context = RequestContext(header: header, connection: connection, authorizer: core.authorizer)
         do {
             return try await route.respond(request.body, context)
         } catch let rejection as RequestRejection {

@@ -24,6 +24,8 @@ package final class BrokerCore: Sendable {
     let boundPorts: [String: PortBox]
     /// Authenticates SASL connections.
     package let authenticator: Authenticator
+    /// Checks ACLs.
+    package let authorizer: Authorizer
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
@@ -44,6 +46,7 @@ package final class BrokerCore: Sendable {
         self.logger = logger
         self.appendNotifier = AppendNotifier(clock: clock)
         self.boundPorts = Dictionary(uniqueKeysWithValues: configuration.listeners.map { ($0.name, PortBox($0.port)) })
+        self.authorizer = Authorizer(security: configuration.security, registry: topics)
         self.authenticator = Authenticator(
             settings: configuration.security.sasl, registry: topics, clock: clock, random: random, blocking: blocking, logger: logger)
     }

@@ -105,6 +105,19 @@ extension BrokerConfigs {
                     return principal
                 })
         },
+        kafka(
+            "authorizer.class.name", .string, "",
+            { $0.configuration.security.authorizerEnabled ? "org.apache.kafka.metadata.authorizer.StandardAuthorizer" : "" },
+            "any authorizer class (e.g. org.apache.kafka.metadata.authorizer.StandardAuthorizer) turns on ACL checks (default off)"
+        ) { configuration, value throws(ConfigurationError) in
+            configuration.security.authorizerEnabled = !value.trimmingWhitespace().isEmpty
+        },
+        kafka(
+            "allow.everyone.if.no.acl.found", .boolean, "false", { String($0.configuration.security.allowEveryoneIfNoAclFound) },
+            "with ACLs on: resources no ACL covers are open to everyone (default false)"
+        ) { configuration, value throws(ConfigurationError) in
+            configuration.security.allowEveryoneIfNoAclFound = try boolean(value)
+        },
         samsa("sasl.users", "NAME:PASSWORD,... created at start with SCRAM credentials if they have none (the first administrator)") {
             configuration, value throws(ConfigurationError) in
             configuration.security.sasl.bootstrapUsers = try value.split(separator: ",").map { entry throws(ConfigurationError) in

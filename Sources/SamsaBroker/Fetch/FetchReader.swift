@@ -33,6 +33,8 @@ struct FetchReader: Sendable {
     let version: Int16
     /// The most record bytes the response may hold (the request's MaxBytes, capped).
     let responseMaxBytes: Int
+    /// Topics the principal may not read: their partitions get TOPIC_AUTHORIZATION_FAILED.
+    var deniedTopics: Set<String> = []
 
     /// How far a read may go: followers read to the log end, read_committed consumers to the
     /// last stable offset, others to the high watermark.
@@ -57,9 +59,10 @@ struct FetchReader: Sendable {
             var topicFiles: [FileRange?] = []
             topicFiles.reserveCapacity(wanted.partitions.count)
             let topic = version >= 13 ? image.topic(id: wanted.topicId) : image.topic(named: wanted.topic)
+            let denied = deniedTopics.contains(topic?.name ?? wanted.topic)
             for partition in wanted.partitions {
                 let outcome: PartitionResult<FetchDataInfo>
-                switch servingLog(partition, of: topic) {
+                switch denied ? .failure(PartitionError(.topicAuthorizationFailed)) : servingLog(partition, of: topic) {
                 case .failure(let error):
                     outcome = .failure(error)
                 case .success(let log):

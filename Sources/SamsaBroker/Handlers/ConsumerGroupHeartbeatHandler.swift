@@ -16,6 +16,12 @@ struct ConsumerGroupHeartbeatHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: ConsumerGroupHeartbeatRequest, context: RequestContext) async throws -> ConsumerGroupHeartbeatResponse? {
+        guard context.allows(.read, .group, request.groupId) else {
+            var response = ConsumerGroupHeartbeatResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            response.errorMessage = "Not authorized to access group \(request.groupId)."
+            return response
+        }
         let owned = request.topicPartitions.map { topics in
             var assignment = PartitionAssignment()
             for topic in topics {

@@ -23,9 +23,19 @@ struct CreateTopicsHandler: RequestHandler {
         }
         let core = self.core
         let validateOnly = request.validateOnly
-        let wanted = request.topics.filter { !duplicates.contains($0.name) }
+        // CREATE on the cluster allows every topic; otherwise CREATE on the topic is needed.
+        let creatable = context.allows(.create, .cluster)
+        let refused = request.topics.filter { !duplicates.contains($0.name) && !creatable && !context.allows(.create, .topic, $0.name) }
+        let wanted = request.topics.filter { topic in !duplicates.contains(topic.name) && !refused.contains { $0.name == topic.name } }
         var results = try await core.blocking.run {
             try wanted.map { try Self.create($0, validateOnly: validateOnly, core: core) }
+        }
+        for topic in refused {
+            var result = CreateTopicsResponse.CreatableTopicResult()
+            result.name = topic.name
+            result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+            result.errorMessage = "Authorization failed."
+            results.append(result)
         }
         for name in duplicates {
             var result = CreateTopicsResponse.CreatableTopicResult()

@@ -10,12 +10,13 @@ struct DeleteGroupsHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: DeleteGroupsRequest, context: RequestContext) async throws -> DeleteGroupsResponse? {
-        let errors = await groups.deleteGroups(request.groupsNames)
+        let allowed = request.groupsNames.filter { context.allows(.delete, .group, $0) }
+        let errors = Dictionary(zip(allowed, await groups.deleteGroups(allowed)), uniquingKeysWith: { first, _ in first })
         var response = DeleteGroupsResponse()
-        response.results = zip(request.groupsNames, errors).map { id, error in
+        response.results = request.groupsNames.map { id in
             var result = DeleteGroupsResponse.DeletableGroupResult()
             result.groupId = id
-            result.errorCode = error.rawValue
+            result.errorCode = (errors[id] ?? .groupAuthorizationFailed).rawValue
             return result
         }
         return response

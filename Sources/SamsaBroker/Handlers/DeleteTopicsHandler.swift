@@ -20,7 +20,11 @@ struct DeleteTopicsHandler: RequestHandler {
     func handle(_ request: DeleteTopicsRequest, context: RequestContext) async throws -> DeleteTopicsResponse? {
         var results: [TopicResult] = []
         let named = Self.namedTopics(in: request, version: context.apiVersion, problems: &results)
-        let doomed = Self.resolve(named, in: core.topics.image, unknown: &results)
+        let resolved = Self.resolve(named, in: core.topics.image, unknown: &results)
+        let doomed = resolved.filter { context.allows(.delete, .topic, $0.name) }
+        for topic in resolved where !context.allows(.delete, .topic, topic.name) {
+            results.append(Self.result(topic.name, topic.id, .topicAuthorizationFailed, "Authorization failed."))
+        }
         results += try await delete(doomed)
         var response = DeleteTopicsResponse()
         response.responses = results

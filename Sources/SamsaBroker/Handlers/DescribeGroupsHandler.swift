@@ -26,6 +26,11 @@ struct DescribeGroupsHandler: RequestHandler {
             if version >= 3 && request.includeAuthorizedOperations {
                 entry.authorizedOperations = Self.allGroupOperations
             }
+            guard context.allows(.describe, .group, id) else {
+                entry.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                response.groups.append(entry)
+                continue
+            }
             guard let group = await groups.group(id), group.state != .dead else {
                 entry.groupState = ClassicGroupState.dead.rawValue
                 if version >= 6 {

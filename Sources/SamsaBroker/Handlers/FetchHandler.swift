@@ -115,9 +115,19 @@ struct FetchHandler: RequestHandler {
             return FetchPass(response: response, files: [], byteCount: 0, hasError: true, partitions: [])
         }
         let requestedMax = version >= 3 ? Int(max(0, request.maxBytes)) : Int(Int32.max)
-        let reader = FetchReader(
+        var configured = FetchReader(
             core: core, request: request, version: version, responseMaxBytes: min(requestedMax, Self.maxResponseBytes)
         )
+        if core.authorizer.isEnabled {
+            // Consumers need READ on each topic; a replica's fetch needs CLUSTER_ACTION (CVE-2018-1288).
+            let image = core.topics.image
+            let replicaAllowed = configured.isolation != .logEnd || context.allows(.clusterAction, .cluster)
+            configured.deniedTopics = Set(
+                request.topics.map { version >= 13 ? image.topic(id: $0.topicId)?.name ?? "" : $0.topic }.filter { name in
+                    !replicaAllowed || !context.allows(.read, .topic, name)
+                })
+        }
+        let reader = configured
         let notifier = core.appendNotifier
         let minBytes = Int(request.minBytes)
         let waitLimit = min(TimeAmount.milliseconds(Int64(max(0, request.maxWaitMs))), Self.maxWait)

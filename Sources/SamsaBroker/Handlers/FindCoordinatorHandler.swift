@@ -19,7 +19,7 @@ struct FindCoordinatorHandler: RequestHandler {
         var coordinators: [FindCoordinatorResponse.Coordinator] = []
         for key in keys {
             coordinators.append(
-                await find(key: key, keyType: version >= 1 ? request.keyType : 0, listener: context.connection.session.listenerName))
+                await find(key: key, keyType: version >= 1 ? request.keyType : 0, context: context))
         }
         var response = FindCoordinatorResponse()
         if version >= 4 {
@@ -34,7 +34,8 @@ struct FindCoordinatorHandler: RequestHandler {
         return response
     }
 
-    private func find(key: String, keyType: Int8, listener: String) async -> FindCoordinatorResponse.Coordinator {
+    private func find(key: String, keyType: Int8, context: RequestContext) async -> FindCoordinatorResponse.Coordinator {
+        let listener = context.connection.session.listenerName
         var coordinator = FindCoordinatorResponse.Coordinator()
         coordinator.key = key
         coordinator.errorMessage = nil
@@ -45,6 +46,12 @@ struct FindCoordinatorHandler: RequestHandler {
             coordinator.host = ""
             coordinator.port = -1
             return coordinator
+        }
+        if keyType == 0, !context.allows(.describe, .group, key) {
+            return fail(.groupAuthorizationFailed, "Not authorized to access group \(key).")
+        }
+        if keyType == 1, !context.allows(.describe, .transactionalId, key) {
+            return fail(.transactionalIdAuthorizationFailed, "Not authorized to use transactional id \(key).")
         }
         switch keyType {
         case 0:

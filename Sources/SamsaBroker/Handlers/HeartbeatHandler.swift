@@ -10,6 +10,11 @@ struct HeartbeatHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: HeartbeatRequest, context: RequestContext) async throws -> HeartbeatResponse? {
+        guard context.allows(.read, .group, request.groupId) else {
+            var response = HeartbeatResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
         let error = await groups.heartbeat(
             groupId: request.groupId, memberId: request.memberId,
             groupInstanceId: context.apiVersion >= 3 ? request.groupInstanceId : nil, generationId: request.generationId

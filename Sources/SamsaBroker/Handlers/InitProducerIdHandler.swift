@@ -31,6 +31,9 @@ struct InitProducerIdHandler: RequestHandler {
             if transactionalId.isEmpty {
                 return Self.failure(.invalidRequest)
             }
+            guard context.allows(.write, .transactionalId, transactionalId) else {
+                return Self.failure(.transactionalIdAuthorizationFailed)
+            }
             let expected =
                 request.producerId == noId
                 ? nil : TransactionCoordinatorState.ProducerIdAndEpoch(producerId: request.producerId, producerEpoch: request.producerEpoch)
@@ -43,6 +46,10 @@ struct InitProducerIdHandler: RequestHandler {
             response.producerId = ids.producerId
             response.producerEpoch = ids.producerEpoch
             return response
+        }
+        // An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE on some topic (KIP-679).
+        guard context.allows(.idempotentWrite, .cluster) || context.allowsOnSome(.write, .topic) else {
+            return Self.failure(.clusterAuthorizationFailed)
         }
         let ids = core.producerIds
         let producerId: Int64

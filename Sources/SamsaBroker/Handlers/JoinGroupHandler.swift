@@ -15,6 +15,12 @@ struct JoinGroupHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: JoinGroupRequest, context: RequestContext) async throws -> JoinGroupResponse? {
+        guard context.allows(.read, .group, request.groupId) else {
+            var response = JoinGroupResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            response.generationId = -1
+            return response
+        }
         let version = context.apiVersion
         let join = ClassicJoinRequest(
             memberId: request.memberId, groupInstanceId: version >= 5 ? request.groupInstanceId : nil,

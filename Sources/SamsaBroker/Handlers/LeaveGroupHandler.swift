@@ -11,6 +11,11 @@ struct LeaveGroupHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: LeaveGroupRequest, context: RequestContext) async throws -> LeaveGroupResponse? {
+        guard context.allows(.read, .group, request.groupId) else {
+            var response = LeaveGroupResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
         let version = context.apiVersion
         let leaving =
             version >= 3

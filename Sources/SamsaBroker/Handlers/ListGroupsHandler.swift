@@ -28,7 +28,9 @@ struct ListGroupsHandler: RequestHandler {
         if !typeNames.isEmpty && listed.isEmpty {
             return response
         }
-        response.groups = listed.map { group in
+        // Without DESCRIBE on the cluster, only the groups the principal may describe are listed.
+        let seesAll = context.allows(.describe, .cluster)
+        response.groups = listed.filter { seesAll || context.allows(.describe, .group, $0.groupId) }.map { group in
             var entry = ListGroupsResponse.ListedGroup()
             entry.groupId = group.groupId
             entry.protocolType = group.protocolType

@@ -37,6 +37,7 @@ struct ListOffsetsHandler: RequestHandler {
             }
         }
         let duplicates = Set(seen.filter { $0.value > 1 }.keys)
+        let undescribable = Set(request.topics.map(\.name).filter { !context.allows(.describe, .topic, $0) })
         return try await core.blocking.run {
             var response = ListOffsetsResponse()
             for topic in request.topics {
@@ -46,9 +47,11 @@ struct ListOffsetsHandler: RequestHandler {
                 for partition in topic.partitions {
                     let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
                     let outcome: PartitionResult<OffsetSearch.Found?> =
-                        duplicates.contains(key)
-                        ? .failure(PartitionError(.invalidRequest))
-                        : Self.lookUp(partition, of: key, topic: metadata, request: request, version: version, core: core)
+                        undescribable.contains(topic.name)
+                        ? .failure(PartitionError(.topicAuthorizationFailed))
+                        : duplicates.contains(key)
+                            ? .failure(PartitionError(.invalidRequest))
+                            : Self.lookUp(partition, of: key, topic: metadata, request: request, version: version, core: core)
                     var answer = Self.answer(partition.partitionIndex, outcome, version: version)
                     if version == 0, case .success(let found?) = outcome {
                         answer.oldStyleOffsets = Self.oldStyleOffsets(

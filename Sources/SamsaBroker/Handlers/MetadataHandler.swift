@@ -41,26 +41,39 @@ struct MetadataHandler: RequestHandler {
             requested = request.topics
         }
 
+        // Topics the principal may not describe are left out of "all", and refused by name.
         guard let requested else {
-            response.topics = core.topics.image.topics.map { describe($0, request: request) }
+            response.topics = core.topics.image.topics.filter { context.allows(.describe, .topic, $0.name) }.map {
+                describe($0, request: request)
+            }
             return response
         }
         let allowAutoCreate = core.configuration.autoCreateTopics && (version < 4 || request.allowAutoTopicCreation)
         for wanted in requested {
-            response.topics.append(try await lookUp(wanted, allowAutoCreate: allowAutoCreate, request: request, version: version))
+            response.topics.append(
+                try await lookUp(wanted, allowAutoCreate: allowAutoCreate, request: request, version: version, context: context))
         }
         return response
     }
 
     private func lookUp(
-        _ wanted: MetadataRequest.MetadataRequestTopic, allowAutoCreate: Bool, request: MetadataRequest, version: Int16
+        _ wanted: MetadataRequest.MetadataRequestTopic, allowAutoCreate: Bool, request: MetadataRequest, version: Int16,
+        context: RequestContext
     ) async throws -> MetadataResponse.MetadataResponseTopic {
         let image = core.topics.image
         if let name = wanted.name, !(version >= 10 && name.isEmpty && !wanted.topicId.isZero) {
+            guard context.allows(.describe, .topic, name) else {
+                var refused = MetadataResponse.MetadataResponseTopic()
+                refused.name = name
+                refused.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                return refused
+            }
             if let topic = image.topic(named: name) {
                 return describe(topic, request: request)
             }
-            if allowAutoCreate, BrokerCore.topicNameProblem(name) == nil {
+            if allowAutoCreate, BrokerCore.topicNameProblem(name) == nil,
+                context.allows(.create, .cluster) || context.allows(.create, .topic, name)
+            {
                 let core = self.core
                 let result = try await core.blocking.run { try core.createTopic(name: name, partitionCount: -1) }
                 if let topic = result.topic ?? core.topics.image.topic(named: name) {
@@ -75,6 +88,13 @@ struct MetadataHandler: RequestHandler {
             return missing
         }
         if let topic = image.topic(id: wanted.topicId) {
+            guard context.allows(.describe, .topic, topic.name) else {
+                var refused = MetadataResponse.MetadataResponseTopic()
+                refused.topicId = wanted.topicId
+                refused.name = nil
+                refused.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                return refused
+            }
             return describe(topic, request: request)
         }
         var missing = MetadataResponse.MetadataResponseTopic()

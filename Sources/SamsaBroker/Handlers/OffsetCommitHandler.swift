@@ -28,11 +28,21 @@ struct OffsetCommitHandler: RequestHandler {
         var errors: [[ErrorCode?]] = []
         var names: [String?] = []
         var entries: [TopicPartition: CommittedOffset] = [:]
+        let groupAllowed = context.allows(.read, .group, request.groupId)
         for topic in request.topics {
             let metadata = version >= 10 ? image.topic(id: topic.topicId) : image.topic(named: topic.name)
             names.append(metadata?.name)
             var topicErrors: [ErrorCode?] = []
+            let readable = context.allows(.read, .topic, metadata?.name ?? topic.name)
             for partition in topic.partitions {
+                guard groupAllowed else {
+                    topicErrors.append(.groupAuthorizationFailed)
+                    continue
+                }
+                guard readable else {
+                    topicErrors.append(.topicAuthorizationFailed)
+                    continue
+                }
                 guard let metadata, partition.partitionIndex >= 0, partition.partitionIndex < metadata.partitionCount else {
                     topicErrors.append(version >= 10 && metadata == nil ? .unknownTopicId : .unknownTopicOrPartition)
                     continue
@@ -52,11 +62,14 @@ struct OffsetCommitHandler: RequestHandler {
             }
             errors.append(topicErrors)
         }
-        let groupError = await groups.commitOffsets(
-            groupId: request.groupId, memberId: request.memberId,
-            groupInstanceId: version >= 7 ? request.groupInstanceId : nil,
-            generationId: request.generationIdOrMemberEpoch, entries: entries, apiVersion: version
-        )
+        let groupError =
+            !groupAllowed
+            ? ErrorCode.groupAuthorizationFailed
+            : await groups.commitOffsets(
+                groupId: request.groupId, memberId: request.memberId,
+                groupInstanceId: version >= 7 ? request.groupInstanceId : nil,
+                generationId: request.generationIdOrMemberEpoch, entries: entries, apiVersion: version
+            )
         var response = OffsetCommitResponse()
         for (topicIndex, topic) in request.topics.enumerated() {
             var entry = OffsetCommitResponse.OffsetCommitResponseTopic()

@@ -34,8 +34,13 @@ struct OffsetFetchHandler: RequestHandler {
                 }
                 var entry = OffsetFetchResponse.OffsetFetchResponseGroup()
                 entry.groupId = group.groupId
+                guard context.allows(.describe, .group, group.groupId) else {
+                    entry.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                    response.groups.append(entry)
+                    continue
+                }
                 entry.topics = await fetch(
-                    group: group.groupId, wanted: wanted, byId: version >= 10, requireStable: request.requireStable
+                    group: group.groupId, wanted: wanted, byId: version >= 10, requireStable: request.requireStable, context: context
                 ).map { topic in
                     var result = OffsetFetchResponse.OffsetFetchResponseTopics()
                     result.name = topic.name
@@ -58,8 +63,12 @@ struct OffsetFetchHandler: RequestHandler {
         let wanted = (version >= 2 ? request.topics : (request.topics ?? [])).map { topics in
             topics.map { (name: $0.name, topicId: KafkaUUID.zero, partitions: $0.partitionIndexes) }
         }
+        guard context.allows(.describe, .group, request.groupId) else {
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
         response.topics = await fetch(
-            group: request.groupId, wanted: wanted, byId: false, requireStable: version >= 7 && request.requireStable
+            group: request.groupId, wanted: wanted, byId: false, requireStable: version >= 7 && request.requireStable, context: context
         ).map { topic in
             var result = OffsetFetchResponse.OffsetFetchResponseTopic()
             result.name = topic.name
@@ -78,7 +87,8 @@ struct OffsetFetchHandler: RequestHandler {
     }
 
     private func fetch(
-        group: String, wanted: [(name: String, topicId: KafkaUUID, partitions: [Int32])]?, byId: Bool, requireStable: Bool
+        group: String, wanted: [(name: String, topicId: KafkaUUID, partitions: [Int32])]?, byId: Bool, requireStable: Bool,
+        context: RequestContext
     ) async -> [TopicOffsets] {
         let image = core.topics.image
         let unstable = requireStable ? await groups.partitionsWithPendingTransactionalOffsets(groupId: group) : []
@@ -89,7 +99,8 @@ struct OffsetFetchHandler: RequestHandler {
         }
         guard let wanted else {
             let all = await groups.fetchOffsets(groupId: group, partitions: nil)
-            let byTopic = Dictionary(grouping: all.keys, by: \.topic)
+            // Topics the principal may not describe are left out.
+            let byTopic = Dictionary(grouping: all.keys.filter { context.allows(.describe, .topic, $0.topic) }, by: \.topic)
             return byTopic.keys.sorted().map { name in
                 TopicOffsets(
                     name: name, topicId: image.topic(named: name)?.id ?? .zero,
@@ -112,6 +123,9 @@ struct OffsetFetchHandler: RequestHandler {
                 name: name ?? topic.name, topicId: topic.topicId,
                 partitions: topic.partitions.map { index in
                     guard let name else { return (index: index, offset: nil, error: .unknownTopicId) }
+                    guard context.allows(.describe, .topic, name) else {
+                        return (index: index, offset: nil, error: .topicAuthorizationFailed)
+                    }
                     let partition = TopicPartition(topic: name, partition: index)
                     return answer(partition, found[partition])
                 }

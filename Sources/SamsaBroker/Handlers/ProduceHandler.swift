@@ -48,12 +48,18 @@ struct ProduceHandler: RequestHandler {
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         let version = context.apiVersion
-        var located = locate(request, version: version)
-        if let transactionalId = request.transactionalId {
+        var located = locate(request, version: version, context: context)
+        let transactionalIdAllowed = request.transactionalId.map { context.allows(.write, .transactionalId, $0) } ?? true
+        if let transactionalId = request.transactionalId, transactionalIdAllowed {
             located = await verifyTransactional(located, transactionalId: transactionalId, version: version)
         }
         let outcomes: [[PartitionResult<AppendedBatch>]]
-        if request.transactionalId == nil, located.joined().contains(where: { (try? $0.get())?.header.isTransactional == true }) {
+        if !transactionalIdAllowed {
+            let refusal = PartitionError(.transactionalIdAuthorizationFailed, "Not authorized to use the transactional id.")
+            outcomes = located.map { $0.map { _ in .failure(refusal) } }
+        } else if request.transactionalId == nil,
+            located.joined().contains(where: { (try? $0.get())?.header.isTransactional == true })
+        {
             // Kafka refuses the whole request before looking at any partition.
             let refusal = PartitionError(.transactionalIdAuthorizationFailed, "Transactional records need a transactional id.")
             outcomes = located.map { $0.map { _ in .failure(refusal) } }
@@ -112,12 +118,17 @@ struct ProduceHandler: RequestHandler {
 
     /// Each partition's log and batch, in request order, or why it has none: an unknown topic
     /// or partition (UNKNOWN_TOPIC_ID at v13, which names topics by id), or data that is not
-    /// exactly one acceptable batch (see ``BatchInspection``).
-    private func locate(_ request: ProduceRequest, version: Int16) -> [[PartitionResult<PendingAppend>]] {
+    /// exactly one acceptable batch (see ``BatchInspection``), or a topic the principal may not
+    /// write (TOPIC_AUTHORIZATION_FAILED).
+    private func locate(_ request: ProduceRequest, version: Int16, context: RequestContext) -> [[PartitionResult<PendingAppend>]] {
         let image = core.topics.image
         let missing: ErrorCode = version >= 13 ? .unknownTopicId : .unknownTopicOrPartition
         return request.topicData.enumerated().map { topicIndex, topicData in
             let topic = version >= 13 ? image.topic(id: topicData.topicId) : image.topic(named: topicData.name)
+            let name = topic?.name ?? topicData.name
+            if !name.isEmpty, !context.allows(.write, .topic, name) {
+                return topicData.partitionData.map { _ in .failure(PartitionError(.topicAuthorizationFailed)) }
+            }
             return topicData.partitionData.enumerated().map { partitionIndex, data in
                 core.servingLog(topic: topic, partition: data.index, missing: missing).flatMap { log in
                     let inspected =

@@ -48,4 +48,6 @@ struct SaslAuthenticateHandler: RequestHandler {
 extension ConnectionContext {
     /// The peer's address for logs, "-" if unknown.
     var peerDescription: String { remoteAddress.map { "\($0)" } ?? "-" }
+    /// The peer's IP address, as ACL hosts name it.
+    var peerHost: String { remoteAddress?.ipAddress ?? "" }
 }

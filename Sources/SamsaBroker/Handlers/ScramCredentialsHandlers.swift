@@ -15,6 +15,10 @@ struct DescribeUserScramCredentialsHandler: RequestHandler {
         let credentials = core.topics.image.scramCredentials
         var response = DescribeUserScramCredentialsResponse()
         response.errorMessage = nil
+        guard context.allows(.describe, .cluster) else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return response
+        }
         let named = request.users?.map(\.name) ?? []
         let users = named.isEmpty ? credentials.keys.sorted() : named
         var counts: [String: Int] = [:]
@@ -78,6 +82,12 @@ struct AlterUserScramCredentialsHandler: RequestHandler {
             return mechanism
         }
 
+        if !context.allows(.alter, .cluster) {
+            for user in (request.deletions.map(\.name) + request.upsertions.map(\.name)) where !order.contains(user) {
+                order.append(user)
+                refuse(user, .clusterAuthorizationFailed, "Not authorized to alter SCRAM credentials.")
+            }
+        }
         for deletion in request.deletions {
             guard let mechanism = note(deletion.name, deletion.mechanism) else { continue }
             guard existing[deletion.name]?[mechanism] != nil else {

@@ -13,6 +13,11 @@ struct SyncGroupHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: SyncGroupRequest, context: RequestContext) async throws -> SyncGroupResponse? {
+        guard context.allows(.read, .group, request.groupId) else {
+            var response = SyncGroupResponse()
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
         let version = context.apiVersion
         var assignments: [String: ByteBuffer] = [:]
         for entry in request.assignments {

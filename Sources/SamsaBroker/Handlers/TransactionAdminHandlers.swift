@@ -16,6 +16,26 @@ struct WriteTxnMarkersHandler: RequestHandler {
     func handle(_ request: WriteTxnMarkersRequest, context: RequestContext) async throws -> WriteTxnMarkersResponse? {
         let writer = TransactionMarkerWriter(core: core)
         var response = WriteTxnMarkersResponse()
+        // Only brokers write markers: CLUSTER_ACTION on the cluster.
+        guard context.allows(.clusterAction, .cluster) else {
+            response.markers = request.markers.map { marker in
+                var result = WriteTxnMarkersResponse.WritableTxnMarkerResult()
+                result.producerId = marker.producerId
+                result.topics = marker.topics.map { topic in
+                    var topicResult = WriteTxnMarkersResponse.WritableTxnMarkerTopicResult()
+                    topicResult.name = topic.name
+                    topicResult.partitions = topic.partitionIndexes.map { index in
+                        var partition = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
+                        partition.partitionIndex = index
+                        partition.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+                        return partition
+                    }
+                    return topicResult
+                }
+                return result
+            }
+            return response
+        }
         for marker in request.markers {
             let partitions = marker.topics.flatMap { topic in
                 topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) }

@@ -20,7 +20,8 @@ struct AddPartitionsToTxnHandler: RequestHandler {
         if version <= 3 {
             response.resultsByTopicV3AndBelow = await add(
                 transactionalId: request.v3AndBelowTransactionalId, producerId: request.v3AndBelowProducerId,
-                producerEpoch: request.v3AndBelowProducerEpoch, topics: request.v3AndBelowTopics, verifyOnly: false, version: version)
+                producerEpoch: request.v3AndBelowProducerEpoch, topics: request.v3AndBelowTopics, verifyOnly: false, version: version,
+                context: context)
             return response
         }
         for transaction in request.transactions {
@@ -28,7 +29,8 @@ struct AddPartitionsToTxnHandler: RequestHandler {
             result.transactionalId = transaction.transactionalId
             result.topicResults = await add(
                 transactionalId: transaction.transactionalId, producerId: transaction.producerId,
-                producerEpoch: transaction.producerEpoch, topics: transaction.topics, verifyOnly: transaction.verifyOnly, version: version)
+                producerEpoch: transaction.producerEpoch, topics: transaction.topics, verifyOnly: transaction.verifyOnly, version: version,
+                context: context)
             response.resultsByTransaction.append(result)
         }
         return response
@@ -36,7 +38,7 @@ struct AddPartitionsToTxnHandler: RequestHandler {
 
     private func add(
         transactionalId: String, producerId: Int64, producerEpoch: Int16, topics: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic],
-        verifyOnly: Bool, version: Int16
+        verifyOnly: Bool, version: Int16, context: RequestContext
     ) async -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
         let image = core.topics.image
         let partitions = topics.flatMap { topic in topic.partitions.map { TransactionPartition(topic: topic.name, partition: $0) } }
@@ -45,8 +47,15 @@ struct AddPartitionsToTxnHandler: RequestHandler {
                 guard let metadata = image.topic(named: partition.topic) else { return true }
                 return partition.partition < 0 || partition.partition >= metadata.partitionCount
             })
+        let unwritable = Set(topics.map(\.name).filter { !context.allows(.write, .topic, $0) })
         var codes: [TransactionPartition: ErrorCode] = [:]
-        if !unknown.isEmpty {
+        if !context.allows(.write, .transactionalId, transactionalId) {
+            for partition in partitions { codes[partition] = .transactionalIdAuthorizationFailed }
+        } else if !unwritable.isEmpty {
+            for partition in partitions {
+                codes[partition] = unwritable.contains(partition.topic) ? .topicAuthorizationFailed : .operationNotAttempted
+            }
+        } else if !unknown.isEmpty {
             for partition in partitions {
                 codes[partition] = unknown.contains(partition) ? .unknownTopicOrPartition : .operationNotAttempted
             }
@@ -86,6 +95,14 @@ struct AddOffsetsToTxnHandler: RequestHandler {
 
     func handle(_ request: AddOffsetsToTxnRequest, context: RequestContext) async throws -> AddOffsetsToTxnResponse? {
         var response = AddOffsetsToTxnResponse()
+        guard context.allows(.write, .transactionalId, request.transactionalId) else {
+            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+            return response
+        }
+        guard context.allows(.read, .group, request.groupId) else {
+            response.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return response
+        }
         guard await groups.ensureOffsetsTopic(), let topic = core.topics.image.topic(named: OffsetsTopic.name) else {
             response.errorCode = ErrorCode.coordinatorNotAvailable.rawValue
             return response
@@ -111,6 +128,13 @@ struct EndTxnHandler: RequestHandler {
     let transactions: TransactionCoordinator
 
     func handle(_ request: EndTxnRequest, context: RequestContext) async throws -> EndTxnResponse? {
+        guard context.allows(.write, .transactionalId, request.transactionalId) else {
+            var response = EndTxnResponse()
+            response.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+            response.producerId = -1
+            response.producerEpoch = -1
+            return response
+        }
         var (code, next) = await transactions.endTransaction(
             transactionalId: request.transactionalId, producerId: request.producerId, producerEpoch: request.producerEpoch,
             commit: request.committed, bumpsEpoch: context.apiVersion >= 5)
@@ -143,10 +167,22 @@ struct TxnOffsetCommitHandler: RequestHandler {
         var codes: [TopicPartition: ErrorCode] = [:]
         var entries: [TopicPartition: CommittedOffset] = [:]
         let now = core.clock.nowMilliseconds()
+        let refusal: ErrorCode? =
+            !context.allows(.write, .transactionalId, request.transactionalId)
+            ? .transactionalIdAuthorizationFailed : !context.allows(.read, .group, request.groupId) ? .groupAuthorizationFailed : nil
         for topic in request.topics {
             let metadata = image.topic(named: topic.name)
+            let readable = refusal == nil && context.allows(.read, .topic, topic.name)
             for partition in topic.partitions {
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
+                if let refusal {
+                    codes[key] = refusal
+                    continue
+                }
+                guard readable else {
+                    codes[key] = .topicAuthorizationFailed
+                    continue
+                }
                 guard let metadata, partition.partitionIndex >= 0, partition.partitionIndex < metadata.partitionCount else {
                     codes[key] = .unknownTopicOrPartition
                     continue
@@ -156,7 +192,7 @@ struct TxnOffsetCommitHandler: RequestHandler {
                     metadata: partition.committedMetadata ?? "", commitTimestamp: now, expireTimestamp: nil)
             }
         }
-        let groupError = await stage(request, entries: entries, version: version)
+        let groupError = refusal == nil ? await stage(request, entries: entries, version: version) : .noError
         for key in entries.keys { codes[key] = groupError }
         var response = TxnOffsetCommitResponse()
         response.topics = request.topics.map { topic in

@@ -53,6 +53,20 @@ package struct MetadataImage: Sendable {
     private var namesByID: [KafkaUUID: String] = [:]
     /// SCRAM credentials by user, then mechanism.
     package internal(set) var scramCredentials: [String: [SASLMechanism: ScramCredential]] = [:]
+    /// The ACLs, by the type of resource they protect.
+    package internal(set) var aclsByType: [AclResourceType: [AclBinding]] = [:]
+
+    /// Every ACL.
+    package var acls: [AclBinding] { aclsByType.values.flatMap { $0 } }
+
+    mutating func add(_ acl: AclBinding) {
+        if aclsByType[acl.resourceType]?.contains(acl) == true { return }
+        aclsByType[acl.resourceType, default: []].append(acl)
+    }
+
+    mutating func remove(_ acl: AclBinding) {
+        aclsByType[acl.resourceType]?.removeAll { $0 == acl }
+    }
 
     package init(clusterID: String) {
         self.clusterID = clusterID

@@ -17,7 +17,8 @@ import SamsaStorage
 /// `<data dir>/__cluster_metadata/` before it takes effect; at start the log is replayed. It
 /// is the same segmented log as any partition, so it shares its recovery. Record keys are
 /// `topic:<name>` with the topic as JSON (a null value deletes it), `cluster-id`, and
-/// `scram:<mechanism>:<user>` with the credential as JSON (null deletes it).
+/// `scram:<mechanism>:<user>` with the credential as JSON (null deletes it), and `acl:<the ACL as
+/// JSON>` (null deletes it).
 ///
 /// Readers get the current ``MetadataImage`` without waiting for writers; changes are
 /// serialised by a separate lock and block on disk, so call them from ``BlockingWork``.
@@ -110,6 +111,23 @@ package final class TopicRegistry: Sendable {
         }
     }
 
+    /// Records ACLs added and removed, in one durable append.
+    package func changeAcls(adding added: [AclBinding], removing removed: [AclBinding]) throws {
+        guard !added.isEmpty || !removed.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let records =
+            try added.map { (key: "acl:" + String(decoding: try encoder.encode($0), as: UTF8.self), value: Optional([UInt8(1)])) }
+            + removed.map { (key: "acl:" + String(decoding: try encoder.encode($0), as: UTF8.self), value: [UInt8]?.none) }
+        try changeLock.withLock {
+            try append(records)
+            current.withLockedValue { image in
+                for acl in removed { image.remove(acl) }
+                for acl in added { image.add(acl) }
+            }
+        }
+    }
+
     private static func scramKey(user: String, mechanism: SASLMechanism) -> String { "scram:\(mechanism.rawValue):\(user)" }
 
     /// Flushes and closes the metadata log.
@@ -164,6 +182,9 @@ package final class TopicRegistry: Sendable {
             } else {
                 image.remove(named: name)
             }
+        } else if key.hasPrefix("acl:") {
+            guard let acl = try? decoder.decode(AclBinding.self, from: Data(key.dropFirst("acl:".count).utf8)) else { return }
+            if record.value != nil { image.add(acl) } else { image.remove(acl) }
         } else if key.hasPrefix("scram:") {
             let parts = key.split(separator: ":", maxSplits: 2)
             guard parts.count == 3, let mechanism = SASLMechanism(rawValue: String(parts[1])) else { return }

@@ -17,8 +17,25 @@ package struct RequestContext: Sendable {
     /// The allocator for response buffers.
     package var allocator: ByteBufferAllocator { connection.allocator }
 
-    package init(header: RequestHeader, connection: ConnectionContext) {
+    /// The ACL checks; nil allows everything (handlers tested without a broker).
+    package let authorizer: Authorizer?
+
+    package init(header: RequestHeader, connection: ConnectionContext, authorizer: Authorizer? = nil) {
         self.header = header
         self.connection = connection
+        self.authorizer = authorizer
+    }
+
+    /// Whether the connection's principal may do `operation` on the resource of `type` called
+    /// `name` (the cluster when no name is given).
+    package func allows(_ operation: AclOperation, _ type: AclResourceType, _ name: String = "kafka-cluster") -> Bool {
+        guard let authorizer, authorizer.isEnabled else { return true }
+        return authorizer.authorizes(connection.session.principal, host: connection.peerHost, operation, type, name)
+    }
+
+    /// Whether the connection's principal may do `operation` on some resource of `type`.
+    package func allowsOnSome(_ operation: AclOperation, _ type: AclResourceType) -> Bool {
+        guard let authorizer, authorizer.isEnabled else { return true }
+        return authorizer.authorizesSome(connection.session.principal, host: connection.peerHost, operation, type)
     }
 }

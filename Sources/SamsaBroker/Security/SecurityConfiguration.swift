@@ -10,6 +10,10 @@ public struct SecurityConfiguration: Sendable {
     public var sasl = SASLSettings()
     /// `super.users`: principals every operation is allowed to.
     public var superUsers: Set<KafkaPrincipal> = []
+    /// ACLs are checked on every API (`authorizer.class.name` set to any authorizer).
+    public var authorizerEnabled = false
+    /// `allow.everyone.if.no.acl.found`: a resource no ACL covers is open to everyone.
+    public var allowEveryoneIfNoAclFound = false
 
     public init() {}
 
