@@ -128,13 +128,20 @@ public final class Broker: RequestProcessor, Service {
         for securityProtocol in Set(listeners.map(\.securityProtocol)) where securityProtocol.usesTLS {
             contexts[securityProtocol] = try configuration.security.tls.makeServerContext(forSASL: securityProtocol.usesSASL)
         }
+        let limiter = ConnectionLimiter(
+            maxConnections: configuration.maxConnections, maxConnectionsPerAddress: configuration.maxConnectionsPerIP)
         return listeners.map { listener, securityProtocol in
-            let server = KafkaServer(
-                configuration: .init(
-                    host: listener.host, port: listener.port, maxFrameBytes: configuration.maxFrameBytes, listenerName: listener.name,
-                    securityProtocol: securityProtocol, tls: contexts[securityProtocol],
-                    maxFrameBytesBeforeAuthentication: configuration.security.sasl.maxReceiveBytes),
-                processor: processor ?? self, eventLoopGroup: eventLoopGroup, logger: logger)
+            var settings = KafkaServer.Configuration(
+                host: listener.host, port: listener.port, maxFrameBytes: configuration.maxFrameBytes, listenerName: listener.name,
+                securityProtocol: securityProtocol, tls: contexts[securityProtocol],
+                maxFrameBytesBeforeAuthentication: configuration.security.sasl.maxReceiveBytes)
+            settings.limiter = limiter
+            let idle = configuration.connectionsMaxIdleMilliseconds
+            settings.maxIdleTime = idle > 0 ? .milliseconds(idle) : nil
+            let arrival = configuration.requestArrivalTimeoutMilliseconds
+            settings.frameArrivalTimeout = arrival > 0 ? .milliseconds(arrival) : nil
+            settings.maxQueuedRequestBytes = configuration.connectionQueuedMaxRequestBytes
+            let server = KafkaServer(configuration: settings, processor: processor ?? self, eventLoopGroup: eventLoopGroup, logger: logger)
             return (listener.name, server)
         }
     }

@@ -17,6 +17,15 @@ public struct BrokerConfiguration: Sendable {
     public var defaultPartitionCount: Int32 = 1
     /// `socket.request.max.bytes`: the largest request frame.
     public var maxFrameBytes: Int = 100 * 1024 * 1024
+    /// `max.connections` and `max.connections.per.ip`, across all listeners.
+    public var maxConnections: Int = .max
+    public var maxConnectionsPerIP: Int = .max
+    /// `connections.max.idle.ms`: connections without traffic this long are closed; 0 never.
+    public var connectionsMaxIdleMilliseconds: Int64 = 600_000
+    /// A request frame must arrive whole within this of its first byte; 0 never.
+    public var requestArrivalTimeoutMilliseconds: Int64 = 30_000
+    /// The most bytes of requests one connection holds started and not yet answered.
+    public var connectionQueuedMaxRequestBytes: Int = 64 * 1024 * 1024
     /// Broker-wide defaults of the topic configs (`log.retention.ms` and friends).
     public var logDefaults: LogConfig = LogConfig()
     /// How often retention, compaction, interval flushes and checkpoints run.

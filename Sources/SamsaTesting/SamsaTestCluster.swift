@@ -125,12 +125,12 @@ public final class SamsaTestCluster: Sendable {
             random: SeededRandomSource(seed: seed), logger: logger
         )
         let processor = InterceptingProcessor(broker: broker)
-        let server = KafkaServer(
-            configuration: .init(host: "127.0.0.1", port: options.port ?? 0, maxFrameBytes: configuration.maxFrameBytes),
-            processor: processor, logger: logger
-        )
-        // Services stop in reverse order: the server stops taking requests before the logs close.
-        let serviceGroup = ServiceGroup(services: [broker, server], logger: logger)
+        // One server per listener (the first is the address tests connect to), with the
+        // broker's security and connection settings.
+        let servers = try broker.makeServers(processor: processor, logger: logger)
+        let server = servers[0].server
+        // Services stop in reverse order: the servers stop taking requests before the logs close.
+        let serviceGroup = ServiceGroup(services: [broker] + servers.map(\.server), logger: logger)
         let running = Task { try await serviceGroup.run() }
         let address: SocketAddress
         do {
@@ -141,7 +141,10 @@ public final class SamsaTestCluster: Sendable {
             if let temporaryDirectory { removeDirectory(temporaryDirectory) }
             throw error
         }
-        broker.serverBound(to: address)
+        for (listener, listening) in servers {
+            guard let bound = listening === server ? address : try? await listening.boundAddress else { continue }
+            broker.serverBound(listener: listener, to: bound)
+        }
         return SamsaTestCluster(
             broker: broker, address: address, seed: seed, clock: options.clock, processor: processor,
             serviceGroup: serviceGroup, running: running, temporaryDirectory: temporaryDirectory

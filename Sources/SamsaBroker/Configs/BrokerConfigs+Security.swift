@@ -118,6 +118,35 @@ extension BrokerConfigs {
         ) { configuration, value throws(ConfigurationError) in
             configuration.security.allowEveryoneIfNoAclFound = try boolean(value)
         },
+        kafka(
+            "max.connections", .int, "2147483647", { String(min($0.configuration.maxConnections, Int(Int32.max))) },
+            "connections accepted at once, over all listeners (default no limit)"
+        ) { configuration, value throws(ConfigurationError) in
+            configuration.maxConnections = Int(try integer(value, atLeast: 1))
+        },
+        kafka(
+            "max.connections.per.ip", .int, "2147483647", { String(min($0.configuration.maxConnectionsPerIP, Int(Int32.max))) },
+            "connections accepted at once from one address (default no limit)"
+        ) { configuration, value throws(ConfigurationError) in
+            configuration.maxConnectionsPerIP = Int(try integer(value, atLeast: 1))
+        },
+        kafka(
+            "connections.max.idle.ms", .long, "600000", { String($0.configuration.connectionsMaxIdleMilliseconds) },
+            "close connections without traffic for this long; 0 never (default 600000)"
+        ) { configuration, value throws(ConfigurationError) in
+            configuration.connectionsMaxIdleMilliseconds = try integer(value, atLeast: 0)
+        },
+        samsa(
+            "request.arrival.timeout.ms",
+            "close a connection whose request frame is not whole this long after its first byte (default 30000)"
+        ) {
+            configuration, value throws(ConfigurationError) in
+            configuration.requestArrivalTimeoutMilliseconds = try integer(value, atLeast: 0)
+        },
+        samsa("connection.queued.max.request.bytes", "bytes of requests one connection holds before it is read again (default 67108864)") {
+            configuration, value throws(ConfigurationError) in
+            configuration.connectionQueuedMaxRequestBytes = Int(try integer(value, atLeast: 1024))
+        },
         samsa("sasl.users", "NAME:PASSWORD,... created at start with SCRAM credentials if they have none (the first administrator)") {
             configuration, value throws(ConfigurationError) in
             configuration.security.sasl.bootstrapUsers = try value.split(separator: ",").map { entry throws(ConfigurationError) in

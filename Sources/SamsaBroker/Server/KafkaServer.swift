@@ -26,6 +26,15 @@ public final class KafkaServer: Service, Sendable {
         /// The largest frame before a SASL connection has authenticated
         /// (`sasl.server.max.receive.size`).
         public var maxFrameBytesBeforeAuthentication: Int
+        /// Counts connections against `max.connections` and `max.connections.per.ip`; shared
+        /// by a broker's listeners.
+        public var limiter = ConnectionLimiter()
+        /// `connections.max.idle.ms`: a connection with no traffic for this long is closed.
+        public var maxIdleTime: TimeAmount? = .minutes(10)
+        /// A request frame must arrive whole within this of its first byte (slowloris).
+        public var frameArrivalTimeout: TimeAmount? = .seconds(30)
+        /// The most bytes of requests a connection holds started and not yet answered.
+        public var maxQueuedRequestBytes = 64 * 1024 * 1024
 
         public init(
             host: String = "127.0.0.1", port: Int = 9092, maxFrameBytes: Int = 100 * 1024 * 1024,
@@ -94,10 +103,16 @@ public final class KafkaServer: Service, Sendable {
                             maxFrameBytes: configuration.maxFrameBytes,
                             maxFrameBytesBeforeAuthentication: configuration.maxFrameBytesBeforeAuthentication)
                         let handlers = channel.pipeline.syncOperations
+                        if let idle = configuration.maxIdleTime {
+                            try handlers.addHandler(IdleConnectionCloser(limit: idle))
+                        }
                         if let tls = configuration.tls {
                             try handlers.addHandler(NIOSSLServerHandler(context: tls))
                             try handlers.addHandler(TLSPrincipalHandler(session: session))
                             try handlers.addHandler(TLSInputCloser())
+                        }
+                        if let timeout = configuration.frameArrivalTimeout {
+                            try handlers.addHandler(FrameDeadlineHandler(limit: timeout))
                         }
                         try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
                         try handlers.addHandler(ResponseFrameEncoder())
@@ -141,6 +156,15 @@ public final class KafkaServer: Service, Sendable {
     /// The request loop of one connection.
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, session: ConnectionSession, connectionID: UInt64) async {
         let channel = connection.channel
+        let address = channel.remoteAddress?.ipAddress ?? "-"
+        guard configuration.limiter.admit(address) else {
+            logger.warning(
+                "refusing a connection over max.connections or max.connections.per.ip",
+                metadata: ["peer": "\(address)", "listener": "\(configuration.listenerName)"])
+            try? await channel.close()
+            return
+        }
+        defer { configuration.limiter.release(address) }
         let context = ConnectionContext(
             connectionID: connectionID,
             remoteAddress: channel.remoteAddress,
@@ -164,6 +188,8 @@ public final class KafkaServer: Service, Sendable {
             }
         } catch let error as FrameSizeError {
             logger.warning("closing connection: \(error)")
+        } catch let error as FrameStalledError {
+            logger.warning("closing connection: \(error)")
         } catch {
             logger.debug("connection closed: \(error)")
         }
@@ -178,7 +204,7 @@ public final class KafkaServer: Service, Sendable {
         channel: any Channel, context: ConnectionContext, logger: Logger
     ) async throws {
         let (answers, answerQueue) = AsyncStream.makeStream(of: PendingAnswer.self)
-        let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: Self.pipelinedBytes)
+        let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: configuration.maxQueuedRequestBytes)
         let processor = self.processor
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
@@ -228,8 +254,6 @@ public final class KafkaServer: Service, Sendable {
 
     /// Requests of one connection started and not yet answered, at most.
     static let pipelinedRequests = 16
-    /// Bytes of such requests' frames, at most (one request always fits).
-    static let pipelinedBytes = 64 * 1024 * 1024
 }
 
 /// An answer the connection's writer waits for, in request order.
