@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "samsa", targets: ["samsa"]),
         .executable(name: "SamsaCodegen", targets: ["SamsaCodegen"]),
+        .executable(name: "SamsaFuzzer", targets: ["SamsaFuzzer"]),
         .library(name: "SamsaBinary", targets: ["SamsaBinary"]),
         .library(name: "SamsaRecords", targets: ["SamsaRecords"]),
         .library(name: "SamsaProtocol", targets: ["SamsaProtocol"]),
@@ -115,6 +116,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libFuzzer's target for frame and request decoding (scripts/fuzz.sh), and, built
+        // normally, a replayer of its inputs.
+        .executableTarget(
+            name: "SamsaFuzzer",
+            dependencies: [
+                "SamsaProtocol", "SamsaRecords", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(name: "SamsaCodegenCore", swiftSettings: strictSettings),
         .executableTarget(
             name: "SamsaCodegen",
@@ -178,7 +189,8 @@ let package = Package(
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
-            dependencies: ["SamsaProtocol", "SamsaRecords"],
+            dependencies: ["SamsaProtocol", "SamsaRecords", "SamsaFuzzer"],
+            exclude: ["FuzzRegressions"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),

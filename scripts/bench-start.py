@@ -42,10 +42,10 @@ def api_versions_answered(port: int) -> bool:
         return False
 
 
-def start(port: int, data: str) -> tuple[subprocess.Popen, float]:
+def start(port: int, data: str, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, float]:
     began = time.monotonic()
     process = subprocess.Popen(
-        [BINARY, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning"],
+        [BINARY, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data, "--log-level", "warning", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # A benchmark, not a test: it polls, 1 ms apart, to see the first answer.
     while not api_versions_answered(port):

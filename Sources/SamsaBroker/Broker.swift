@@ -108,6 +108,8 @@ public final class Broker: RequestProcessor, Service {
         router.register(CreateAclsHandler(core: core))
         router.register(DescribeAclsHandler(core: core))
         router.register(DeleteAclsHandler(core: core))
+        router.register(DescribeClientQuotasHandler(core: core))
+        router.register(AlterClientQuotasHandler(core: core))
         var advertised = router.advertisedVersions
         advertised.append((apiKey: .apiVersions, versions: ApiVersionsRequest.advertisedVersions))
         router.register(ApiVersionsHandler(advertised: advertised))

@@ -26,6 +26,8 @@ package final class BrokerCore: Sendable {
     package let authenticator: Authenticator
     /// Checks ACLs.
     package let authorizer: Authorizer
+    /// Measures clients against their byte-rate quotas.
+    package let quotas: QuotaManager
 
     init(
         configuration: BrokerConfiguration, topics: TopicRegistry, logs: LogManager, blocking: BlockingWork,
@@ -47,6 +49,7 @@ package final class BrokerCore: Sendable {
         self.appendNotifier = AppendNotifier(clock: clock)
         self.boundPorts = Dictionary(uniqueKeysWithValues: configuration.listeners.map { ($0.name, PortBox($0.port)) })
         self.authorizer = Authorizer(security: configuration.security, registry: topics)
+        self.quotas = QuotaManager(registry: topics)
         self.authenticator = Authenticator(
             settings: configuration.security.sasl, registry: topics, clock: clock, random: random, blocking: blocking, logger: logger)
     }

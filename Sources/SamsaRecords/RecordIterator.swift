@@ -28,7 +28,8 @@ extension RecordBatch {
     public func decodeRecords(maxDecompressedBytes: Int) throws(RecordBatchError) -> [BatchRecord] {
         var iterator = try records(maxDecompressedBytes: maxDecompressedBytes)
         var result: [BatchRecord] = []
-        result.reserveCapacity(Int(header.recordCount))
+        // The count is the sender's word: reserve no more than the bytes can hold.
+        result.reserveCapacity(min(iterator.remainingCount, iterator.remainingBytes / RecordIterator.minimumRecordBytes))
         do throws(WireFormatError) {
             while let record = try iterator.next() { result.append(record) }
         } catch {
@@ -60,6 +61,13 @@ public struct RecordIterator: Sendable {
 
     /// How many records are still to come.
     public var remainingCount: Int { Int(header.recordCount - index) }
+
+    /// The record bytes not decoded yet.
+    public var remainingBytes: Int { remaining.readableBytes }
+
+    /// The fewest bytes a record takes: its length, attributes, timestamp and offset deltas,
+    /// key and value lengths and header count, one byte each.
+    static let minimumRecordBytes = 7
 
     /// The next record, or nil after the last one.
     public mutating func next() throws(WireFormatError) -> BatchRecord? {

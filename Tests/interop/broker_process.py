@@ -113,7 +113,15 @@ class BrokerProcess:
 
     def stop_cleanly(self) -> None:
         status = self.stop()
-        assert status == 0, f"the broker exited with status {status} after SIGTERM:\n{self.log_tail()}"
+        assert status == 0, f"the broker exited with status {status} after SIGTERM:\n{self.crash_report()}"
+
+    def crash_report(self) -> str:
+        """The log's crash message and first stack frames, if it crashed, else its tail."""
+        lines = self.log_text().splitlines()
+        for index, line in enumerate(lines):
+            if "Fatal error" in line or "Program crashed" in line:
+                return "\n".join(lines[max(0, index - 5):index + 60])
+        return self.log_tail()
 
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to flush anything."""

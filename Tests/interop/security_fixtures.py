@@ -75,6 +75,8 @@ class SecureBroker:
             "--client-auth", "required",
             "--partitions", "3",
             "--set", "connection.failed.authentication.delay.ms=0",
+            # Slowloris frames are cut after a second, so the abuse test sees it happen.
+            "--set", "request.arrival.timeout.ms=1000",
             *[arg for user, password in USERS.items() for arg in ("--user", f"{user}:{password}")],
             *(extra_args or []),
         ]

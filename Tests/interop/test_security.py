@@ -395,3 +395,72 @@ def test_scram_users_are_created_described_deleted_and_kept_across_restarts(secu
     assert not can_log_in("bobs-password")
     with pytest.raises(Exception, match="(?i)not.*exist|RESOURCE_NOT_FOUND"):
         client.describe_user_scram_credentials([user])[user].result(timeout=CLIENT_TIMEOUT)
+
+
+# --- abuse: the broker keeps serving others, within a memory bound ----------------------------------
+
+RSS_BOUND_MB = 300  # the broker's resident memory during the abuse (a debug build idles near 40 MB)
+
+
+def broker_rss_mb(process) -> float:
+    with open(f"/proc/{process.process.pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS for the broker")
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def served_after_abuse(secure) -> None:
+    """A real client still produces and reads back over SASL_SSL."""
+    topic = plaintext_topic(secure)
+    values = run_confluent(secure, "sasl_ssl_scram512", topic, f"after-abuse-{uuid.uuid4().hex[:6]}")
+    assert len(values) == RECORDS
+
+
+def test_a_thousand_abandoned_connections_and_full_pre_auth_frames(secure):
+    limit = raise_open_file_limit(4096)
+    assert limit >= 1100, f"this test needs 1,100 open files; the limit here is {limit}"
+    port = secure.ports["SASL_PLAINTEXT"]
+    sockets = []
+    try:
+        for index in range(1000):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if index % 10 == 0:
+                # A frame just under sasl.server.max.receive.size, never finished.
+                sock.sendall(int32(512 * 1024 - 16) + b"\0" * 4096)
+            sockets.append(sock)
+        rss_during = broker_rss_mb(secure.process)
+    finally:
+        for sock in sockets:
+            sock.close()
+    served_after_abuse(secure)
+    print(f"\nbroker RSS with 1,000 abandoned connections open: {rss_during:.1f} MB (bound {RSS_BOUND_MB} MB)")
+    assert rss_during < RSS_BOUND_MB
+
+
+def test_slowloris_frames_are_cut_and_others_are_served(secure):
+    port = secure.ports["SASL_PLAINTEXT"]
+    stalled = []
+    for _ in range(50):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        sock.sendall(int32(100) + b"\0\x11")  # a frame of 100 bytes, 2 of them sent
+        stalled.append(sock)
+    served_after_abuse(secure)
+    for sock in stalled:
+        # request.arrival.timeout.ms is 1 s here: each connection is closed without an answer.
+        try:
+            assert sock.recv(16) == b"", "the broker answered a partial frame"
+        except ConnectionResetError:
+            pass
+        sock.close()
+    assert "did not arrive whole" in secure.process.log_text()

@@ -3,7 +3,8 @@
  * produces COUNT records of SIZE bytes round-robin over partitions 0..<PARTITIONS (default 1) of
  * TOPIC, or consumes COUNT records from partition 0, and prints "records seconds" on one line.
  * BROKERS "mock" runs against librdkafka's in-process mock cluster (the generator's own
- * ceiling). Built with `cc -O2 rdkafka-bench.c -lrdkafka`.
+ * ceiling). Built with `cc -O2 rdkafka-bench.c -lrdkafka`. RDKAFKA_CONFIG="key=value,..." adds
+ * librdkafka properties (security.protocol, ssl.ca.location...) to both.
  *
  *   rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS]
  *   rdkafka-bench consume BROKERS TOPIC COUNT
@@ -22,6 +23,22 @@ static double now(void) {
 
 static long failed = 0;
 
+static void set(rd_kafka_conf_t *conf, const char *key, const char *value);
+
+/* The properties of $RDKAFKA_CONFIG: "key=value,key=value". */
+static void set_from_environment(rd_kafka_conf_t *conf) {
+    const char *text = getenv("RDKAFKA_CONFIG");
+    if (!text || !*text) return;
+    char *copy = strdup(text), *saved = NULL;
+    for (char *pair = strtok_r(copy, ",", &saved); pair; pair = strtok_r(NULL, ",", &saved)) {
+        char *equals = strchr(pair, '=');
+        if (!equals) { fprintf(stderr, "RDKAFKA_CONFIG: expected key=value, got %s\n", pair); exit(2); }
+        *equals = 0;
+        set(conf, pair, equals + 1);
+    }
+    free(copy);
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque) {
     (void)rk;
     (void)opaque;
@@ -39,6 +56,7 @@ static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
 static int produce(const char *brokers, const char *topic, long count, int size, const char *acks, int partitions) {
     char error[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set_from_environment(conf);
     if (strcmp(brokers, "mock") == 0) {
         set(conf, "test.mock.num.brokers", "1");
     } else {
@@ -74,6 +92,7 @@ static int produce(const char *brokers, const char *topic, long count, int size,
 static int consume(const char *brokers, const char *topic, long count) {
     char error[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set_from_environment(conf);
     set(conf, "bootstrap.servers", brokers);
     set(conf, "group.id", "rdkafka-bench");
     set(conf, "enable.auto.commit", "false");

@@ -74,6 +74,8 @@ struct FetchHandler: RequestHandler {
                 pass.response.responses[read.topic].partitions[read.partition].records = buffer
             }
         }
+        pass.response.throttleTimeMs = context.throttle(
+            .fetch, bytes: pass.byteCount, quotas: core.quotas, now: core.clock.nowMilliseconds())
         return try FetchResponseWriter.frame(
             pass.response, files: pass.files, version: context.apiVersion, correlationId: context.correlationId,
             allocator: context.allocator

@@ -69,7 +69,9 @@ struct ProduceHandler: RequestHandler {
             // Every located partition was pending, so each has an outcome by its position.
             outcomes = located.map { $0.map { $0.flatMap { appended[$0.position]! } } }
         }
-        let response = ProduceResponse(answering: request, version: version, outcomes: outcomes)
+        var response = ProduceResponse(answering: request, version: version, outcomes: outcomes)
+        let bytes = request.topicData.reduce(0) { $0 + $1.partitionData.reduce(0) { $0 + ($1.records?.readableBytes ?? 0) } }
+        response.throttleTimeMs = context.throttle(.produce, bytes: bytes, quotas: core.quotas, now: core.clock.nowMilliseconds())
         guard request.acks != 0 else {
             if let failure = response.firstFailure {
                 // No response to carry the error: close, so the producer refreshes its metadata.

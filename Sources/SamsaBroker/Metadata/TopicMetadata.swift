@@ -53,6 +53,8 @@ package struct MetadataImage: Sendable {
     private var namesByID: [KafkaUUID: String] = [:]
     /// SCRAM credentials by user, then mechanism.
     package internal(set) var scramCredentials: [String: [SASLMechanism: ScramCredential]] = [:]
+    /// Client quotas (`producer_byte_rate`, `consumer_byte_rate`) by entity.
+    package internal(set) var clientQuotas: [ClientQuotaEntity: [String: Double]] = [:]
     /// The ACLs, by the type of resource they protect.
     package internal(set) var aclsByType: [AclResourceType: [AclBinding]] = [:]
 

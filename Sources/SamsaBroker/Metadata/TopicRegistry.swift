@@ -128,6 +128,32 @@ package final class TopicRegistry: Sendable {
         }
     }
 
+    /// Records new client quota values (nil removes a key) for each entity, in one durable append.
+    package func changeClientQuotas(_ changes: [ClientQuotaEntity: [String: Double?]]) throws {
+        guard !changes.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let image = self.image
+        var updated: [ClientQuotaEntity: [String: Double]] = [:]
+        for (entity, values) in changes {
+            var merged = image.clientQuotas[entity] ?? [:]
+            for (key, value) in values { merged[key] = value }
+            updated[entity] = merged
+        }
+        let records = try updated.map { entity, values in
+            (
+                key: "quota:" + String(decoding: try encoder.encode(entity), as: UTF8.self),
+                value: values.isEmpty ? nil : Array(try encoder.encode(values))
+            )
+        }
+        try changeLock.withLock {
+            try append(records)
+            current.withLockedValue { image in
+                for (entity, values) in updated { image.clientQuotas[entity] = values.isEmpty ? nil : values }
+            }
+        }
+    }
+
     private static func scramKey(user: String, mechanism: SASLMechanism) -> String { "scram:\(mechanism.rawValue):\(user)" }
 
     /// Flushes and closes the metadata log.
@@ -181,6 +207,11 @@ package final class TopicRegistry: Sendable {
                 image.put(topic)
             } else {
                 image.remove(named: name)
+            }
+        } else if key.hasPrefix("quota:") {
+            guard let entity = try? decoder.decode(ClientQuotaEntity.self, from: Data(key.dropFirst("quota:".count).utf8)) else { return }
+            image.clientQuotas[entity] = record.value.flatMap {
+                try? decoder.decode([String: Double].self, from: Data($0.readableBytesView))
             }
         } else if key.hasPrefix("acl:") {
             guard let acl = try? decoder.decode(AclBinding.self, from: Data(key.dropFirst("acl:".count).utf8)) else { return }

@@ -33,6 +33,16 @@ package struct RequestContext: Sendable {
         return authorizer.authorizes(connection.session.principal, host: connection.peerHost, operation, type, name)
     }
 
+    /// Records `bytes` against the client's quota; returns the throttle time to answer with
+    /// (milliseconds) and mutes the connection for it, as Kafka does since KIP-219: the answer
+    /// goes out at once, the next request is read after the throttle time.
+    package func throttle(_ kind: QuotaManager.Kind, bytes: Int, quotas: QuotaManager, now: Int64) -> Int32 {
+        let milliseconds = quotas.record(kind, bytes: bytes, user: connection.session.principal.name, clientId: clientId, now: now)
+        guard milliseconds > 0 else { return 0 }
+        connection.session.mute(forMilliseconds: milliseconds)
+        return Int32(clamping: milliseconds)
+    }
+
     /// Whether the connection's principal may do `operation` on some resource of `type`.
     package func allowsOnSome(_ operation: AclOperation, _ type: AclResourceType) -> Bool {
         guard let authorizer, authorizer.isEnabled else { return true }

@@ -38,6 +38,8 @@ public final class ConnectionSession: Sendable {
         var authenticatedUser: String?
         /// The expiry of a session being re-authenticated, so requests are served meanwhile.
         var reauthenticatingUntil: Int64?
+        /// A throttle to wait before the next request is read.
+        var muteMilliseconds: Int64 = 0
     }
 
     public init(listenerName: String, securityProtocol: SecurityProtocol, maxFrameBytes: Int, maxFrameBytesBeforeAuthentication: Int) {
@@ -139,6 +141,19 @@ public final class ConnectionSession: Sendable {
             throw SASLFailure(user: user, "Authentication failed: a re-authentication cannot change the user")
         }
         frameLimit.bytes = maxFrameBytes
+    }
+
+    /// Holds the connection's next request for `milliseconds` (a client over its quota).
+    func mute(forMilliseconds milliseconds: Int64) {
+        state.withLockedValue { $0.muteMilliseconds = max($0.muteMilliseconds, milliseconds) }
+    }
+
+    /// How long to hold the next request, once; 0 for not at all.
+    func takeMute() -> Int64 {
+        state.withLockedValue { state in
+            defer { state.muteMilliseconds = 0 }
+            return state.muteMilliseconds
+        }
     }
 
     /// Marks the authentication failed: every later request closes the connection.

@@ -89,7 +89,7 @@ public final class KafkaServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
-        let serverChannel: NIOAsyncChannel<(NIOAsyncChannel<ByteBuffer, ResponseFrame>, ConnectionSession), Never>
+        let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -116,7 +116,9 @@ public final class KafkaServer: Service, Sendable {
                         }
                         try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
                         try handlers.addHandler(ResponseFrameEncoder())
-                        return (try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel), session)
+                        return AcceptedConnection(
+                            channel: try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel), session: session
+                        )
                     }
                 }
         } catch {
@@ -135,13 +137,13 @@ public final class KafkaServer: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { connections in
-                    for try await (connection, session) in connections {
+                    for try await accepted in connections {
                         let connectionID = state.withLockedValue { state in
                             defer { state.nextConnectionID += 1 }
                             return state.nextConnectionID
                         }
                         group.addTask {
-                            await self.serve(connection, session: session, connectionID: connectionID)
+                            await self.serve(accepted.take(), session: accepted.session, connectionID: connectionID)
                         }
                     }
                 }
@@ -161,7 +163,7 @@ public final class KafkaServer: Service, Sendable {
             logger.warning(
                 "refusing a connection over max.connections or max.connections.per.ip",
                 metadata: ["peer": "\(address)", "listener": "\(configuration.listenerName)"])
-            try? await channel.close()
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         defer { configuration.limiter.release(address) }
@@ -248,6 +250,11 @@ public final class KafkaServer: Service, Sendable {
                     ordering.allowNext()
                 }
                 await ordering.wait()
+                let mute = context.session.takeMute()
+                if mute > 0 {
+                    // A client over its quota: its answer went out, its next request waits.
+                    try? await Task.sleep(for: .milliseconds(mute))
+                }
             }
         }
     }
@@ -260,4 +267,30 @@ public final class KafkaServer: Service, Sendable {
 private struct PendingAnswer: Sendable {
     var response: EventLoopPromise<ResponseFrame?>
     var bytes: Int
+}
+
+/// A connection the listener accepted, handed to its task. One that never reaches a task (the
+/// listener closed while it was being set up) is closed when it goes away: an `NIOAsyncChannel`
+/// must end through `executeThenClose`, or it traps.
+final class AcceptedConnection: Sendable {
+    let session: ConnectionSession
+    private let channel: NIOLockedValueBox<NIOAsyncChannel<ByteBuffer, ResponseFrame>?>
+
+    init(channel: NIOAsyncChannel<ByteBuffer, ResponseFrame>, session: ConnectionSession) {
+        self.channel = NIOLockedValueBox(channel)
+        self.session = session
+    }
+
+    /// The channel, for the one task that serves it.
+    func take() -> NIOAsyncChannel<ByteBuffer, ResponseFrame> {
+        channel.withLockedValue { channel in
+            defer { channel = nil }
+            return channel!
+        }
+    }
+
+    deinit {
+        guard let unserved = channel.withLockedValue({ $0 }) else { return }
+        Task { try? await unserved.executeThenClose { _, _ in } }
+    }
 }
