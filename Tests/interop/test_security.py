@@ -464,3 +464,41 @@ def test_slowloris_frames_are_cut_and_others_are_served(secure):
             pass
         sock.close()
     assert "did not arrive whole" in secure.process.log_text()
+
+
+# --- re-authentication (KIP-368) ------------------------------------------------------------------
+
+
+def test_sessions_are_reauthenticated_without_interrupting_a_producer(certificates):
+    """With connections.max.reauth.ms set, librdkafka re-authenticates its connections before
+    they expire, and the broker serves it on: every record is delivered, none fails."""
+    from confluent_kafka import Producer
+
+    broker = SecureBroker(certificates, ["--set", "connections.max.reauth.ms=2000", "--log-level", "debug"])
+    broker.process.start()
+    try:
+        topic = plaintext_topic(broker)
+        failures: list = []
+        delivered: list = []
+        producer = Producer({"bootstrap.servers": broker.bootstrap("SASL_SSL"), "linger.ms": 0,
+                             **librdkafka_settings("sasl_ssl_scram512", certificates),
+                             "on_delivery": lambda error, _message: (failures if error else delivered).append(error)})
+        deadline = time.monotonic() + 60
+        sent = 0
+        # Produces until the broker has logged a re-authentication (an event, not a duration).
+        while "re-authenticated" not in broker.process.log_text():
+            assert time.monotonic() < deadline, "no re-authentication within 60 s"
+            producer.produce(topic, value=f"r{sent}".encode())
+            sent += 1
+            producer.poll(0.05)
+        for _ in range(5):
+            producer.produce(topic, value=f"r{sent}".encode())
+            sent += 1
+        assert producer.flush(CLIENT_TIMEOUT) == 0
+        assert not failures and len(delivered) == sent
+        assert "expired" not in broker.process.log_text(), "a request arrived on an expired session"
+    finally:
+        try:
+            broker.process.stop_cleanly()
+        finally:
+            shutil.rmtree(broker.process.workdir, ignore_errors=True)

@@ -157,8 +157,8 @@ package final class Authenticator: Sendable {
     /// Marks `user` authenticated on `session`; returns the session's lifetime.
     private func accept(user: String, session: ConnectionSession) throws(SASLFailure) -> Int64 {
         let lifetime = settings.maxReauthenticationMilliseconds
-        try session.authenticated(user: user, expiresAt: lifetime > 0 ? clock.nowMilliseconds() + lifetime : nil)
-        logger.debug("authenticated", metadata: ["user": "\(user)", "listener": "\(session.listenerName)"])
+        let renewed = try session.authenticated(user: user, expiresAt: lifetime > 0 ? clock.nowMilliseconds() + lifetime : nil)
+        logger.debug(renewed ? "re-authenticated" : "authenticated", metadata: ["user": "\(user)", "listener": "\(session.listenerName)"])
         return lifetime
     }
 

@@ -125,11 +125,14 @@ public final class ConnectionSession: Sendable {
         }
     }
 
-    /// Records a successful authentication of `user`, lasting until `expiresAt`. A
-    /// re-authentication must name the same user.
-    func authenticated(user: String, expiresAt: Int64?) throws(SASLFailure) {
+    /// Records a successful authentication of `user`, lasting until `expiresAt`; returns
+    /// whether it renewed an earlier one. A re-authentication must name the same user.
+    @discardableResult
+    func authenticated(user: String, expiresAt: Int64?) throws(SASLFailure) -> Bool {
+        var renewed = false
         let sameUser = state.withLockedValue { state in
             if let previous = state.authenticatedUser, previous != user { return false }
+            renewed = state.authenticatedUser != nil
             state.authenticatedUser = user
             state.principal = KafkaPrincipal(name: user)
             state.phase = .authenticated(expiresAt: expiresAt)
@@ -141,6 +144,7 @@ public final class ConnectionSession: Sendable {
             throw SASLFailure(user: user, "Authentication failed: a re-authentication cannot change the user")
         }
         frameLimit.bytes = maxFrameBytes
+        return renewed
     }
 
     /// Holds the connection's next request for `milliseconds` (a client over its quota).
