@@ -17,16 +17,21 @@ from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, A
 
 from broker_process import BrokerProcess, free_port
 from clients import CLIENT_TIMEOUT
+from security_fixtures import CLIENT_SUBJECT, librdkafka_settings, make_certificates
 
 USERS = {"admin": "admin-secret", "alice": "alice-secret", "bob": "bob-secret"}
 
 
 @pytest.fixture(scope="module")
-def acl_broker():
-    sasl_port = free_port()
+def acl_broker(tmp_path_factory):
+    sasl_port, ssl_port = free_port(), free_port()
+    certificates = make_certificates(tmp_path_factory.mktemp("acl-tls"))
     process = BrokerProcess(name="acls")
     process.extra_args = [
-        "--listeners", f"PLAINTEXT://127.0.0.1:{process.port},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+        "--listeners",
+        f"PLAINTEXT://127.0.0.1:{process.port},SASL_PLAINTEXT://127.0.0.1:{sasl_port},SSL://127.0.0.1:{ssl_port}",
+        "--tls-cert", str(certificates.broker_chain), "--tls-key", str(certificates.broker_key),
+        "--tls-ca", str(certificates.ca), "--client-auth", "required",
         "--set", "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
         "--set", "super.users=User:admin",
         "--set", "connection.failed.authentication.delay.ms=0",
@@ -35,6 +40,8 @@ def acl_broker():
     ]
     process.start()
     process.sasl_port = sasl_port
+    process.ssl_port = ssl_port
+    process.certificates = certificates
     yield process
     try:
         process.stop_cleanly()
@@ -56,7 +63,8 @@ def world(acl_broker):
     """Topics and ACLs: alice may use `orders-*` but not read `orders-secret`, her group and
     transactional id; bob may only join his group."""
     suffix = uuid.uuid4().hex[:6]
-    names = {"orders": f"orders-{suffix}", "secret": f"orders-secret-{suffix}", "private": f"private-{suffix}"}
+    names = {"orders": f"orders-{suffix}", "secret": f"orders-secret-{suffix}", "private": f"private-{suffix}",
+             "mtls": f"mtls-{suffix}"}
     admin = AdminClient(settings(acl_broker, "admin"))
     for future in admin.create_topics([NewTopic(name, 1, 1) for name in names.values()]).values():
         future.result(timeout=CLIENT_TIMEOUT)
@@ -67,6 +75,7 @@ def world(acl_broker):
         acl(ResourceType.GROUP, "alice-group", ResourcePatternType.LITERAL, "User:alice", AclOperation.READ),
         acl(ResourceType.TRANSACTIONAL_ID, "alice-tx", ResourcePatternType.LITERAL, "User:alice", AclOperation.WRITE),
         acl(ResourceType.GROUP, "bob-group", ResourcePatternType.LITERAL, "User:bob", AclOperation.READ),
+        acl(ResourceType.TOPIC, "mtls-", ResourcePatternType.PREFIXED, f"User:{CLIENT_SUBJECT}", AclOperation.WRITE),
     ]
     for future in admin.create_acls(bindings).values():
         future.result(timeout=CLIENT_TIMEOUT)
@@ -184,3 +193,18 @@ def test_cluster_operations_need_acls_and_acls_are_kept_across_restarts(acl_brok
     assert len(deleted) == 1
     error = produce(acl_broker, "alice", world["names"]["orders"])
     assert error is not None and error.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED, error
+
+
+def test_an_mtls_client_acts_as_its_certificates_subject(acl_broker, world):
+    """The SSL listener's principal is User:CN=alice,O=Samsa: the ACL naming it lets the
+    client write `mtls-*` and nothing else."""
+    settings = {"bootstrap.servers": f"127.0.0.1:{acl_broker.ssl_port}", **librdkafka_settings("mtls", acl_broker.certificates),
+                "message.timeout.ms": 5000}
+    for topic, expected in ((world["names"]["mtls"], None), (world["names"]["orders"], KafkaError.TOPIC_AUTHORIZATION_FAILED)):
+        errors: list = []
+        producer = Producer(settings)
+        producer.produce(topic, value=b"over mTLS", on_delivery=lambda error, _message: errors.append(error))
+        producer.flush(CLIENT_TIMEOUT)
+        assert errors, f"no delivery report for {topic}"
+        code = errors[0].code() if errors[0] is not None else None
+        assert code == expected, f"{topic}: {errors[0]}"

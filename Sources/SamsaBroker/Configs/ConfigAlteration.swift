@@ -40,6 +40,19 @@ struct ConfigAlteration {
         try await core.blocking.run { try apply(alterations, validateOnly: validateOnly, core: core) }
     }
 
+    /// ``apply(_:validateOnly:on:)`` for the resources the principal may ALTER_CONFIGS; the
+    /// others fail with the authorization error.
+    static func apply(
+        _ alterations: [ConfigAlteration], validateOnly: Bool, on core: BrokerCore, context: RequestContext
+    ) async throws -> [ConfigChangeFailure?] {
+        let refusals = alterations.map {
+            context.configRefusal(.alterConfigs, resourceType: $0.resourceType, resourceName: $0.resourceName)
+        }
+        let allowed = zip(alterations, refusals).filter { $0.1 == nil }.map(\.0)
+        var outcomes = try await apply(allowed, validateOnly: validateOnly, on: core).makeIterator()
+        return refusals.map { refusal in refusal ?? outcomes.next()! }
+    }
+
     /// Checks and applies this resource's changes; nil on success.
     func apply(validateOnly: Bool, core: BrokerCore) throws -> ConfigChangeFailure? {
         if Set(changes.map(\.name)).count != changes.count {

@@ -1,3 +1,4 @@
+import SamsaProtocol
 import SamsaStorage
 
 /// A config's type as DescribeConfigs (v3+) reports it, with Kafka's ids.
@@ -30,6 +31,21 @@ package enum ConfigSource: Int8, Sendable {
 
 /// The config resource types of DescribeConfigs and the AlterConfigs APIs (Kafka's
 /// `ConfigResource.Type`).
+extension RequestContext {
+    /// Whether the principal may do `operation` (DESCRIBE_CONFIGS or ALTER_CONFIGS) on a config
+    /// resource; the refusal's code if not: TOPIC_ or CLUSTER_AUTHORIZATION_FAILED.
+    func configRefusal(_ operation: AclOperation, resourceType: Int8, resourceName: String) -> ConfigChangeFailure? {
+        switch ConfigResourceType(rawValue: resourceType) {
+        case .topic:
+            return allows(operation, .topic, resourceName) ? nil : ConfigChangeFailure(.topicAuthorizationFailed, "Authorization failed.")
+        case .group:
+            return allows(operation, .group, resourceName) ? nil : ConfigChangeFailure(.groupAuthorizationFailed, "Authorization failed.")
+        default:
+            return allows(operation, .cluster) ? nil : ConfigChangeFailure(.clusterAuthorizationFailed, "Authorization failed.")
+        }
+    }
+}
+
 package enum ConfigResourceType: Int8, Sendable {
     case unknown = 0
     case topic = 2

@@ -22,7 +22,7 @@ struct AlterConfigsHandler: RequestHandler {
                 changes: resource.configs.map { .init(name: $0.name, operation: nil, value: $0.value) },
                 isIncremental: false)
         }
-        let failures = try await ConfigAlteration.apply(alterations, validateOnly: request.validateOnly, on: core)
+        let failures = try await ConfigAlteration.apply(alterations, validateOnly: request.validateOnly, on: core, context: context)
         var response = AlterConfigsResponse()
         response.responses = zip(request.resources, failures).map { resource, failure in
             var result = AlterConfigsResponse.AlterConfigsResourceResponse()

@@ -25,6 +25,12 @@ struct ConsumerGroupDescribeHandler: RequestHandler {
             if request.includeAuthorizedOperations {
                 entry.authorizedOperations = DescribeGroupsHandler.allGroupOperations
             }
+            guard context.allows(.describe, .group, id) else {
+                entry.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+                entry.errorMessage = nil
+                response.groups.append(entry)
+                continue
+            }
             guard !id.isEmpty else {
                 entry.errorCode = ErrorCode.invalidGroupId.rawValue
                 entry.errorMessage = KafkaMessage.emptyGroupId

@@ -20,9 +20,10 @@ struct CreatePartitionsHandler: RequestHandler {
         let topics = request.topics
         var reportedDuplicates = Set<String>()
         var results: [CreatePartitionsResponse.CreatePartitionsTopicResult] = []
+        let alterable = Set(topics.map(\.name).filter { context.allows(.alter, .topic, $0) })
         let outcomes = try await core.blocking.run {
             try topics.map { topic -> TopicChangeResult? in
-                guard counts[topic.name] == 1 else { return nil }
+                guard counts[topic.name] == 1, alterable.contains(topic.name) else { return nil }
                 return try core.createPartitions(
                     name: topic.name, count: topic.count, assignments: topic.assignments?.map(\.brokerIds),
                     validateOnly: validateOnly)
@@ -31,7 +32,10 @@ struct CreatePartitionsHandler: RequestHandler {
         for (topic, outcome) in zip(topics, outcomes) {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult()
             result.name = topic.name
-            if let outcome {
+            if counts[topic.name] == 1, !alterable.contains(topic.name) {
+                result.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                result.errorMessage = "Authorization failed."
+            } else if let outcome {
                 result.errorCode = outcome.errorCode.rawValue
                 result.errorMessage = outcome.errorMessage
             } else {

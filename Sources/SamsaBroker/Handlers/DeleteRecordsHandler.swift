@@ -19,10 +19,21 @@ struct DeleteRecordsHandler: RequestHandler {
         let core = self.core
         let topics = request.topics
         var response = DeleteRecordsResponse()
+        let deletable = Set(topics.map(\.name).filter { context.allows(.delete, .topic, $0) })
         response.topics = try await core.blocking.run {
             try topics.map { topic in
                 var result = DeleteRecordsResponse.DeleteRecordsTopicResult()
                 result.name = topic.name
+                guard deletable.contains(topic.name) else {
+                    result.partitions = topic.partitions.map { partition in
+                        var refused = DeleteRecordsResponse.DeleteRecordsPartitionResult()
+                        refused.partitionIndex = partition.partitionIndex
+                        refused.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        refused.lowWatermark = -1
+                        return refused
+                    }
+                    return result
+                }
                 result.partitions = try topic.partitions.map { try Self.delete(topic.name, $0, core: core) }
                 return result
             }

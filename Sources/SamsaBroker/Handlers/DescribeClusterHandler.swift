@@ -33,6 +33,11 @@ struct DescribeClusterHandler: RequestHandler {
             return response
         }
         let nodeID = core.configuration.nodeID
+        guard context.allows(.describe, .cluster) else {
+            response.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            response.errorMessage = nil
+            return response
+        }
         let endpoint = core.advertisedEndpoint(listener: context.connection.session.listenerName)
         var broker = DescribeClusterResponse.DescribeClusterBroker()
         broker.brokerId = nodeID

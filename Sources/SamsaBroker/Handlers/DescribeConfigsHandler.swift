@@ -23,6 +23,13 @@ struct DescribeConfigsHandler: RequestHandler {
             var result = DescribeConfigsResponse.DescribeConfigsResult()
             result.resourceType = resource.resourceType
             result.resourceName = resource.resourceName
+            if let refusal = context.configRefusal(
+                .describeConfigs, resourceType: resource.resourceType, resourceName: resource.resourceName)
+            {
+                result.errorCode = refusal.code.rawValue
+                result.errorMessage = refusal.message
+                return result
+            }
             switch entries(for: resource) {
             case .success(let entries):
                 result.errorCode = ErrorCode.noError.rawValue

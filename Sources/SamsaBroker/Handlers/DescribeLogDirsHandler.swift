@@ -19,6 +19,11 @@ struct DescribeLogDirsHandler: RequestHandler {
     let core: BrokerCore
 
     func handle(_ request: DescribeLogDirsRequest, context: RequestContext) async throws -> DescribeLogDirsResponse? {
+        guard context.allows(.describe, .cluster) else {
+            var refused = DescribeLogDirsResponse()
+            refused.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
+            return refused
+        }
         var wanted: [String: Set<Int32>]?
         if let topics = request.topics {
             var filter: [String: Set<Int32>] = [:]

@@ -16,10 +16,20 @@ struct DescribeProducersHandler: RequestHandler {
         let core = self.core
         let topics = request.topics
         var response = DescribeProducersResponse()
+        let readable = Set(topics.map(\.name).filter { context.allows(.read, .topic, $0) })
         response.topics = try await core.blocking.run {
             try topics.map { topic in
                 var result = DescribeProducersResponse.TopicResponse()
                 result.name = topic.name
+                guard readable.contains(topic.name) else {
+                    result.partitions = topic.partitionIndexes.map { index in
+                        var refused = DescribeProducersResponse.PartitionResponse()
+                        refused.partitionIndex = index
+                        refused.errorCode = ErrorCode.topicAuthorizationFailed.rawValue
+                        return refused
+                    }
+                    return result
+                }
                 let metadata = core.topics.image.topic(named: topic.name)
                 result.partitions = try topic.partitionIndexes.map { try Self.describe(topic.name, $0, metadata: metadata, core: core) }
                 return result

@@ -25,7 +25,7 @@ struct IncrementalAlterConfigsHandler: RequestHandler {
                 changes: resource.configs.map { .init(name: $0.name, operation: $0.configOperation, value: $0.value) },
                 isIncremental: true)
         }
-        let failures = try await ConfigAlteration.apply(alterations, validateOnly: request.validateOnly, on: core)
+        let failures = try await ConfigAlteration.apply(alterations, validateOnly: request.validateOnly, on: core, context: context)
         var response = IncrementalAlterConfigsResponse()
         response.responses = zip(request.resources, failures).map { resource, failure in
             var result = IncrementalAlterConfigsResponse.AlterConfigsResourceResponse()

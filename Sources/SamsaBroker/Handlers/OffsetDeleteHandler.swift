@@ -13,9 +13,15 @@ struct OffsetDeleteHandler: RequestHandler {
     let groups: GroupCoordinator
 
     func handle(_ request: OffsetDeleteRequest, context: RequestContext) async throws -> OffsetDeleteResponse? {
+        guard context.allows(.delete, .group, request.groupId) else {
+            var refused = OffsetDeleteResponse()
+            refused.errorCode = ErrorCode.groupAuthorizationFailed.rawValue
+            return refused
+        }
         let image = core.topics.image
+        let readable = Set(request.topics.map(\.name).filter { context.allows(.read, .topic, $0) })
         var partitions: [TopicPartition] = []
-        for topic in request.topics where image.topic(named: topic.name) != nil {
+        for topic in request.topics where image.topic(named: topic.name) != nil && readable.contains(topic.name) {
             partitions += topic.partitions.map { TopicPartition(topic: topic.name, partition: $0.partitionIndex) }
         }
         let (groupError, errors) = await groups.deleteOffsets(groupId: request.groupId, partitions: partitions)
@@ -29,7 +35,8 @@ struct OffsetDeleteHandler: RequestHandler {
                 var result = OffsetDeleteResponse.OffsetDeleteResponsePartition()
                 result.partitionIndex = partition.partitionIndex
                 let key = TopicPartition(topic: topic.name, partition: partition.partitionIndex)
-                result.errorCode = (errors[key] ?? .unknownTopicOrPartition).rawValue
+                result.errorCode =
+                    (readable.contains(topic.name) ? errors[key] ?? .unknownTopicOrPartition : .topicAuthorizationFailed).rawValue
                 return result
             }
             return entry

@@ -24,8 +24,11 @@ struct OffsetForLeaderEpochHandler: RequestHandler {
             var result = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
             result.topic = topic.topic
             let metadata = image.topic(named: topic.topic)
+            let describable = context.allows(.describe, .topic, topic.topic)
             for partition in topic.partitions {
-                result.partitions.append(answer(partition, topic: metadata))
+                var entry = answer(partition, topic: describable ? metadata : nil)
+                if !describable { entry.errorCode = ErrorCode.topicAuthorizationFailed.rawValue }
+                result.partitions.append(entry)
             }
             response.topics.append(result)
         }

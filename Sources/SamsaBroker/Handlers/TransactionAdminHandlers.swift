@@ -78,6 +78,14 @@ struct DescribeTransactionsHandler: RequestHandler {
         for id in request.transactionalIds {
             var state = DescribeTransactionsResponse.TransactionState()
             state.transactionalId = id
+            guard context.allows(.describe, .transactionalId, id) else {
+                state.errorCode = ErrorCode.transactionalIdAuthorizationFailed.rawValue
+                state.producerId = -1
+                state.producerEpoch = -1
+                state.transactionStartTimeMs = -1
+                response.transactionStates.append(state)
+                continue
+            }
             guard let metadata = await transactions.describe(id) else {
                 state.errorCode = ErrorCode.transactionalIdNotFound.rawValue
                 state.producerId = -1
@@ -130,6 +138,8 @@ struct ListTransactionsHandler: RequestHandler {
         if let pattern {
             listed = listed.filter { $0.transactionalId.wholeMatch(of: pattern) != nil }
         }
+        // Only the ids the principal may describe are listed.
+        listed = listed.filter { context.allows(.describe, .transactionalId, $0.transactionalId) }
         // Filters that name only unknown states match nothing.
         guard states.isEmpty == request.stateFilters.isEmpty else { return response }
         response.transactionStates = listed.map { metadata in
