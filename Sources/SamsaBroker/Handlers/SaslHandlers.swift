@@ -44,10 +44,3 @@ struct SaslAuthenticateHandler: RequestHandler {
         return ResponseFrame.encoding(response, context: context).closing(if: response.errorCode != 0)
     }
 }
-
-extension ConnectionContext {
-    /// The peer's address for logs, "-" if unknown.
-    var peerDescription: String { remoteAddress.map { "\($0)" } ?? "-" }
-    /// The peer's IP address, as ACL hosts name it.
-    var peerHost: String { remoteAddress?.ipAddress ?? "" }
-}

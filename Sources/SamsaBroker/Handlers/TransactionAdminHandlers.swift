@@ -17,34 +17,21 @@ struct WriteTxnMarkersHandler: RequestHandler {
         let writer = TransactionMarkerWriter(core: core)
         var response = WriteTxnMarkersResponse()
         // Only brokers write markers: CLUSTER_ACTION on the cluster.
-        guard context.allows(.clusterAction, .cluster) else {
-            response.markers = request.markers.map { marker in
-                var result = WriteTxnMarkersResponse.WritableTxnMarkerResult()
-                result.producerId = marker.producerId
-                result.topics = marker.topics.map { topic in
-                    var topicResult = WriteTxnMarkersResponse.WritableTxnMarkerTopicResult()
-                    topicResult.name = topic.name
-                    topicResult.partitions = topic.partitionIndexes.map { index in
-                        var partition = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
-                        partition.partitionIndex = index
-                        partition.errorCode = ErrorCode.clusterAuthorizationFailed.rawValue
-                        return partition
-                    }
-                    return topicResult
-                }
-                return result
-            }
-            return response
-        }
+        let allowed = context.allows(.clusterAction, .cluster)
         for marker in request.markers {
             let partitions = marker.topics.flatMap { topic in
                 topic.partitionIndexes.map { TopicPartition(topic: topic.name, partition: $0) }
             }
-            let errors = await writer.writeMarkers(
-                producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.transactionResult,
-                coordinatorEpoch: marker.coordinatorEpoch, partitions: partitions)
-            if partitions.contains(where: { $0.topic == InternalTopics.consumerOffsets && errors[$0] == nil }) {
-                await groups.endTransaction(producerId: marker.producerId, commit: marker.transactionResult)
+            var errors: [TopicPartition: ErrorCode] = [:]
+            if allowed {
+                errors = await writer.writeMarkers(
+                    producerId: marker.producerId, producerEpoch: marker.producerEpoch, commit: marker.transactionResult,
+                    coordinatorEpoch: marker.coordinatorEpoch, partitions: partitions)
+                if partitions.contains(where: { $0.topic == InternalTopics.consumerOffsets && errors[$0] == nil }) {
+                    await groups.endTransaction(producerId: marker.producerId, commit: marker.transactionResult)
+                }
+            } else {
+                for partition in partitions { errors[partition] = .clusterAuthorizationFailed }
             }
             var result = WriteTxnMarkersResponse.WritableTxnMarkerResult()
             result.producerId = marker.producerId

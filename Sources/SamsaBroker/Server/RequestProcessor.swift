@@ -26,6 +26,13 @@ public struct ConnectionContext: Sendable {
     }
 }
 
+extension ConnectionContext {
+    /// The peer's address for logs, "-" if unknown.
+    var peerDescription: String { remoteAddress.map { "\($0)" } ?? "-" }
+    /// The peer's IP address, as ACL hosts name it.
+    var peerHost: String { remoteAddress?.ipAddress ?? "" }
+}
+
 /// Turns one request frame into its response.
 ///
 /// The server starts `process` for a connection's frames one at a time, in arrival order: the
