@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SamsaCoordination", targets: ["SamsaCoordination"]),
         .library(name: "SamsaBroker", targets: ["SamsaBroker"]),
         .library(name: "SamsaClient", targets: ["SamsaClient"]),
+        .library(name: "SamsaSCRAM", targets: ["SamsaSCRAM"]),
         .library(name: "SamsaTesting", targets: ["SamsaTesting"]),
     ],
     dependencies: [
@@ -75,25 +76,27 @@ let package = Package(
         .target(
             name: "SamsaBroker",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaCoordination",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaStorage", "SamsaCoordination", "SamsaSCRAM",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOTLS", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
+        // SCRAM's hashes, HMACs and salted passwords (RFC 5802), for the broker and the client.
+        .target(name: "SamsaSCRAM", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strictSettings),
         // The pure-Swift Kafka client: connections, producer, consumer, admin. Never the broker.
         .target(
             name: "SamsaClient",
             dependencies: [
-                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaCoordination",
+                "SamsaBinary", "SamsaRecords", "SamsaProtocol", "SamsaCoordination", "SamsaSCRAM",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -158,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "SamsaBrokerTests",
             dependencies: [
-                "SamsaBroker", "SamsaTesting",
+                "SamsaBroker", "SamsaTesting", "SamsaSCRAM",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

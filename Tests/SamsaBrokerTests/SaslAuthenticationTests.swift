@@ -1,5 +1,6 @@
 import NIOCore
 import SamsaProtocol
+import SamsaSCRAM
 import SamsaTesting
 import Testing
 

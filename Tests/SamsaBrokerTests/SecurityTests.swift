@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import SamsaProtocol
+import SamsaSCRAM
 import SamsaTesting
 import Testing
 

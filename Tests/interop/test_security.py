@@ -502,3 +502,36 @@ def test_sessions_are_reauthenticated_without_interrupting_a_producer(certificat
             broker.process.stop_cleanly()
         finally:
             shutil.rmtree(broker.process.workdir, ignore_errors=True)
+
+
+# --- the samsa tools (SamsaClient) over TLS and SASL ------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_samsa_tools_produce_and_consume_over_each_listener(secure, mode):
+    from broker_process import broker_binary
+
+    topic = plaintext_topic(secure)
+    options = ["-b", secure.bootstrap(LISTENER_OF_MODE[mode])]
+    for key, value in librdkafka_settings(mode, secure.certificates).items():
+        options += ["-X", f"{key.replace('sasl.mechanisms', 'sasl.mechanism')}={value}"]
+    lines = b"".join(f"tool-{mode}-{i}\n".encode() for i in range(RECORDS))
+    produced = subprocess.run([str(broker_binary()), "produce", topic, *options], input=lines, capture_output=True,
+                              timeout=CLIENT_TIMEOUT)
+    assert produced.returncode == 0, produced.stderr.decode(errors="replace")
+    consumed = subprocess.run([str(broker_binary()), "consume", topic, "--from", "beginning", "-e", *options],
+                              capture_output=True, timeout=CLIENT_TIMEOUT)
+    assert consumed.returncode == 0, consumed.stderr.decode(errors="replace")
+    assert sorted(consumed.stdout.splitlines()) == sorted(lines.splitlines())
+
+
+def test_samsa_tools_report_a_wrong_password_in_one_line(secure):
+    from broker_process import broker_binary
+
+    options = ["-b", secure.bootstrap("SASL_SSL")]
+    for key, value in librdkafka_settings("sasl_ssl_scram512", secure.certificates, password="wrong").items():
+        options += ["-X", f"{key.replace('sasl.mechanisms', 'sasl.mechanism')}={value}"]
+    result = subprocess.run([str(broker_binary()), "topic", "list", *options], capture_output=True, timeout=CLIENT_TIMEOUT)
+    assert result.returncode != 0
+    message = result.stderr.decode(errors="replace").strip()
+    assert "SASL_AUTHENTICATION_FAILED" in message and len(message.splitlines()) == 1, message

@@ -1,3 +1,5 @@
+import SamsaSCRAM
+
 /// A SASL mechanism the broker can offer (`sasl.enabled.mechanisms`).
 public enum SASLMechanism: String, Sendable, CaseIterable, Codable {
     case plain = "PLAIN"

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import SamsaSCRAM
 
 /// The broker's side of one SCRAM authentication (RFC 5802, RFC 7677): the client's first
 /// message, the broker's challenge, the client's proof, the broker's signature.

@@ -87,7 +87,7 @@ actor ClusterClient {
                 nodeId: nodeId, address: address, clientId: configuration.clientId,
                 connectTimeout: .milliseconds(configuration.connectTimeoutMs),
                 requestTimeout: .milliseconds(configuration.requestTimeoutMs),
-                maxResponseBytes: configuration.maxResponseBytes)
+                maxResponseBytes: configuration.maxResponseBytes, security: configuration.security)
         }
     }
 

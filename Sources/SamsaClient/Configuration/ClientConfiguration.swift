@@ -22,6 +22,8 @@ public struct ClientConfiguration: Sendable {
     /// Where the client's metrics go; nil for the factory bootstrapped in swift-metrics'
     /// `MetricsSystem` (which drops them unless the application bootstrapped one).
     public var metricsFactory: (any MetricsFactory)?
+    /// TLS and SASL (`security.protocol`, `sasl.*`, `ssl.*`).
+    public var security = ClientSecurity()
 
     public init(bootstrapServers: [BrokerAddress]) {
         self.bootstrapServers = bootstrapServers
@@ -37,7 +39,9 @@ public struct ClientConfiguration: Sendable {
     /// and their own.
     public static let propertyNames: Set<String> = [
         "bootstrap.servers", "client.id", "request.timeout.ms", "socket.connection.setup.timeout.ms", "retry.backoff.ms",
-        "retry.backoff.max.ms", "metadata.max.age.ms",
+        "retry.backoff.max.ms", "metadata.max.age.ms", "security.protocol", "sasl.mechanism", "sasl.mechanisms", "sasl.username",
+        "sasl.password", "ssl.ca.location", "ssl.certificate.location", "ssl.key.location", "ssl.key.password",
+        "ssl.endpoint.identification.algorithm",
     ]
 
     /// Builds the settings from Kafka's property names (`bootstrap.servers`, `client.id`,
@@ -122,7 +126,40 @@ struct KafkaProperties {
         if let value = try int("retry.backoff.ms") { configuration.retryBackoffMs = value }
         if let value = try int("retry.backoff.max.ms") { configuration.retryBackoffMaxMs = value }
         if let value = try int("metadata.max.age.ms") { configuration.metadataMaxAgeMs = value }
+        configuration.security = try security()
         return configuration
+    }
+
+    /// `security.protocol`, `sasl.*` and `ssl.*`, as Java and librdkafka name them.
+    private mutating func security() throws -> ClientSecurity {
+        var security = ClientSecurity()
+        if let value = string("security.protocol") {
+            guard let parsed = ClientSecurity.SecurityProtocol(rawValue: value.trimmingSpaces.uppercased()) else {
+                throw SamsaClientError.invalidConfiguration(
+                    "security.protocol: '\(value)' is not PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
+            }
+            security.securityProtocol = parsed
+        }
+        if let value = string("sasl.mechanism") ?? string("sasl.mechanisms") {
+            guard let parsed = ClientSecurity.SASLMechanism(rawValue: value.trimmingSpaces.uppercased()) else {
+                throw SamsaClientError.invalidConfiguration("sasl.mechanism: '\(value)' is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+            }
+            security.saslMechanism = parsed
+        }
+        security.username = string("sasl.username")
+        security.password = string("sasl.password")
+        security.caPath = string("ssl.ca.location")
+        security.certificatePath = string("ssl.certificate.location")
+        security.keyPath = string("ssl.key.location")
+        security.keyPassword = string("ssl.key.password")
+        if let value = string("ssl.endpoint.identification.algorithm") {
+            security.verifiesHostname = value.trimmingSpaces.lowercased() == "https"
+        }
+        if security.securityProtocol.usesSASL, security.username == nil || security.password == nil {
+            throw SamsaClientError.invalidConfiguration(
+                "security.protocol \(security.securityProtocol.rawValue) needs sasl.username and sasl.password")
+        }
+        return security
     }
 }
 

@@ -2,7 +2,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SamsaProtocol
+import SamsaSCRAM
 
 /// One TCP connection to one broker. Requests are pipelined: any number may be in flight, and
 /// each `send` waits only for its own answer. The connection learns the broker's API versions
@@ -33,17 +35,26 @@ final class BrokerConnection: Sendable {
         self.requestTimeout = requestTimeout
     }
 
-    /// Connects to `address` and negotiates API versions.
+    /// Connects to `address` (over TLS if `security` says so), negotiates API versions and
+    /// authenticates with SASL if `security` says so.
     static func connect(
         nodeId: Int32, address: BrokerAddress, clientId: String, connectTimeout: TimeAmount, requestTimeout: TimeAmount,
-        maxResponseBytes: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        maxResponseBytes: Int, security: ClientSecurity = ClientSecurity(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> BrokerConnection {
         let name = address.description
+        let tls = try security.makeTLSContext()
+        // SNI takes a host name; for an IP address the certificate is checked against the address.
+        let isAddress = (try? SocketAddress(ipAddress: address.host, port: 0)) != nil
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: isAddress ? nil : address.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxResponseBytes)))
                     try channel.pipeline.syncOperations.addHandler(ResponseDispatcher(broker: name))
                 }
@@ -55,9 +66,13 @@ final class BrokerConnection: Sendable {
             requestTimeout: requestTimeout)
         do {
             let answer = try await bootstrap.negotiate()
-            return BrokerConnection(
+            let connection = BrokerConnection(
                 nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable(answer.apiKeys),
                 features: BrokerFeatures(answer), clientId: clientId, requestTimeout: requestTimeout)
+            if security.securityProtocol.usesSASL {
+                try await connection.authenticate(security)
+            }
+            return connection
         } catch {
             try? await channel.close()
             throw error
@@ -82,6 +97,41 @@ final class BrokerConnection: Sendable {
             throw KafkaError(ErrorCode(rawValue: fallback.errorCode), message: "ApiVersions failed")
         }
         return fallback
+    }
+
+    /// SaslHandshake, then the mechanism's tokens in SaslAuthenticate (KIP-152). A refusal is a
+    /// ``KafkaError`` with Kafka's code (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM).
+    private func authenticate(_ security: ClientSecurity) async throws {
+        var handshake = SaslHandshakeRequest()
+        handshake.mechanism = security.saslMechanism.rawValue
+        let shaken = try await send(handshake, version: 1)
+        guard shaken.errorCode == ErrorCode.noError.rawValue else {
+            throw KafkaError(
+                ErrorCode(rawValue: shaken.errorCode),
+                message: "\(address) does not offer \(handshake.mechanism) (it offers \(shaken.mechanisms.joined(separator: ", ")))")
+        }
+        let user = security.username ?? ""
+        let password = security.password ?? ""
+        guard let hash = security.saslMechanism.scram else {
+            _ = try await exchange([0] + Array(user.utf8) + [0] + Array(password.utf8))
+            return
+        }
+        let nonce = (0..<24).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! }
+        var scram = ScramClientExchange(hash: hash, user: user, password: password, nonce: String(nonce))
+        let serverFirst = try await exchange(scram.clientFirst)
+        let serverFinal = try await exchange(try scram.clientFinal(serverFirst: serverFirst))
+        try scram.verify(serverFinal: serverFinal)
+    }
+
+    /// One SASL token out, the broker's token back.
+    private func exchange(_ token: [UInt8]) async throws -> [UInt8] {
+        var request = SaslAuthenticateRequest()
+        request.authBytes = ByteBuffer(bytes: token)
+        let answer = try await send(request)
+        guard answer.errorCode == ErrorCode.noError.rawValue else {
+            throw KafkaError(ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage ?? "SASL authentication failed")
+        }
+        return Array(answer.authBytes.readableBytesView)
     }
 
     /// Whether the connection is still open.
