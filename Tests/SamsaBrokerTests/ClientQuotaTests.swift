@@ -59,6 +59,7 @@ struct ClientQuotaTests {
                 now += 1 + wait
             }
             let rate = Double(sentAfterWarmUp) / 60
+            print("quota convergence: \(Int(rate)) B/s against \(Int(quota)) B/s, \(throttled) throttled requests")
             #expect(throttled > 0)
             #expect(abs(rate - quota) / quota <= 0.10, "rate \(rate) B/s against a quota of \(quota)")
             // Another user has no quota; bob's client-id default does not apply to alice's own quota.

@@ -1,10 +1,13 @@
 import NIOConcurrencyHelpers
 
 /// Measures produce and fetch byte rates per quota entity and answers how long a client over
-/// its quota must wait, as Kafka's `ClientQuotaManager`: the rate is taken over a window of
-/// `samples` one-second samples (at least `samples - 1` seconds long), and a client over its
-/// quota is throttled for `(rate - quota) / quota × window`, the time after which its rate
-/// would be back at the quota.
+/// its quota must wait, as Kafka's `ClientQuotaManager`: the rate is taken over a window of at
+/// least 10 seconds, and a client over its quota is throttled for `(rate - quota) / quota ×
+/// window`, the time after which its rate would be back at the quota.
+///
+/// Kafka samples the window in 11 one-second pieces; here they are 101 pieces of 100 ms, so
+/// fewer bytes leave the window at once when a piece expires, and a client that waits as told
+/// overshoots its quota by about 3 % instead of about 9 %.
 package final class QuotaManager: Sendable {
     /// What is measured.
     package enum Kind: Sendable {
@@ -25,8 +28,8 @@ package final class QuotaManager: Sendable {
     }
 
     private let registry: TopicRegistry
-    private let sampleMilliseconds: Int64 = 1000
-    private let sampleCount: Int64 = 11
+    private let sampleMilliseconds: Int64 = 100
+    private let sampleCount: Int64 = 101
     private let meters = NIOLockedValueBox([MeterKey: Meter]())
 
     init(registry: TopicRegistry) {
