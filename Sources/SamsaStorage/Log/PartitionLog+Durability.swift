@@ -73,8 +73,7 @@ extension PartitionLog {
                 if segment !== active {
                     // A rolled segment is complete: its indexes must be durable before the
                     // recovery point passes it, because recovery will not rebuild them.
-                    try segment.writeIndexes()
-                    files.append(contentsOf: segment.indexFiles)
+                    files.append(contentsOf: try segment.takeIndexFilesToSync())
                 }
             }
         } catch {

@@ -119,8 +119,7 @@ extension PartitionLog {
         try flush()
         try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
             guard !state.isClosed else { return }
-            try state.local.writeIndexes()
-            for segment in state.local.segments { for file in segment.indexFiles { try file.sync() } }
+            for segment in state.local.segments { try segment.syncIndexes() }
             try writeCheckpoint(state)
             state.isClosed = true
         }

@@ -2,39 +2,60 @@ import NIOCore
 
 /// The file behind an index: fixed-size entries laid end to end, written in batches.
 ///
+/// An index lives in memory; its file is read once when the segment opens and is opened again
+/// only to write new entries, truncate or sync, and closed right after. So an idle partition
+/// holds one descriptor (its log) instead of four, which is what lets a broker keep 10,000
+/// partitions under a 20,000 open-files limit.
+///
 /// New entries collect in memory and reach the file on ``writePending()`` (at flush, roll and
 /// close); indexes carry no checksum, so after a crash the log's recovery rebuilds any index of
 /// a segment it scans, and a sanity check catches a damaged one.
 struct IndexFile {
-    let file: any StorageFile
+    let path: String
     let entrySize: Int
+    private let fileSystem: any FileSystem
     /// Entries already in the file.
     private(set) var persistedCount: Int
     private var pending: ByteBuffer
     private var pendingCount = 0
+    /// True when the file was written or truncated since its last sync.
+    private(set) var needsSync = false
 
-    init(file: any StorageFile, entrySize: Int, persistedCount: Int) {
-        self.file = file
-        self.entrySize = entrySize
-        self.persistedCount = persistedCount
-        self.pending = ByteBufferAllocator().buffer(capacity: 0)
-    }
-
-    var path: String { file.path }
-
-    /// Reads the whole file; throws corrupt if its size is not a multiple of the entry size.
-    static func readAll(_ file: any StorageFile, entrySize: Int) throws(StorageError) -> ByteBuffer {
+    /// Opens the index file at `path`, creating it empty when missing, reads all its entries
+    /// and closes it. Throws corrupt if its size is not a multiple of `entrySize`.
+    static func open(
+        at path: String, fileSystem: any FileSystem, entrySize: Int
+    ) throws(StorageError) -> (index: IndexFile, entries: ByteBuffer) {
+        let file = try fileSystem.openFile(at: path, create: true)
         let size = try file.size()
         guard size % Int64(entrySize) == 0 else {
             throw StorageError.corrupt(
-                path: file.path, position: size - size % Int64(entrySize),
+                path: path, position: size - size % Int64(entrySize),
                 "index size \(size) is not a multiple of \(entrySize)")
         }
-        let buffer = try file.read(at: 0, count: Int(size))
-        guard buffer.readableBytes == Int(size) else {
-            throw StorageError.corrupt(path: file.path, position: Int64(buffer.readableBytes), "short read")
+        let entries = size == 0 ? ByteBuffer() : try file.read(at: 0, count: Int(size))
+        guard entries.readableBytes == Int(size) else {
+            throw StorageError.corrupt(path: path, position: Int64(entries.readableBytes), "short read")
         }
-        return buffer
+        let index = IndexFile(path: path, entrySize: entrySize, fileSystem: fileSystem, persistedCount: Int(size) / entrySize)
+        return (index, entries)
+    }
+
+    /// Empties the index file at `path` (creating it when missing), for an index found damaged.
+    static func empty(at path: String, fileSystem: any FileSystem) throws(StorageError) {
+        try fileSystem.openFile(at: path, create: true).truncate(to: 0)
+    }
+
+    private init(path: String, entrySize: Int, fileSystem: any FileSystem, persistedCount: Int) {
+        self.path = path
+        self.entrySize = entrySize
+        self.fileSystem = fileSystem
+        self.persistedCount = persistedCount
+        self.pending = ByteBuffer()
+    }
+
+    private func openFile() throws(StorageError) -> any StorageFile {
+        try fileSystem.openFile(at: path, create: false)
     }
 
     mutating func append(_ write: (inout ByteBuffer) -> Void) {
@@ -46,10 +67,11 @@ struct IndexFile {
 
     mutating func writePending() throws(StorageError) {
         guard pendingCount > 0 else { return }
-        try file.write(pending, at: Int64(persistedCount * entrySize))
+        try openFile().write(pending, at: Int64(persistedCount * entrySize))
         persistedCount += pendingCount
         pendingCount = 0
         pending.clear()
+        needsSync = true
     }
 
     /// Drops every entry from `count` on, in memory and in the file.
@@ -63,12 +85,24 @@ struct IndexFile {
             pending.clear()
             pendingCount = 0
             persistedCount = count
-            try file.truncate(to: Int64(count * entrySize))
+            try openFile().truncate(to: Int64(count * entrySize))
+            needsSync = true
         }
     }
 
-    mutating func sync() throws(StorageError) {
+    /// Writes the pending entries and returns a handle to sync when the file changed since its
+    /// last sync (nil when it did not); the index then counts as synced, so the caller must
+    /// sync the handle (a failed sync fails the whole log).
+    mutating func takeFileToSync() throws(StorageError) -> (any StorageFile)? {
         try writePending()
-        try file.sync()
+        guard needsSync else { return nil }
+        let file = try openFile()
+        needsSync = false
+        return file
+    }
+
+    /// Writes the pending entries and syncs the file if it changed since its last sync.
+    mutating func sync() throws(StorageError) {
+        try takeFileToSync()?.sync()
     }
 }

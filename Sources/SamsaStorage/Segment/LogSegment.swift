@@ -44,31 +44,32 @@ final class LogSegment {
         self.logFile = logFile
         self.indexIntervalBytes = config.indexIntervalBytes
         self.maxBatchBytes = config.maxBatchBytes
-        self.size = try logFile.size()
+        let logSize = try logFile.size()
+        self.size = logSize
         self.nextOffset = baseOffset
         self.offsetOfMaxTimestamp = baseOffset
         self.rollStartTime = now
-        let open = { (suffix: String) throws(StorageError) in
-            try fileSystem.openFile(at: Self.path(in: directory, baseOffset: baseOffset, suffix: suffix), create: true)
+        let indexPath = { (suffix: String) in LogSegment.path(in: directory, baseOffset: baseOffset, suffix: suffix) }
+        let openIndexes = { () throws(StorageError) -> (OffsetIndex, TimeIndex, TransactionIndex) in
+            (
+                try OffsetIndex(
+                    path: indexPath(LogFileNames.offsetIndexSuffix), fileSystem: fileSystem, baseOffset: baseOffset,
+                    maxEntries: config.maxIndexEntries, logSize: logSize),
+                try TimeIndex(
+                    path: indexPath(LogFileNames.timeIndexSuffix), fileSystem: fileSystem, baseOffset: baseOffset,
+                    maxEntries: config.maxIndexEntries),
+                try TransactionIndex(path: indexPath(LogFileNames.transactionIndexSuffix), fileSystem: fileSystem)
+            )
         }
-        let indexFile = try open(LogFileNames.offsetIndexSuffix)
-        let timeFile = try open(LogFileNames.timeIndexSuffix)
-        let transactionFile = try open(LogFileNames.transactionIndexSuffix)
         // A damaged index does not stop the segment from opening: start it empty and let the
         // caller rebuild it by recovering the segment.
         do throws(StorageError) {
-            offsetIndex = try OffsetIndex(file: indexFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries, logSize: size)
-            timeIndex = try TimeIndex(file: timeFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries)
-            transactionIndex = try TransactionIndex(file: transactionFile)
+            (offsetIndex, timeIndex, transactionIndex) = try openIndexes()
             indexDamage = nil
         } catch {
             indexDamage = error
-            try indexFile.truncate(to: 0)
-            try timeFile.truncate(to: 0)
-            try transactionFile.truncate(to: 0)
-            offsetIndex = try OffsetIndex(file: indexFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries, logSize: size)
-            timeIndex = try TimeIndex(file: timeFile, baseOffset: baseOffset, maxEntries: config.maxIndexEntries)
-            transactionIndex = try TransactionIndex(file: transactionFile)
+            for suffix in LogFileNames.indexSuffixes { try IndexFile.empty(at: indexPath(suffix), fileSystem: fileSystem) }
+            (offsetIndex, timeIndex, transactionIndex) = try openIndexes()
         }
     }
 
@@ -272,16 +273,19 @@ final class LogSegment {
     /// Makes the log file durable (indexes only when `includingIndexes`).
     func flush(includingIndexes: Bool) throws(StorageError) {
         try logFile.sync()
-        if includingIndexes {
-            try offsetIndex.sync()
-            try timeIndex.sync()
-            try transactionIndex.sync()
-        }
+        if includingIndexes { try syncIndexes() }
     }
 
-    /// The index files' handles, for a flush done outside the log's lock.
-    var indexFiles: [any StorageFile] {
-        [offsetIndex.file, timeIndex.file, transactionIndex.file]
+    /// Writes the indexes and syncs those that changed since their last sync.
+    func syncIndexes() throws(StorageError) {
+        for file in try takeIndexFilesToSync() { try file.sync() }
+    }
+
+    /// Writes the indexes and returns handles to the index files changed since their last sync,
+    /// for a flush done outside the log's lock; they count as synced from here on.
+    func takeIndexFilesToSync() throws(StorageError) -> [any StorageFile] {
+        [try offsetIndex.takeFileToSync(), try timeIndex.takeFileToSync(), try transactionIndex.takeFileToSync()]
+            .compactMap { $0 }
     }
 
     var isFull: Bool { offsetIndex.isFull || timeIndex.isFull }

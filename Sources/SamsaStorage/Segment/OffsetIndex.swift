@@ -20,11 +20,11 @@ struct OffsetIndex {
     private var positions: [UInt32] = []
 
     /// Opens (or creates) the index and sanity-checks it against the log size.
-    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int, logSize: Int64) throws(StorageError) {
+    init(path: String, fileSystem: any FileSystem, baseOffset: Int64, maxEntries: Int, logSize: Int64) throws(StorageError) {
         self.baseOffset = baseOffset
         self.maxEntries = maxEntries
-        var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
-        storage = IndexFile(file: file, entrySize: Self.entrySize, persistedCount: bytes.readableBytes / Self.entrySize)
+        var bytes: ByteBuffer
+        (storage, bytes) = try IndexFile.open(at: path, fileSystem: fileSystem, entrySize: Self.entrySize)
         var index = 0
         while let relative = bytes.readInteger(endianness: .big, as: UInt32.self),
             let position = bytes.readInteger(endianness: .big, as: UInt32.self)
@@ -32,11 +32,11 @@ struct OffsetIndex {
             if let lastOffset = relativeOffsets.last, let lastPosition = positions.last,
                 relative <= lastOffset || position <= lastPosition
             {
-                throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize), "index entries out of order")
+                throw StorageError.corrupt(path: path, position: Int64(index * Self.entrySize), "index entries out of order")
             }
             guard Int64(position) < max(logSize, 1) else {
                 throw StorageError.corrupt(
-                    path: file.path, position: Int64(index * Self.entrySize),
+                    path: path, position: Int64(index * Self.entrySize),
                     "position \(position) beyond the log size \(logSize)")
             }
             relativeOffsets.append(relative)
@@ -46,7 +46,6 @@ struct OffsetIndex {
     }
 
     var path: String { storage.path }
-    var file: any StorageFile { storage.file }
     var count: Int { positions.count }
     var isFull: Bool { positions.count >= maxEntries }
     var lastEntry: (offset: Int64, position: Int64)? {
@@ -93,4 +92,5 @@ struct OffsetIndex {
     mutating func reset() throws(StorageError) { try truncate(from: baseOffset) }
     mutating func writePending() throws(StorageError) { try storage.writePending() }
     mutating func sync() throws(StorageError) { try storage.sync() }
+    mutating func takeFileToSync() throws(StorageError) -> (any StorageFile)? { try storage.takeFileToSync() }
 }

@@ -19,11 +19,11 @@ struct TimeIndex {
     private var timestamps: [Int64] = []
     private var relativeOffsets: [UInt32] = []
 
-    init(file: any StorageFile, baseOffset: Int64, maxEntries: Int) throws(StorageError) {
+    init(path: String, fileSystem: any FileSystem, baseOffset: Int64, maxEntries: Int) throws(StorageError) {
         self.baseOffset = baseOffset
         self.maxEntries = maxEntries
-        var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
-        storage = IndexFile(file: file, entrySize: Self.entrySize, persistedCount: bytes.readableBytes / Self.entrySize)
+        var bytes: ByteBuffer
+        (storage, bytes) = try IndexFile.open(at: path, fileSystem: fileSystem, entrySize: Self.entrySize)
         var index = 0
         while let timestamp = bytes.readInteger(endianness: .big, as: Int64.self),
             let relative = bytes.readInteger(endianness: .big, as: UInt32.self)
@@ -31,7 +31,7 @@ struct TimeIndex {
             if let lastTimestamp = timestamps.last, let lastOffset = relativeOffsets.last,
                 timestamp <= lastTimestamp || relative < lastOffset
             {
-                throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize), "time index entries out of order")
+                throw StorageError.corrupt(path: path, position: Int64(index * Self.entrySize), "time index entries out of order")
             }
             timestamps.append(timestamp)
             relativeOffsets.append(relative)
@@ -40,7 +40,6 @@ struct TimeIndex {
     }
 
     var path: String { storage.path }
-    var file: any StorageFile { storage.file }
     var count: Int { timestamps.count }
     var isFull: Bool { timestamps.count >= maxEntries }
     var lastEntry: (timestamp: Int64, offset: Int64)? {
@@ -85,4 +84,5 @@ struct TimeIndex {
     mutating func reset() throws(StorageError) { try truncate(from: baseOffset) }
     mutating func writePending() throws(StorageError) { try storage.writePending() }
     mutating func sync() throws(StorageError) { try storage.sync() }
+    mutating func takeFileToSync() throws(StorageError) -> (any StorageFile)? { try storage.takeFileToSync() }
 }

@@ -38,9 +38,9 @@ struct TransactionIndex {
     private var storage: IndexFile
     private(set) var entries: [AbortedTransaction] = []
 
-    init(file: any StorageFile) throws(StorageError) {
-        var bytes = try IndexFile.readAll(file, entrySize: Self.entrySize)
-        storage = IndexFile(file: file, entrySize: Self.entrySize, persistedCount: bytes.readableBytes / Self.entrySize)
+    init(path: String, fileSystem: any FileSystem) throws(StorageError) {
+        var bytes: ByteBuffer
+        (storage, bytes) = try IndexFile.open(at: path, fileSystem: fileSystem, entrySize: Self.entrySize)
         var index = 0
         while let version = bytes.readInteger(endianness: .big, as: Int16.self),
             let producerId = bytes.readInteger(endianness: .big, as: Int64.self),
@@ -49,7 +49,7 @@ struct TransactionIndex {
             let lastStableOffset = bytes.readInteger(endianness: .big, as: Int64.self)
         {
             guard version == 0, firstOffset <= lastOffset, (entries.last?.lastOffset ?? Int64.min) < lastOffset else {
-                throw StorageError.corrupt(path: file.path, position: Int64(index * Self.entrySize), "invalid transaction index entry")
+                throw StorageError.corrupt(path: path, position: Int64(index * Self.entrySize), "invalid transaction index entry")
             }
             entries.append(
                 AbortedTransaction(
@@ -60,7 +60,6 @@ struct TransactionIndex {
     }
 
     var path: String { storage.path }
-    var file: any StorageFile { storage.file }
 
     mutating func append(_ entry: AbortedTransaction) {
         precondition((entries.last?.lastOffset ?? Int64.min) < entry.lastOffset, "abort markers must grow")
@@ -88,4 +87,5 @@ struct TransactionIndex {
     mutating func reset() throws(StorageError) { try truncate(from: Int64.min) }
     mutating func writePending() throws(StorageError) { try storage.writePending() }
     mutating func sync() throws(StorageError) { try storage.sync() }
+    mutating func takeFileToSync() throws(StorageError) -> (any StorageFile)? { try storage.takeFileToSync() }
 }
