@@ -38,6 +38,7 @@ let package = Package(
     targets: [
         // C helpers: hardware CRC32C, and run-time loading of the system compression libraries.
         .target(name: "CSamsaCRC32C"),
+        .target(name: "CSamsaFileSystem"),
         .target(name: "CSamsaCompression", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
         .target(
@@ -61,7 +62,7 @@ let package = Package(
         .target(
             name: "SamsaStorage",
             dependencies: [
-                "SamsaRecords",
+                "SamsaRecords", "CSamsaFileSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

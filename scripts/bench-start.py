@@ -5,7 +5,8 @@ kill -9 (recovery), from the process start to the first answered request (ApiVer
     scripts/bench-start.py [PARTITIONS ...]      # default: 1000 10000
 
 Builds nothing: run `swift build -c release --product samsa` first. Each figure is the median
-of 3 starts, with the range; RSS after the start is the broker's resident memory (kB) once idle.
+of 3 starts, with the range; RSS after the start is the broker's resident memory once idle, and
+the memory per partition is its growth over the RSS of the same broker started without them.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ def measure(partitions: int) -> None:
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         process, _ = start(port, data)
+        time.sleep(0.5)
+        empty_rss = rss_kb(process.pid)
+        began = time.monotonic()
         samsa(port, "topic", "create", "starts", "-p", str(partitions))
+        created = time.monotonic() - began
         # One record in every partition, so every log has data to open or recover.
         records = "".join(f"{i}:x\n" for i in range(partitions))
         subprocess.run([BINARY, "produce", "starts", "-b", f"127.0.0.1:{port}", "-K", ":", "-X", "partitioner=consistent_random"],
@@ -90,9 +95,12 @@ def measure(partitions: int) -> None:
             results[kind] = (times, rss)
         process.send_signal(signal.SIGTERM)
         process.wait()
+    print(f"{partitions:>6} partitions: topic created in {created:.2f} s; RSS {empty_rss / 1024:.1f} MB without them")
     for kind, (times, rss) in results.items():
+        per_partition = (statistics.median(rss) - empty_rss) * 1024 / partitions
         print(f"{partitions:>6} partitions, start {kind}: {statistics.median(times):.3f} s "
-              f"(range {min(times):.3f}-{max(times):.3f}), RSS {statistics.median(rss) / 1024:.1f} MB")
+              f"(range {min(times):.3f}-{max(times):.3f}), RSS {statistics.median(rss) / 1024:.1f} MB, "
+              f"{per_partition / 1024:.1f} KiB per partition")
 
 
 if __name__ == "__main__":

@@ -112,6 +112,12 @@ public final class FaultyFileSystem: FileSystem, Sendable {
         try base.rename(from: source, to: destination)
     }
     public func syncDirectory(at path: String) throws(StorageError) { try base.syncDirectory(at: path) }
+
+    /// Fails like a sync when a sync fault is armed for a file under `path` (or for any file).
+    public func syncFileSystem(containing path: String) throws(StorageError) {
+        if takeSyncFault(path: path) { throw StorageError.io("syncfs", path: path, errno: EIO) }
+        try base.syncFileSystem(containing: path)
+    }
 }
 
 /// A handle that asks its ``FaultyFileSystem`` before each write and sync.

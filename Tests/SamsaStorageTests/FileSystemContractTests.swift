@@ -149,6 +149,35 @@ import SamsaTesting
         #expect(String(buffer: try fileSystem.openFile(at: "/d/renamed", create: false).read(at: 0, count: 10)) == "old")
     }
 
+    @Test(arguments: Kind.allCases)
+    func syncFileSystemSucceedsOnEveryFileSystem(kind: Kind) throws {
+        try withFileSystem(kind) { fileSystem, root in
+            try fileSystem.createDirectoryDurably(at: root + "/s")
+            try fileSystem.openFile(at: root + "/s/f", create: true).write(ByteBuffer(string: "x"), at: 0)
+            try fileSystem.syncFileSystem(containing: root + "/s")
+            #expect(throws: StorageError.self) { try fileSystem.syncFileSystem(containing: root + "/missing") }
+        }
+    }
+
+    @Test func inMemorySyncFileSystemKeepsEverythingThroughACrash() throws {
+        let fileSystem = InMemoryFileSystem()
+        try fileSystem.createDirectory(at: "/d/e")
+        let file = try fileSystem.openFile(at: "/d/e/f", create: true)
+        try file.write(ByteBuffer(string: "data"), at: 0)
+        let removed = try fileSystem.openFile(at: "/d/gone", create: true)
+        try removed.sync()
+        try fileSystem.syncDirectory(at: "/d")
+        try fileSystem.removeFile(at: "/d/gone")
+        #expect(fileSystem.unsyncedByteCount(at: "/d/e/f") == 4)
+        try fileSystem.syncFileSystem(containing: "/d/e")
+        #expect(fileSystem.unsyncedByteCount(at: "/d/e/f") == 0)
+        #expect(fileSystem.unsyncedNames(inDirectory: "/").isEmpty)
+        #expect(fileSystem.unsyncedNames(inDirectory: "/d").isEmpty)
+        fileSystem.crash()
+        #expect(try fileSystem.contentsOfDirectory(at: "/d") == ["e"])
+        #expect(String(buffer: try fileSystem.openFile(at: "/d/e/f", create: false).read(at: 0, count: 10)) == "data")
+    }
+
     @Test func faultyFileSystemInjectsFaults() throws {
         let fileSystem = FaultyFileSystem()
         let file = try fileSystem.openFile(at: "/f", create: true)

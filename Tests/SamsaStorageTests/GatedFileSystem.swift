@@ -18,6 +18,10 @@ final class GatedFileSystem: FileSystem {
         var gateOpen = true
         /// Every directory synced, in order (whatever the filter).
         var syncedDirectories: [String] = []
+        /// Whole-file-system syncs (whatever the filter).
+        var fileSystemSyncs = 0
+        /// Files opened and not yet released (whatever the filter).
+        var openFiles = 0
     }
 
     let base = InMemoryFileSystem()
@@ -75,6 +79,14 @@ final class GatedFileSystem: FileSystem {
         try base.syncDirectory(at: path)
     }
 
+    func syncFileSystem(containing path: String) throws(StorageError) {
+        counts.withLock { $0.fileSystemSyncs += 1 }
+        try base.syncFileSystem(containing: path)
+    }
+
+    func fileOpened() { counts.withLock { $0.openFiles += 1 } }
+    func fileReleased() { counts.withLock { $0.openFiles -= 1 } }
+
     /// Forgets the directories synced so far.
     func forgetSyncedDirectories() { counts.withLock { $0.syncedDirectories = [] } }
 }
@@ -87,7 +99,10 @@ final class GatedFile: StorageFile {
     init(base: any StorageFile, fileSystem: GatedFileSystem) {
         self.base = base
         self.fileSystem = fileSystem
+        fileSystem.fileOpened()
     }
+
+    deinit { fileSystem.fileReleased() }
 
     var path: String { base.path }
     var fileDescriptor: Int32? { nil }

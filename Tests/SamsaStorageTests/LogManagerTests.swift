@@ -164,31 +164,81 @@ import SamsaTesting
 @Suite struct LogManagerStartTests {
     let clock = ManualClock()
 
-    @Test("a start after a clean shutdown syncs no partition directory; a start after a crash syncs each")
-    func directorySyncsAtStart() throws {
+    func open(_ fileSystem: any FileSystem) throws -> LogManager {
+        try LogManager(
+            dataDirectory: "/samsa-data", fileSystem: fileSystem, clock: clock, configuration: { _ in smallConfig(segmentBytes: 500) })
+    }
+
+    @Test("a start after a clean shutdown syncs nothing; after a crash it syncs the file system once, not each partition")
+    func syncsAtStart() throws {
         let fileSystem = GatedFileSystem(pathContaining: "")
-        func open() throws -> LogManager {
-            try LogManager(
-                dataDirectory: "/samsa-data", fileSystem: fileSystem, clock: clock, configuration: { _ in smallConfig(segmentBytes: 500) })
-        }
         func partitionSyncs() -> [String] {
             fileSystem.current.syncedDirectories.filter { $0.hasPrefix("/samsa-data/orders-") }.sorted()
         }
-        let first = try open()
+        let first = try open(fileSystem)
         for partition in 0..<3 {
             try first.createLog(for: TopicPartition(topic: "orders", partition: Int32(partition))).append(makeBatch(seed: partition))
         }
         let end = try #require(first.log(for: TopicPartition(topic: "orders", partition: 2))?.logEndOffset)
         try first.close()
         fileSystem.forgetSyncedDirectories()
-        let clean = try open()
+        let syncsBefore = fileSystem.current.syncs
+        let clean = try open(fileSystem)
         #expect(clean.hadCleanShutdown)
         #expect(partitionSyncs().isEmpty, "nothing changed in the partition directories")
+        #expect(fileSystem.current.syncs == syncsBefore, "no file synced")
+        #expect(fileSystem.current.fileSystemSyncs == 0)
         #expect(clean.log(for: TopicPartition(topic: "orders", partition: 2))?.logEndOffset == end)
         // Not closed: the next start is after a crash.
         fileSystem.forgetSyncedDirectories()
-        let recovered = try open()
+        let recovered = try open(fileSystem)
         #expect(!recovered.hadCleanShutdown)
-        #expect(partitionSyncs() == ["/samsa-data/orders-0", "/samsa-data/orders-1", "/samsa-data/orders-2"])
+        #expect(recovered.log(for: TopicPartition(topic: "orders", partition: 0))?.recoveredSegmentCount == 1)
+        #expect(partitionSyncs().isEmpty)
+        #expect(fileSystem.current.syncs == syncsBefore, "no file synced one by one")
+        #expect(fileSystem.current.fileSystemSyncs == 1)
+    }
+
+    @Test("records recovered after a kill are durable before the logs are served: a power loss then keeps them")
+    func recoveredRecordsSurviveALaterPowerLoss() throws {
+        let fileSystem = InMemoryFileSystem()
+        let partitions = (0..<4).map { TopicPartition(topic: "orders", partition: Int32($0)) }
+        let first = try open(fileSystem)
+        for partition in partitions {
+            let log = try first.createLog(for: partition)
+            // Unflushed: in the page cache only, as a killed process leaves them.
+            for seed in 0..<5 { try log.append(makeBatch(seed: seed)) }
+        }
+        let ends = partitions.map { first.log(for: $0)?.logEndOffset }
+        #expect(fileSystem.unsyncedByteCount(at: "/samsa-data/orders-0/00000000000000000000.log") > 0)
+        // Killed: never closed. The next start recovers the tails and counts them as durable.
+        let recovered = try open(fileSystem)
+        #expect(partitions.map { recovered.log(for: $0)?.logEndOffset } == ends)
+        #expect(partitions.map { recovered.log(for: $0)?.recoveryPoint } == ends)
+        fileSystem.crash()
+        let afterPowerLoss = try open(fileSystem)
+        #expect(partitions.map { afterPowerLoss.log(for: $0)?.logEndOffset } == ends)
+        for partition in partitions {
+            #expect(try readAll(#require(afterPowerLoss.log(for: partition))).count == 5)
+        }
+    }
+
+    @Test("an idle partition holds one open file, its log, whatever its indexes and segments")
+    func idlePartitionsHoldOneFileEach() throws {
+        let fileSystem = GatedFileSystem(pathContaining: "")
+        let manager = try open(fileSystem)
+        for partition in 0..<5 {
+            let log = try manager.createLog(for: TopicPartition(topic: "idle", partition: Int32(partition)))
+            // Enough to fill index entries and roll a few 500-byte segments.
+            for seed in 0..<(partition * 6) { try log.append(makeBatch(count: 2, valueSize: 60, seed: seed)) }
+            try log.flush()
+        }
+        let segments = manager.partitions.reduce(0) { $0 + (manager.log(for: $1)?.segmentBaseOffsets.count ?? 0) }
+        #expect(segments > 5, "some partitions rolled segments")
+        #expect(fileSystem.current.openFiles == segments)
+        try manager.close()
+        let reopened = try open(fileSystem)
+        #expect(fileSystem.current.openFiles == segments)
+        _ = reopened
     }
 }

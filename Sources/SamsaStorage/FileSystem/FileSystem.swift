@@ -33,6 +33,10 @@ public protocol FileSystem: Sendable {
     func rename(from source: String, to destination: String) throws(StorageError)
     /// Makes the directory's entries (created, renamed, removed names) durable.
     func syncDirectory(at path: String) throws(StorageError)
+    /// Makes everything written and every name changed on the file system holding `path`
+    /// durable at once (`syncfs(2)`): one call in place of thousands of file and directory
+    /// syncs, as when every partition was recovered at start.
+    func syncFileSystem(containing path: String) throws(StorageError)
 }
 
 /// An open file: positional reads and writes, size, truncation and sync.

@@ -195,6 +195,23 @@ public final class InMemoryFileSystem: FileSystem, Sendable {
         }
     }
 
+    /// Makes every file's data and every directory's entries the ones a crash keeps.
+    public func syncFileSystem(containing path: String) throws(StorageError) {
+        let path = Self.normalize(path)
+        try state.withLock { state throws(StorageError) in
+            guard state.entries[path] != nil else { throw StorageError.notFound(path: path) }
+            var children: [String: [String: InMemoryEntry]] = [:]
+            for (path, entry) in state.entries {
+                if case .file(let file) = entry { file.sync() }
+                guard path != "/" else { continue }
+                children[StoragePath.parent(path), default: [:]][StoragePath.lastComponent(path)] = entry
+            }
+            for (path, entry) in state.entries {
+                if case .directory(let directory) = entry { directory.durableEntries = children[path] ?? [:] }
+            }
+        }
+    }
+
     /// `path` as an absolute path without a trailing `/` (relative paths start at the root).
     static func normalize(_ path: String) -> String {
         var path = path

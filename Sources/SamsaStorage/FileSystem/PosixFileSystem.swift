@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSamsaFileSystem
 import NIOCore
 
 /// The real file system, through POSIX calls (`open`, `pwrite`, `pread`, `fdatasync`, `rename`).
@@ -94,6 +95,13 @@ public struct PosixFileSystem: FileSystem {
         guard descriptor >= 0 else { throw StorageError.io("open directory", path: path, errno: errno) }
         defer { close(descriptor) }
         if fsync(descriptor) != 0 { throw StorageError.io("fsync directory", path: path, errno: errno) }
+    }
+
+    public func syncFileSystem(containing path: String) throws(StorageError) {
+        let descriptor = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+        guard descriptor >= 0 else { throw StorageError.io("open", path: path, errno: errno) }
+        defer { close(descriptor) }
+        if csamsa_syncfs(descriptor) != 0 { throw StorageError.io("syncfs", path: path, errno: errno) }
     }
 }
 

@@ -70,9 +70,21 @@ public final class PartitionLog: Sendable {
         directory: String, config: LogConfig = LogConfig(), fileSystem: any FileSystem, clock: any StorageClock,
         logger: Logger = Logger(label: "samsa.storage"), cleanShutdown: Bool = false, highWatermarkFollowsLogEnd: Bool = true
     ) throws(StorageError) -> PartitionLog {
+        try open(
+            directory: directory, config: config, fileSystem: fileSystem, clock: clock, logger: logger,
+            cleanShutdown: cleanShutdown, highWatermarkFollowsLogEnd: highWatermarkFollowsLogEnd, durability: .synced)
+    }
+
+    /// Opens the log with the loader's syncs left to the caller when `durability` is
+    /// ``LogLoader/Durability/deferred``: ``needsSync`` then says whether the caller must sync
+    /// the file system before serving the log.
+    static func open(
+        directory: String, config: LogConfig, fileSystem: any FileSystem, clock: any StorageClock,
+        logger: Logger, cleanShutdown: Bool, highWatermarkFollowsLogEnd: Bool = true, durability: LogLoader.Durability
+    ) throws(StorageError) -> PartitionLog {
         let loaded = try LogLoader.load(
             directory: directory, fileSystem: fileSystem, clock: clock, logger: logger,
-            config: config, cleanShutdown: cleanShutdown)
+            config: config, cleanShutdown: cleanShutdown, durability: durability)
         return PartitionLog(
             directory: directory, fileSystem: fileSystem, clock: clock, logger: logger, loaded: loaded,
             highWatermarkFollowsLogEnd: highWatermarkFollowsLogEnd)
@@ -94,7 +106,12 @@ public final class PartitionLog: Sendable {
                 highWatermark: loaded.log.logEndOffset, lastFlushTime: clock.nowMilliseconds()))
         self.recoveredSegmentCount = loaded.recoveredSegmentCount
         self.truncatedByteCount = loaded.truncatedByteCount
+        self.needsSync = loaded.needsSync
     }
+
+    /// True when the log was opened with deferred durability and loading changed files the
+    /// caller must still sync.
+    let needsSync: Bool
 
     /// How many segments the last open scanned with CRC checks, and how many bytes it cut off.
     public let recoveredSegmentCount: Int
