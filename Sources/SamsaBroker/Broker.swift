@@ -54,7 +54,9 @@ public final class Broker: RequestProcessor, Service {
         )
         try core.authenticator.createBootstrapUsers()
         try core.reconcileLogs()
-        core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs)
+        // After a clean shutdown every snapshot was written at its log's end; only a crash can
+        // leave one beyond it (reading them all was a tenth of a start with many partitions).
+        if !logs.hadCleanShutdown { core.producerStates.removeSnapshotsBeyondLogEnd(logs: logs) }
         groups = try GroupCoordinator.load(core: core, configuration: configuration.groups)
         var transactionConfiguration = configuration.transactions
         transactionConfiguration.settings.maxTransactionTimeoutMs = Int32(clamping: configuration.transactionMaxTimeoutMilliseconds)

@@ -40,16 +40,38 @@ package enum LogFileNames {
 
     /// The file name of the segment starting at `baseOffset` with `suffix`
     /// (`00000000000000000042.log`).
+    /// Written digit by digit into one allocation: a start with many partitions formats these
+    /// names tens of thousands of times.
     public static func segmentFileName(_ baseOffset: Int64, _ suffix: String) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+        guard baseOffset >= 0 else {
+            let digits = String(baseOffset)
+            return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+        }
+        let suffixBytes = Array(suffix.utf8)
+        return String(unsafeUninitializedCapacity: 20 + suffixBytes.count) { buffer in
+            var value = UInt64(baseOffset)
+            for index in (0..<20).reversed() {
+                buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            for (index, byte) in suffixBytes.enumerated() { buffer[20 + index] = byte }
+            return 20 + suffixBytes.count
+        }
     }
 
     /// The base offset a file name stands for, if it is `<20 digits><suffix>`.
     public static func baseOffset(fromFileName name: String, suffix: String) -> Int64? {
-        guard name.hasSuffix(suffix) else { return nil }
-        let digits = name.dropLast(suffix.count)
-        guard digits.count == 20, digits.allSatisfy(\.isASCII), let value = Int64(digits) else { return nil }
+        let bytes = name.utf8
+        let suffixBytes = suffix.utf8
+        guard bytes.count == 20 + suffixBytes.count, bytes.dropFirst(20).elementsEqual(suffixBytes) else { return nil }
+        var value: Int64 = 0
+        for byte in bytes.prefix(20) {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int64(byte - UInt8(ascii: "0")))
+            guard !overflow, !overflow2 else { return nil }
+            value = sum
+        }
         return value
     }
 }

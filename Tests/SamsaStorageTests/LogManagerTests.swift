@@ -159,6 +159,21 @@ import SamsaTesting
         #expect(TopicPartition(directoryName: "t-x") == nil)
         #expect(TopicPartition(directoryName: "t--1") == TopicPartition(topic: "t-", partition: 1))
     }
+
+    @Test func segmentFileNamesRoundTrip() {
+        #expect(LogFileNames.segmentFileName(0, ".log") == "00000000000000000000.log")
+        #expect(LogFileNames.segmentFileName(42, ".timeindex") == "00000000000000000042.timeindex")
+        #expect(LogFileNames.segmentFileName(Int64.max, ".index") == "09223372036854775807.index")
+        for offset: Int64 in [0, 7, 1_000_000_007, Int64.max] {
+            #expect(LogFileNames.baseOffset(fromFileName: LogFileNames.segmentFileName(offset, ".log"), suffix: ".log") == offset)
+        }
+        for name in [
+            "0000000000000000042.log", "000000000000000000042.log", "0000000000000000004x.log", "00000000000000000042.index",
+            "99999999999999999999.log", "-0000000000000000042.log", "00000000000000000042.log.tmp",
+        ] {
+            #expect(LogFileNames.baseOffset(fromFileName: name, suffix: ".log") == nil, "\(name)")
+        }
+    }
 }
 
 @Suite struct LogManagerStartTests {

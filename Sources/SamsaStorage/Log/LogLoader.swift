@@ -57,6 +57,7 @@ struct LogLoader {
         var transactions: TransactionTracker
         var recoveredSegmentCount = 0
         var truncatedByteCount: Int64 = 0
+        var deletedSegments = false
     }
 
     static func load(
@@ -72,10 +73,13 @@ struct LogLoader {
     func load(cleanShutdown: Bool) throws(StorageError) -> Loaded {
         // The partition directory must survive a crash before anything in it can.
         try fileSystem.createDirectoryDurably(at: directory)
-        let namesBefore = Set(try fileSystem.contentsOfDirectory(at: directory))
-        let checkpoint = readCheckpoint()
-        let baseOffsets = try cleanUpFiles()
-        let missingIndexes = segmentsMissingIndexes(baseOffsets)
+        // Listed once: the clean-up, the index check and the final "did names change" all
+        // work from this listing (three listings were a fifth of a start with many partitions).
+        let namesBefore = try fileSystem.contentsOfDirectory(at: directory)
+        let existing = Set(namesBefore)
+        let checkpoint = existing.contains(PartitionCheckpoint.fileName) ? readCheckpoint() : nil
+        let (baseOffsets, removedLeftovers) = try cleanUpFiles(namesBefore)
+        let missingIndexes = segmentsMissingIndexes(baseOffsets, existing: existing)
         var segments = try openSegments(baseOffsets)
         let logStartOffset = max(checkpoint?.logStartOffset ?? 0, segments.first?.baseOffset ?? 0)
         if segments.isEmpty {
@@ -101,8 +105,11 @@ struct LogLoader {
         // After a crash the directory is synced whatever happened, since the crashed process may
         // have left names it had not synced; after a clean shutdown only if loading changed them
         // (one fsync per partition was most of a start with many partitions).
-        let namesAfter = Set(try fileSystem.contentsOfDirectory(at: directory))
-        let needsSync = !cleanShutdown || namesAfter != namesBefore || progress.recoveredSegmentCount > 0
+        let createdNames = segments.contains { segment in
+            LogFileNames.segmentSuffixes.contains { !existing.contains(LogFileNames.segmentFileName(segment.baseOffset, $0)) }
+        }
+        let namesChanged = removedLeftovers || progress.deletedSegments || createdNames
+        let needsSync = !cleanShutdown || namesChanged || progress.recoveredSegmentCount > 0
         if needsSync, durability == .synced {
             try fileSystem.syncDirectory(at: directory)
         }
@@ -136,12 +143,10 @@ struct LogLoader {
 
     /// The segments whose offset or time index is missing (a crash during compaction's swap):
     /// recovery rebuilds their indexes.
-    private func segmentsMissingIndexes(_ baseOffsets: [Int64]) -> Set<Int64> {
+    private func segmentsMissingIndexes(_ baseOffsets: [Int64], existing: Set<String>) -> Set<Int64> {
         Set(
             baseOffsets.filter { baseOffset in
-                LogFileNames.requiredIndexSuffixes.contains {
-                    !fileSystem.exists(at: LogSegment.path(in: directory, baseOffset: baseOffset, suffix: $0))
-                }
+                LogFileNames.requiredIndexSuffixes.contains { !existing.contains(LogFileNames.segmentFileName(baseOffset, $0)) }
             })
     }
 
@@ -228,19 +233,22 @@ struct LogLoader {
             progress.truncatedByteCount += later.size
             try later.deleteFiles()
         }
+        progress.deletedSegments = true
         segments.removeLast(segments.count - index - 1)
     }
 
     /// Removes leftovers of interrupted operations (temporary and half-cleaned files, indexes
-    /// without a log) and returns the base offsets of the segments, in order.
-    func cleanUpFiles() throws(StorageError) -> [Int64] {
-        let names = try fileSystem.contentsOfDirectory(at: directory)
+    /// without a log) among `names`, the directory's entries, and returns the base offsets of
+    /// the segments, in order, and whether anything was removed.
+    func cleanUpFiles(_ names: [String]) throws(StorageError) -> (baseOffsets: [Int64], removedAny: Bool) {
         var baseOffsets: [Int64] = []
+        var removedAny = false
         for name in names {
             let path = StoragePath.join(directory, name)
             if LogFileNames.leftoverSuffixes.contains(where: { name.hasSuffix($0) }) {
                 logger.info("removing leftover file", metadata: ["file": "\(path)"])
                 try fileSystem.removeFile(at: path)
+                removedAny = true
             } else if let baseOffset = LogFileNames.baseOffset(fromFileName: name, suffix: LogFileNames.logSuffix) {
                 baseOffsets.append(baseOffset)
             }
@@ -250,9 +258,10 @@ struct LogLoader {
             for suffix in LogFileNames.indexSuffixes {
                 if let baseOffset = LogFileNames.baseOffset(fromFileName: name, suffix: suffix), !known.contains(baseOffset) {
                     try fileSystem.removeFile(at: StoragePath.join(directory, name))
+                    removedAny = true
                 }
             }
         }
-        return baseOffsets.sorted()
+        return (baseOffsets.sorted(), removedAny)
     }
 }

@@ -1,4 +1,6 @@
+import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// All partition logs under one data directory (`samsa-data/` by default): loading them at
@@ -56,14 +58,21 @@ public final class LogManager: Sendable {
         let markerPath = StoragePath.join(dataDirectory, Self.cleanShutdownFileName)
         hadCleanShutdown = fileSystem.exists(at: markerPath)
         try finishTopicDeletions()
-        var loaded: [TopicPartition: PartitionLog] = [:]
+        var directories: [(partition: TopicPartition, path: String)] = []
         for name in try fileSystem.contentsOfDirectory(at: dataDirectory) {
             let path = StoragePath.join(dataDirectory, name)
             guard let partition = TopicPartition(directoryName: name), fileSystem.isDirectory(at: path) else { continue }
-            loaded[partition] = try PartitionLog.open(
-                directory: path, config: configuration(partition.topic), fileSystem: fileSystem, clock: clock,
-                logger: logger, cleanShutdown: hadCleanShutdown, durability: .deferred)
+            directories.append((partition, path))
         }
+        // Partitions are independent: they load on every core (a start with thousands of
+        // partitions is system calls and parsing, no longer fsyncs).
+        let cleanShutdown = hadCleanShutdown
+        let opened = try Self.forEachConcurrently(directories) { [fileSystem, clock, logger] directory throws(StorageError) in
+            try PartitionLog.open(
+                directory: directory.path, config: configuration(directory.partition.topic), fileSystem: fileSystem,
+                clock: clock, logger: logger, cleanShutdown: cleanShutdown, durability: .deferred)
+        }
+        let loaded = Dictionary(uniqueKeysWithValues: zip(directories.map(\.partition), opened))
         // What recovery rebuilt or cut off must be durable before it is served; one sync of the
         // file system does it for every partition (after a crash, five syncs per partition
         // were nearly all of a start with thousands of them).
@@ -81,6 +90,33 @@ public final class LogManager: Sendable {
             metadata: [
                 "dataDirectory": "\(dataDirectory)", "partitions": "\(loaded.count)", "cleanShutdown": "\(hadCleanShutdown)",
             ])
+    }
+
+    /// `body` applied to every item, on up to one thread per core; stops at the first error and
+    /// throws it.
+    private static func forEachConcurrently<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ body: @Sendable (Item) throws(StorageError) -> Result
+    ) throws(StorageError) -> [Result] {
+        let progress = NIOLockedValueBox(ConcurrentProgress<Result>(results: Array(repeating: nil, count: items.count)))
+        DispatchQueue.concurrentPerform(iterations: min(System.coreCount, max(items.count, 1))) { _ in
+            while true {
+                let index = progress.withLockedValue { progress -> Int? in
+                    guard progress.failure == nil, progress.next < items.count else { return nil }
+                    progress.next += 1
+                    return progress.next - 1
+                }
+                guard let index else { return }
+                do throws(StorageError) {
+                    let result = try body(items[index])
+                    progress.withLockedValue { $0.results[index] = result }
+                } catch {
+                    progress.withLockedValue { $0.failure = $0.failure ?? error }
+                }
+            }
+        }
+        let outcome = progress.withLockedValue { $0 }
+        if let failure = outcome.failure { throw failure }
+        return outcome.results.map { $0! }
     }
 
     /// The partitions with a log, sorted.
@@ -223,4 +259,12 @@ public final class LogManager: Sendable {
             ByteBuffer(string: "clean\n"), to: StoragePath.join(dataDirectory, Self.cleanShutdownFileName),
             fileSystem: fileSystem)
     }
+}
+
+/// The shared state of ``LogManager``'s concurrent loop: the next item to take, the results so
+/// far and the first failure.
+private struct ConcurrentProgress<Result: Sendable>: Sendable {
+    var next = 0
+    var results: [Result?]
+    var failure: StorageError?
 }
