@@ -222,6 +222,40 @@ struct ProduceConsumeTests {
         }
     }
 
+    @Test("trySendWithoutWaiting queues at once when it can, and refuses, queuing nothing, for an unknown topic or a full buffer")
+    func trySend() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("try", partitions: 2)
+            let producer = try producer(cluster) { configuration in
+                configuration.bufferMemory = 4_096
+                configuration.batchSize = 4_096
+                // Nothing is due before the flush (no batch fills, none lingers out), so the
+                // buffer only fills.
+                configuration.lingerMs = 600_000
+            }
+            let record = { (index: Int) in ProducerRecord(topic: "try", value: "record \(index)", partition: Int32(index % 2)) }
+            #expect(try !producer.trySendWithoutWaiting(record(0)), "the topic's partitions are not known yet")
+            try await producer.connect(topics: ["try"])
+            let delivered = NIOLockedValueBox(0)
+            var queued = 0
+            while try producer.trySendWithoutWaiting(
+                record(queued),
+                onDelivery: { result in
+                    if case .success = result { delivered.withLockedValue { $0 += 1 } }
+                })
+            {
+                queued += 1
+            }
+            #expect(queued > 10 && queued < 4_096 / 8, "the buffer took some records, then was full: \(queued)")
+            await producer.flush()
+            await producer.close()
+            #expect(delivered.withLockedValue { $0 } == queued)
+            #expect(
+                (cluster.endOffset(topic: "try", partition: 0) ?? 0) + (cluster.endOffset(topic: "try", partition: 1) ?? 0) == Int64(queued)
+            )
+        }
+    }
+
     @Test("connect reaches the cluster, learns the topics' partitions and takes the producer id before any send")
     func connectAhead() async throws {
         try await SamsaTestCluster.with { cluster in

@@ -110,7 +110,11 @@ public struct ProducerConfiguration: Sendable {
         if transactionalId != nil && !idempotence {
             throw SamsaClientError.invalidConfiguration("transactional.id needs enable.idempotence")
         }
-        guard batchSize > 0, bufferMemory >= batchSize, lingerMs >= 0, deliveryTimeoutMs > 0 else {
+        guard bufferMemory >= batchSize else {
+            throw SamsaClientError.invalidConfiguration(
+                "buffer.memory (\(bufferMemory)) must be at least batch.size (\(batchSize)): a full batch must fit in the buffer")
+        }
+        guard batchSize > 0, lingerMs >= 0, deliveryTimeoutMs > 0 else {
             throw SamsaClientError.invalidConfiguration("batch.size, buffer.memory, linger.ms and delivery.timeout.ms must be positive")
         }
     }

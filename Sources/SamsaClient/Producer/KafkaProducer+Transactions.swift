@@ -158,7 +158,7 @@ extension KafkaProducer {
         let dropped = state.withLockedValue { $0.accumulator.removeAll() }
         for batch in dropped {
             report(batch, .failure(TransactionError.mustAbort(underlying: "the transaction was aborted")))
-            for completion in batch.completions {
+            for completion in batch.completions.map(\.completion) {
                 if case .waiting(let continuation) = completion {
                     continuation.resume(throwing: TransactionError.mustAbort(underlying: "the transaction was aborted"))
                 } else if case .callback(let callback) = completion {

@@ -132,6 +132,20 @@ public final class KafkaProducer: Sendable, Service {
         }
     }
 
+    /// Queues a record if that can be done at once: the topic's partitions are known and the
+    /// buffer has room. Returns false otherwise, having queued nothing; ``sendWithoutWaiting(_:onDelivery:)``
+    /// then waits for the metadata or the room. A plain function, not `async`: a loop that
+    /// calls it for every record and falls back to the async call only when it returns false
+    /// pays no async call per record (franz-go's `TryProduce`, librdkafka's produce call that
+    /// answers QUEUE_FULL).
+    public func trySendWithoutWaiting(
+        _ record: ProducerRecord, onDelivery: (@Sendable (Result<RecordMetadata, any Error>) -> Void)? = nil
+    ) throws -> Bool {
+        guard let partition = try knownPartition(record) else { return false }
+        let timestamp = record.timestamp ?? Self.nowMilliseconds()
+        return try appendOne(record, partition: partition, timestamp: timestamp, completion: onDelivery.map { .callback($0) } ?? .none)
+    }
+
     /// Queues many records at once (KafkaJS's `sendBatch`), each with the same delivery
     /// callback; cheaper per record than one call each, since the checks and the buffer's lock
     /// are taken once per call. Returns once all are in the buffer.
@@ -560,11 +574,11 @@ public final class KafkaProducer: Sendable, Service {
         case .success(let (baseOffset, appendTime)):
             metrics.records.increment(by: batch.recordCount)
             metrics.bytes.increment(by: batch.bytes)
-            for (index, completion) in batch.completions.enumerated() {
+            for pending in batch.completions {
                 let metadata = RecordMetadata(
-                    topic: key.topic, partition: key.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(index),
-                    timestamp: appendTime >= 0 ? appendTime : batch.timestamps[index])
-                Self.complete(completion, with: .success(metadata))
+                    topic: key.topic, partition: key.partition, offset: baseOffset < 0 ? -1 : baseOffset + Int64(pending.index),
+                    timestamp: appendTime >= 0 ? appendTime : pending.timestamp)
+                Self.complete(pending.completion, with: .success(metadata))
             }
         case .failure(let error):
             metrics.errors.increment(by: batch.recordCount)
@@ -608,8 +622,8 @@ public final class KafkaProducer: Sendable, Service {
         for waiter in flushed { waiter.resume() }
     }
 
-    private static func complete(_ completions: [RecordAccumulator.Completion], with result: Result<RecordMetadata, any Error>) {
-        for completion in completions { complete(completion, with: result) }
+    private static func complete(_ completions: [RecordAccumulator.PendingCompletion], with result: Result<RecordMetadata, any Error>) {
+        for pending in completions { complete(pending.completion, with: result) }
     }
 
     private static func complete(_ completion: RecordAccumulator.Completion, with result: Result<RecordMetadata, any Error>) {

@@ -19,8 +19,11 @@ struct RecordAccumulator {
         let id: UInt64
         let key: TopicPartition
         var builder: RecordBatchBuilder
-        var completions: [Completion] = []
-        var timestamps: [Int64] = []
+        /// The records that wait for their outcome (`send`, or a delivery callback). Records
+        /// sent without one (the bulk path, reported per batch) leave nothing here, so a
+        /// record costs no entry.
+        var completions: [PendingCompletion] = []
+        private(set) var recordCount = 0
         var bytes = 0
         let created: ContinuousClock.Instant
         let deadline: ContinuousClock.Instant
@@ -36,7 +39,33 @@ struct RecordAccumulator {
         var retryAt: ContinuousClock.Instant?
         var lastError: String?
 
-        var recordCount: Int { completions.count }
+        init(
+            id: UInt64, key: TopicPartition, builder: RecordBatchBuilder, created: ContinuousClock.Instant,
+            deadline: ContinuousClock.Instant
+        ) {
+            self.id = id
+            self.key = key
+            self.builder = builder
+            self.created = created
+            self.deadline = deadline
+        }
+
+        /// Counts a record appended to the builder, keeping its completion if it has one.
+        mutating func added(timestamp: Int64, completion: Completion) {
+            if case .none = completion {
+            } else {
+                completions.append(PendingCompletion(index: recordCount, timestamp: timestamp, completion: completion))
+            }
+            recordCount += 1
+        }
+    }
+
+    /// A record's completion, with what its outcome needs: its place in the batch (for its
+    /// offset) and its timestamp.
+    struct PendingCompletion {
+        let index: Int
+        let timestamp: Int64
+        let completion: Completion
     }
 
     private struct PartitionQueue {
@@ -79,8 +108,7 @@ struct RecordAccumulator {
             }
             let last = batches.count - 1
             batches[last].builder.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
-            batches[last].completions.append(completion)
-            batches[last].timestamps.append(timestamp)
+            batches[last].added(timestamp: timestamp, completion: completion)
             batches[last].bytes += size
             if batches[last].bytes >= batchSize {
                 batches[last].closed = true
@@ -97,6 +125,10 @@ struct RecordAccumulator {
     /// Batches of one partition in flight at once (`max.in.flight.requests.per.connection`).
     let maxInFlight: Int
     private var queues: [TopicPartition: PartitionQueue] = [:]
+    /// Where the queue appended to last is, so a producer that keeps sending to one partition
+    /// finds it without hashing its key for every record. Every other mutating method takes
+    /// queues out and puts them back (which moves them), so it forgets this first.
+    private var lastQueue: (key: TopicPartition, index: Dictionary<TopicPartition, PartitionQueue>.Index)?
     private var nextBatchId: UInt64 = 0
     /// Bytes of records not yet acknowledged.
     private(set) var bufferedBytes = 0
@@ -122,9 +154,17 @@ struct RecordAccumulator {
         let key = TopicPartition(record.topic, partition)
         let size = record.estimatedSize
         let newId = nextBatchId &+ 1
-        // Changed in place in the dictionary (one lookup, and the batch's buffers stay uniquely
-        // referenced, so they grow without being copied).
-        let (wake, usedId) = queues[key, default: PartitionQueue()].append(
+        let index: Dictionary<TopicPartition, PartitionQueue>.Index
+        if let last = lastQueue, last.key == key {
+            index = last.index
+        } else {
+            if queues[key] == nil { queues[key] = PartitionQueue() }
+            index = queues.index(forKey: key)!
+            lastQueue = (key, index)
+        }
+        // Changed in place in the dictionary (the batch's buffers stay uniquely referenced, so
+        // they grow without being copied).
+        let (wake, usedId) = queues.values[index].append(
             record, key: key, size: size, timestamp: timestamp, completion: completion, newBatch: newId,
             batchSize: batchSize, compression: compression, deliveryTimeout: deliveryTimeout, now: now())
         if usedId { nextBatchId = newId }
@@ -146,6 +186,7 @@ struct RecordAccumulator {
     ) -> (
         ready: [Batch], expired: [Batch], expiredWithSequence: Bool, nextCheck: ContinuousClock.Instant?
     ) {
+        lastQueue = nil
         var ready: [Batch] = []
         var expired: [Batch] = []
         var expiredWithSequence = false
@@ -207,6 +248,7 @@ struct RecordAccumulator {
     /// The batch was acknowledged (or failed for good): it leaves the queue and is returned,
     /// so the caller can answer its records.
     mutating func finish(_ sent: Batch, acknowledged: Bool) -> Batch? {
+        lastQueue = nil
         guard var queue = queues.removeValue(forKey: sent.key) else { return nil }
         defer { queues[sent.key] = queue }
         guard let index = queue.index(of: sent.id), queue.batches[index].inFlight else { return nil }
@@ -220,6 +262,7 @@ struct RecordAccumulator {
 
     /// The batch failed for now: it is sent again after `retryAt`.
     mutating func retry(_ sent: Batch, at retryAt: ContinuousClock.Instant, error: String) {
+        lastQueue = nil
         guard let index = queues[sent.key]?.index(of: sent.id), queues[sent.key]?.batches[index].inFlight == true else { return }
         queues[sent.key]!.inFlight -= 1
         queues[sent.key]!.batches[index].inFlight = false
@@ -240,6 +283,7 @@ struct RecordAccumulator {
     /// back to it, so the batches after it continue where the log is (those in flight come
     /// back refused and go again with their new sequences).
     mutating func rollBackSequence(after sent: Batch) {
+        lastQueue = nil
         guard sent.builder.baseSequence >= 0, var queue = queues.removeValue(forKey: sent.key) else { return }
         queue.nextSequence = sent.builder.baseSequence
         let later = (queue.index(of: sent.id).map { $0 + 1 }) ?? 0
@@ -253,6 +297,7 @@ struct RecordAccumulator {
     /// Forgets every sequence (a new producer id or epoch starts them at 0 again); batches
     /// not yet acknowledged get new sequences when they are sent again.
     mutating func resetSequences() {
+        lastQueue = nil
         for key in Array(queues.keys) {
             guard var queue = queues.removeValue(forKey: key) else { continue }
             queue.nextSequence = 0
@@ -267,6 +312,7 @@ struct RecordAccumulator {
 
     /// Removes every batch not in flight (the producer is closing without waiting).
     mutating func removeAll() -> [Batch] {
+        lastQueue = nil
         var removed: [Batch] = []
         for key in Array(queues.keys) {
             guard var queue = queues.removeValue(forKey: key) else { continue }

@@ -137,7 +137,9 @@ struct BenchProducers {
                             if recordsPerCall == 1 {
                                 let record = ProducerRecord(topic: topic, value: value(), partition: Int32(index % partitions))
                                 index += step
-                                try await producer.sendWithoutWaiting(record, onDelivery: onDelivery)
+                                if try !producer.trySendWithoutWaiting(record, onDelivery: onDelivery) {
+                                    try await producer.sendWithoutWaiting(record, onDelivery: onDelivery)
+                                }
                                 continue
                             }
                             var batch: [ProducerRecord] = []
