@@ -1,4 +1,5 @@
 import NIOCore
+import SamsaProtocol
 import Testing
 
 @testable import SamsaClient
@@ -48,5 +49,36 @@ struct PartitionerTests {
         #expect(
             CRC32Partitioner().partition(topic: "t", key: ByteBuffer(string: "abc"), partitionCount: 10, recordBytes: 3)
                 == Int32(0x3524_41C2 % 10))
+    }
+}
+
+@Suite("Cluster metadata")
+struct ClusterMetadataTests {
+    private func metadata(_ counts: [String: Int]) -> ClusterMetadata {
+        var response = MetadataResponse()
+        for (name, count) in counts {
+            var topic = MetadataResponse.MetadataResponseTopic()
+            topic.name = name
+            topic.partitions = (0..<count).map { index in
+                var partition = MetadataResponse.MetadataResponsePartition()
+                partition.partitionIndex = Int32(index)
+                return partition
+            }
+            response.topics.append(topic)
+        }
+        return ClusterMetadata(response)
+    }
+
+    @Test("the remembered partition count follows a refresh that adds partitions or topics")
+    func rememberedCountFollowsRefreshes() {
+        var cached = metadata(["orders": 3])
+        #expect(cached.rememberedPartitionCount(of: "orders") == 3)
+        #expect(cached.rememberedPartitionCount(of: "orders") == 3)
+        #expect(cached.rememberedPartitionCount(of: "new") == nil)
+        #expect(cached.rememberedPartitionCount(of: "new") == nil)
+        cached.merge(metadata(["orders": 5, "new": 2]))
+        #expect(cached.rememberedPartitionCount(of: "new") == 2)
+        #expect(cached.rememberedPartitionCount(of: "orders") == 5)
+        #expect(cached.rememberedPartitionCount(of: "orders") == cached.partitionCount(of: "orders"))
     }
 }

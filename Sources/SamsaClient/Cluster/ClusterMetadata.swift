@@ -31,6 +31,14 @@ public struct ClusterMetadata: Sendable {
     /// ``partitionCount(of:)`` for every topic, kept beside `topics` so the producer's lookup
     /// per record copies nothing.
     private var usablePartitionCounts: [String: Int] = [:]
+    /// The topic whose partition count was asked last, and the answer: a producer asks for the
+    /// same topic for record after record, and comparing the name costs less than hashing it.
+    private var lastCountLookup: CountLookup?
+
+    private struct CountLookup: Sendable {
+        let topic: String
+        let count: Int?
+    }
 
     init() {}
 
@@ -55,6 +63,7 @@ public struct ClusterMetadata: Sendable {
 
     private mutating func countPartitions() {
         usablePartitionCounts = topics.compactMapValues { $0.error == .noError && !$0.partitions.isEmpty ? $0.partitions.count : nil }
+        lastCountLookup = nil
     }
 
     /// Adds what `newer` says (its brokers replace ours; its topics replace ours by name).
@@ -71,6 +80,14 @@ public struct ClusterMetadata: Sendable {
     /// The number of partitions of `topic`, if it is known and usable.
     public func partitionCount(of topic: String) -> Int? {
         usablePartitionCounts[topic]
+    }
+
+    /// ``partitionCount(of:)``, remembered for the next call with the same topic.
+    mutating func rememberedPartitionCount(of topic: String) -> Int? {
+        if let last = lastCountLookup, last.topic == topic { return last.count }
+        let count = usablePartitionCounts[topic]
+        lastCountLookup = CountLookup(topic: topic, count: count)
+        return count
     }
 
     /// The leader of a partition, if it has one.

@@ -249,7 +249,7 @@ public final class KafkaProducer: Sendable, Service {
     /// The record's partition when the topic's partition count is known: its own, or the
     /// partitioner's; nil when the metadata must be asked for first.
     private func knownPartition(_ record: ProducerRecord) throws -> Int32? {
-        guard let count = cluster.snapshot.withLockedValue({ $0.partitionCount(of: record.topic) }) else { return nil }
+        guard let count = cluster.snapshot.withLockedValue({ $0.rememberedPartitionCount(of: record.topic) }) else { return nil }
         return try partition(of: record, count: count)
     }
 
