@@ -38,6 +38,37 @@ struct SecureConnectionTests {
         }
     }
 
+    @Test("a session with a lifetime is renewed on the same connection before it ends (KIP-368); requests keep going through")
+    func reauthenticates() async throws {
+        var options = options()
+        options.configuration.security.sasl.maxReauthenticationMilliseconds = 300
+        // On a manual clock the broker never ends the session itself: what keeps the
+        // connection authenticated is the client renewing it.
+        options.clock = ManualClock()
+        try await SamsaTestCluster.with(options) { cluster in
+            let handshakes = cluster.observe(.saslHandshake) { _ in }
+            let versions = cluster.observe(.apiVersions) { _ in }
+            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: try client(cluster, mechanism: "SCRAM-SHA-512")))
+            var offsets: [Int64] = [try await producer.send(ProducerRecord(topic: "renewed", value: "0")).offset]
+            let connected = (handshakes: handshakes.requestCount, versions: versions.requestCount)
+            // Records keep going while the client renews its sessions (at 255-285 ms).
+            while handshakes.requestCount < connected.handshakes * 2 + 1 {
+                offsets.append(try await producer.send(ProducerRecord(topic: "renewed", value: "\(offsets.count)")).offset)
+            }
+            #expect(versions.requestCount == connected.versions, "no connection was opened again")
+            #expect(offsets == Array(0..<Int64(offsets.count)), "every record acknowledged once, in order")
+            await producer.close()
+        }
+    }
+
+    @Test("the renewal comes between 85 % and 95 % of the session lifetime")
+    func reauthenticationDelay() {
+        for _ in 0..<100 {
+            let delay = BrokerConnection.reauthenticationDelay(sessionLifetimeMs: 10_000)
+            #expect(delay >= .milliseconds(8_500) && delay <= .milliseconds(9_500))
+        }
+    }
+
     @Test("a wrong password is refused with SASL_AUTHENTICATION_FAILED")
     func wrongPassword() async throws {
         try await SamsaTestCluster.with(options()) { cluster in

@@ -21,6 +21,8 @@ final class BrokerConnection: Sendable {
     private let clientId: String
     private let requestTimeout: TimeAmount
     private let nextCorrelationId = NIOLockedValueBox<Int32>(1)
+    /// The task that re-authenticates before the broker's session ends (KIP-368), if any.
+    private let reauthentication = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     private init(
         nodeId: Int32, address: BrokerAddress, channel: any Channel, versions: ApiVersionTable, features: BrokerFeatures = BrokerFeatures(),
@@ -70,7 +72,8 @@ final class BrokerConnection: Sendable {
                 nodeId: nodeId, address: address, channel: channel, versions: ApiVersionTable(answer.apiKeys),
                 features: BrokerFeatures(answer), clientId: clientId, requestTimeout: requestTimeout)
             if security.securityProtocol.usesSASL {
-                try await connection.authenticate(security)
+                let lifetime = try await connection.authenticate(security)
+                connection.scheduleReauthentication(security, sessionLifetimeMs: lifetime)
             }
             return connection
         } catch {
@@ -101,10 +104,11 @@ final class BrokerConnection: Sendable {
 
     /// SaslHandshake, then the mechanism's tokens in SaslAuthenticate (KIP-152). A refusal is a
     /// ``KafkaError`` with Kafka's code (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM).
-    private func authenticate(_ security: ClientSecurity) async throws {
+    /// Returns the session's lifetime in ms from the broker's last answer (0: it does not end).
+    private func authenticate(_ security: ClientSecurity) async throws -> Int64 {
         var handshake = SaslHandshakeRequest()
         handshake.mechanism = security.saslMechanism.rawValue
-        let shaken = try await send(handshake, version: 1)
+        let shaken = try await send(handshake, version: 1, isAuthentication: true)
         guard shaken.errorCode == ErrorCode.noError.rawValue else {
             throw KafkaError(
                 ErrorCode(rawValue: shaken.errorCode),
@@ -113,25 +117,68 @@ final class BrokerConnection: Sendable {
         let user = security.username ?? ""
         let password = security.password ?? ""
         guard let hash = security.saslMechanism.scram else {
-            _ = try await exchange([0] + Array(user.utf8) + [0] + Array(password.utf8))
-            return
+            return try await exchange([0] + Array(user.utf8) + [0] + Array(password.utf8)).sessionLifetimeMs
         }
         let nonce = (0..<24).map { _ in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".randomElement()! }
         var scram = ScramClientExchange(hash: hash, user: user, password: password, nonce: String(nonce))
-        let serverFirst = try await exchange(scram.clientFirst)
-        let serverFinal = try await exchange(try scram.clientFinal(serverFirst: serverFirst))
-        try scram.verify(serverFinal: serverFinal)
+        let serverFirst = try await exchange(scram.clientFirst).token
+        let final = try await exchange(try scram.clientFinal(serverFirst: serverFirst))
+        try scram.verify(serverFinal: final.token)
+        return final.sessionLifetimeMs
     }
 
-    /// One SASL token out, the broker's token back.
-    private func exchange(_ token: [UInt8]) async throws -> [UInt8] {
+    /// One SASL token out, the broker's token back, with the session lifetime it announced
+    /// (SaslAuthenticate v1 and later; 0 before).
+    private func exchange(_ token: [UInt8]) async throws -> (token: [UInt8], sessionLifetimeMs: Int64) {
         var request = SaslAuthenticateRequest()
         request.authBytes = ByteBuffer(bytes: token)
-        let answer = try await send(request)
+        let answer = try await write(request, isAuthentication: true).response()
         guard answer.errorCode == ErrorCode.noError.rawValue else {
             throw KafkaError(ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage ?? "SASL authentication failed")
         }
-        return Array(answer.authBytes.readableBytesView)
+        return (Array(answer.authBytes.readableBytesView), answer.sessionLifetimeMs)
+    }
+
+    /// When a session of `sessionLifetimeMs` should be renewed: at a random point between 85 %
+    /// and 95 % of it, as Kafka's clients do (KIP-368), so that many connections opened
+    /// together do not all renew at once.
+    static func reauthenticationDelay(sessionLifetimeMs: Int64) -> Duration {
+        .milliseconds(Int64(Double(sessionLifetimeMs) * Double.random(in: 0.85...0.95)))
+    }
+
+    /// Re-authenticates on this connection before the broker's session ends (KIP-368), and
+    /// again before each renewed session ends. Requests sent meanwhile are held and go out
+    /// once it is done; if it fails, the connection closes and the next request reconnects.
+    private func scheduleReauthentication(_ security: ClientSecurity, sessionLifetimeMs: Int64) {
+        guard sessionLifetimeMs > 0 else { return }
+        let delay = Self.reauthenticationDelay(sessionLifetimeMs: sessionLifetimeMs)
+        let task = Task { [weak self] in
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return
+            }
+            guard let self, self.isActive else { return }
+            do {
+                try await self.reauthenticate(security)
+            } catch {
+                try? await self.channel.close()
+            }
+        }
+        reauthentication.withLockedValue { $0 = task }
+        // A closed connection has nothing to renew: the sleep ends now instead of in an hour.
+        channel.closeFuture.whenComplete { _ in task.cancel() }
+    }
+
+    /// Holds new requests, waits for those in flight, authenticates again and releases the held
+    /// requests; then schedules the next renewal.
+    private func reauthenticate(_ security: ClientSecurity) async throws {
+        let drained = channel.eventLoop.makePromise(of: Void.self)
+        channel.triggerUserOutboundEvent(ReauthenticationEvent.hold(drained: drained), promise: nil)
+        defer { channel.triggerUserOutboundEvent(ReauthenticationEvent.release, promise: nil) }
+        try await drained.futureResult.get()
+        let lifetime = try await authenticate(security)
+        scheduleReauthentication(security, sessionLifetimeMs: lifetime)
     }
 
     /// Whether the connection is still open.
@@ -148,15 +195,15 @@ final class BrokerConnection: Sendable {
 
     /// Sends `request` at `version` and waits for the answer.
     func send<Request: KafkaRequestMessage>(
-        _ request: Request, version: Int16, timeout: TimeAmount? = nil
+        _ request: Request, version: Int16, timeout: TimeAmount? = nil, isAuthentication: Bool = false
     ) async throws -> Request.Response {
-        try await write(request, version: version, timeout: timeout).response()
+        try await write(request, version: version, timeout: timeout, isAuthentication: isAuthentication).response()
     }
 
     /// Writes `request` now, without waiting: requests written one after the other reach the
     /// broker in that order (the producer relies on it to pipeline a partition's batches).
     func write<Request: KafkaRequestMessage>(
-        _ request: Request, maxVersion: Int16? = nil, timeout: TimeAmount? = nil
+        _ request: Request, maxVersion: Int16? = nil, timeout: TimeAmount? = nil, isAuthentication: Bool = false
     ) throws -> PendingResponse<Request.Response> {
         guard var version = versions.version(for: Request.self) else {
             throw SamsaClientError.unsupportedVersion(api: Request.apiKey, broker: address.description)
@@ -167,16 +214,18 @@ final class BrokerConnection: Sendable {
             }
             version = min(version, maxVersion)
         }
-        return write(request, version: version, timeout: timeout)
+        return write(request, version: version, timeout: timeout, isAuthentication: isAuthentication)
     }
 
     /// Writes `request` at `version` now, without waiting.
     func write<Request: KafkaRequestMessage>(
-        _ request: Request, version: Int16, timeout: TimeAmount? = nil
+        _ request: Request, version: Int16, timeout: TimeAmount? = nil, isAuthentication: Bool = false
     ) -> PendingResponse<Request.Response> {
         let (correlationId, frame) = encode(request, version: version)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
-        let outbound = OutboundRequest(frame: frame, correlationId: correlationId, response: promise, timeout: timeout ?? requestTimeout)
+        let outbound = OutboundRequest(
+            frame: frame, correlationId: correlationId, response: promise, timeout: timeout ?? requestTimeout,
+            isAuthentication: isAuthentication)
         // A write to a channel that closed meanwhile never reaches the dispatcher: the answer
         // fails with the write.
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -213,6 +262,7 @@ final class BrokerConnection: Sendable {
 
     /// Closes the connection; requests in flight fail.
     func close() async {
+        reauthentication.withLockedValue { $0?.cancel() }
         try? await channel.close()
     }
 }

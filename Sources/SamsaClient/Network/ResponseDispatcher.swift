@@ -8,6 +8,19 @@ struct OutboundRequest {
     /// Nil for a request the broker does not answer (Produce with acks=0).
     var response: EventLoopPromise<ByteBuffer>?
     var timeout: TimeAmount
+    /// A SASL request of a re-authentication: it goes out while other requests are held.
+    var isAuthentication = false
+}
+
+/// Asks the ``ResponseDispatcher`` to hold or release requests around a re-authentication
+/// (KIP-368): a broker reads everything between SaslHandshake and the last SaslAuthenticate as
+/// SASL tokens, so nothing else may be in flight or sent meanwhile.
+enum ReauthenticationEvent {
+    /// Holds every later request that is not ``OutboundRequest/isAuthentication``; `drained`
+    /// succeeds once no request is in flight.
+    case hold(drained: EventLoopPromise<Void>)
+    /// Sends the held requests, in order, and lets later ones through.
+    case release
 }
 
 /// Matches response frames to the requests in flight on one connection by correlation id, so
@@ -30,6 +43,10 @@ final class ResponseDispatcher: ChannelDuplexHandler {
     private let broker: String
     private var pending: [Int32: Pending] = [:]
     private var closedError: (any Error)?
+    /// While a re-authentication runs: the requests held back, and the promise that waits for
+    /// the ones in flight to be answered.
+    private var held: [(request: OutboundRequest, promise: EventLoopPromise<Void>?)]?
+    private var drained: EventLoopPromise<Void>?
 
     init(broker: String) {
         self.broker = broker
@@ -37,6 +54,46 @@ final class ResponseDispatcher: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
+        if held != nil, !request.isAuthentication, closedError == nil {
+            held?.append((request, promise))
+            return
+        }
+        send(request, context: context, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let event = event as? ReauthenticationEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        switch event {
+        case .hold(let drained):
+            if let closedError {
+                drained.fail(closedError)
+            } else {
+                held = held ?? []
+                self.drained = drained
+                drainedIfIdle()
+            }
+        case .release:
+            let requests = held ?? []
+            held = nil
+            drained?.fail(SamsaClientError.connectionClosed(broker: broker))
+            drained = nil
+            for (request, writePromise) in requests { send(request, context: context, promise: writePromise) }
+            context.flush()
+        }
+        promise?.succeed(())
+    }
+
+    /// Succeeds the hold's promise once nothing is in flight.
+    private func drainedIfIdle() {
+        guard pending.isEmpty, let drained else { return }
+        self.drained = nil
+        drained.succeed(())
+    }
+
+    private func send(_ request: OutboundRequest, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
         if let closedError {
             request.response?.fail(closedError)
             promise?.fail(closedError)
@@ -65,6 +122,7 @@ final class ResponseDispatcher: ChannelDuplexHandler {
         }
         entry.timer?.cancel()
         entry.promise.succeed(frame)
+        drainedIfIdle()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -94,5 +152,13 @@ final class ResponseDispatcher: ChannelDuplexHandler {
             entry.timer?.cancel()
             entry.promise.fail(error)
         }
+        let requests = held ?? []
+        held = nil
+        for (request, promise) in requests {
+            request.response?.fail(error)
+            promise?.fail(error)
+        }
+        drained?.fail(error)
+        drained = nil
     }
 }
