@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -164,3 +165,38 @@ def mixed_group(broker, topic: str, swift_options: list[str], confluent_options:
         confluent.close()
         swift.terminate()
         swift.wait(10)
+
+
+def test_group_consumer_resumes_from_committed_offsets_after_broker_kill(broker, new_topic, require):
+    """A SamsaClient group member (`samsa consume -g`) keeps running while the broker is killed
+    (SIGKILL) and started again: it rejoins and carries on from the group's committed offsets,
+    so every record is printed once, the ones produced after the restart included."""
+    require("JoinGroup", "SyncGroup", "Heartbeat", "OffsetCommit", "OffsetFetch")
+    from test_samsa_cli import committed_with_confluent
+
+    topic, group = new_topic("killed"), f"killed-{os.urandom(4).hex()}"
+    before = [Rec(None, f"before-{i}".encode()) for i in range(50)]
+    after = [Rec(None, f"after-{i}".encode()) for i in range(50)]
+    produce_confluent(broker.bootstrap, topic, before, partition=0)
+    consumer = subprocess.Popen(
+        [str(broker_binary()), "consume", topic, "-g", group, "-c", "100", "-b", broker.bootstrap,
+         "-X", "auto.commit.interval.ms=100", "-X", "retry.backoff.max.ms=200"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # The event to wait for: the group has committed everything produced so far.
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while committed_with_confluent(broker, group, topic).get(0) != len(before):
+            assert consumer.poll() is None, f"the consumer exited early: {consumer.stderr.read().decode(errors='replace')}"
+            assert time.monotonic() < deadline, "the consumer never committed the first 50 records"
+            time.sleep(0.05)
+        broker.restart(hard=True)
+        produce_confluent(broker.bootstrap, topic, after, partition=0)
+        output, errors = consumer.communicate(timeout=CLIENT_TIMEOUT)
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+            consumer.wait()
+    assert consumer.returncode == 0, errors.decode(errors="replace")
+    printed = output.decode().splitlines()
+    assert printed == [r.value.decode() for r in before + after], f"printed {len(printed)} records, e.g. {printed[48:53]}"
+    assert committed_with_confluent(broker, group, topic)[0] == len(before) + len(after)
