@@ -8,7 +8,9 @@ ROUNDS rounds and its range.
 Needs Debian's librdkafka-dev (the load generator is scripts/bench/rdkafka-bench.c, the Kafka
 world's reference client) and a C compiler; builds samsa in release mode. Bounds: loopback TCP,
 sequential 1 MiB writes with and without fdatasync, fdatasync latency
-(scripts/bench/physical.c), and the generator against librdkafka's in-process mock cluster.
+(scripts/bench/physical.c), and the generator against librdkafka's in-process mock cluster. The
+broker's fetch path is also measured alone, with raw Fetch requests (scripts/bench/fetch-bench.c),
+against sendfile(2) of a cached file over loopback, the way the broker sends a backlog.
 """
 
 from __future__ import annotations
@@ -40,16 +42,30 @@ def rate(output: str, size: int) -> tuple[float, float]:
     return per_second * size / 1e6, per_second
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(rounds: int) -> None:
     subprocess.run(["swift", "build", "-c", "release", "--product", "samsa"], cwd=ROOT, check=True, capture_output=True)
     work = tempfile.mkdtemp()
     physical, generator = os.path.join(work, "physical"), os.path.join(work, "rdkafka-bench")
+    fetcher = os.path.join(work, "fetch-bench")
     run("cc", "-O2", os.path.join(ROOT, "scripts/bench/physical.c"), "-o", physical)
     run("cc", "-O2", os.path.join(ROOT, "scripts/bench/rdkafka-bench.c"), "-lrdkafka", "-o", generator)
+    run("cc", "-O2", os.path.join(ROOT, "scripts/bench/fetch-bench.c"), "-o", fetcher)
     port = start_module.free_port()
     process, _ = start_module.start(port, os.path.join(work, "data"))
     brokers = f"127.0.0.1:{port}"
     rows: dict[str, list[float]] = {}
+
+    def delete(topic: str) -> None:
+        # Deleting a topic drops its dirty pages: without it, after a few GB the kernel throttles
+        # every write to the disk's writeback speed and later rows measure the disk, not the broker.
+        run(start_module.BINARY, "topic", "delete", topic, "-b", brokers)
 
     def add(name: str, value: float) -> None:
         rows.setdefault(name, []).append(value)
@@ -58,6 +74,7 @@ def main(rounds: int) -> None:
         for round_ in range(rounds):
             add("loopback TCP (MB/s)", float(run(physical, "loopback", "4096")))
             scratch = os.path.join(work, "scratch")
+            add("sendfile of a cached file over loopback TCP (MB/s)", float(run(physical, "sendfile", scratch, "1024")))
             add("sequential 1 MiB writes (MB/s)", float(run(physical, "write", scratch, "1024", "0")))
             add("sequential 1 MiB writes + fdatasync (MB/s)", float(run(physical, "write", scratch, "1024", "1")))
             p50, p99 = run(physical, "fdatasync", scratch, "500").split()
@@ -65,17 +82,28 @@ def main(rounds: int) -> None:
             add("fdatasync after 4 KiB, p99 (ms)", float(p99))
             add("generator alone (mock), 1 KiB (MB/s)", rate(run(generator, "produce", "mock", f"m{round_}", str(KIB_RECORDS), "1024", "1"), 1024)[0])
             add("generator alone (mock), 100 B (M rec/s)", rate(run(generator, "produce", "mock", f"s{round_}", str(SMALL_RECORDS), "100", "1"), 100)[1] / 1e6)
+            backlog = f"p1-all-{round_}"
             for partitions in (1, 12):
                 for acks in ("1", "all"):
                     topic = f"p{partitions}-{acks}-{round_}"
                     run(start_module.BINARY, "topic", "create", topic, "-p", str(partitions), "-b", brokers)
+                    cpu_before = cpu_seconds(process.pid)
                     output = run(generator, "produce", brokers, topic, str(KIB_RECORDS), "1024", acks, str(partitions))
                     add(f"produce 1 KiB, acks={acks}, {partitions} partition(s) (MB/s)", rate(output, 1024)[0])
+                    if (acks, partitions) == ("1", 1):
+                        add("broker CPU per GB produced, 1 KiB acks=1 (s)", (cpu_seconds(process.pid) - cpu_before) / (KIB_RECORDS * 1024 / 1e9))
+                    if topic != backlog:
+                        delete(topic)
             topic = f"small-{round_}"
             run(start_module.BINARY, "topic", "create", topic, "-p", "1", "-b", brokers)
             add("produce 100 B, acks=1 (M rec/s)", rate(run(generator, "produce", brokers, topic, str(SMALL_RECORDS), "100", "1"), 100)[1] / 1e6)
-            output = run(generator, "consume", brokers, f"p1-all-{round_}", str(KIB_RECORDS))
+            delete(topic)
+            output = run(generator, "consume", brokers, backlog, str(KIB_RECORDS))
             add("consume a 1 KiB backlog, 1 partition (MB/s)", rate(output, 1024)[0])
+            # The broker's fetch path alone: raw Fetch requests, no client work per record.
+            records, fetched, seconds = run(fetcher, "127.0.0.1", str(port), backlog, str(KIB_RECORDS)).split()
+            add("fetch a 1 KiB backlog, raw Fetch requests (MB/s)", int(fetched) / float(seconds) / 1e6)
+            delete(backlog)
             add("broker RSS after the round (MB)", start_module.rss_kb(process.pid) / 1024)
     finally:
         process.terminate()
@@ -92,6 +120,7 @@ def main(rounds: int) -> None:
         "produce 1 KiB, acks=all, 12 partition(s) (MB/s)": "sequential 1 MiB writes + fdatasync (MB/s)",
         "produce 100 B, acks=1 (M rec/s)": "generator alone (mock), 100 B (M rec/s)",
         "consume a 1 KiB backlog, 1 partition (MB/s)": "loopback TCP (MB/s)",
+        "fetch a 1 KiB backlog, raw Fetch requests (MB/s)": "sendfile of a cached file over loopback TCP (MB/s)",
     }
     print(f"| measurement | median of {rounds} (range) | ratio to its bound |")
     print("|---|---:|---|")

@@ -4,6 +4,8 @@
  * the latency of fdatasync after a 4 KiB write. Built with `cc -O2 physical.c`.
  *
  *   physical loopback MIB          prints MB/s through one loopback TCP connection
+ *   physical sendfile PATH MIB     prints MB/s of a cached MIB MiB file sent with sendfile(2)
+ *                                  through one loopback TCP connection (a consume's bound)
  *   physical write PATH MIB SYNC   prints MB/s of 1 MiB writes (SYNC 1: fdatasync after each)
  *   physical fdatasync PATH COUNT  prints the p50 and p99 of write(4 KiB) + fdatasync in ms
  */
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +55,40 @@ static int loopback(long mib) {
     while ((n = read(server, buffer, sizeof buffer)) > 0) total += n;
     double seconds = now() - start;
     wait(NULL);
+    printf("%.1f\n", total / seconds / 1e6);
+    return 0;
+}
+
+/* The file is written and read once first, so it is in the page cache as a backlog is. */
+static int send_file(const char *path, long mib) {
+    static char buffer[1 << 20];
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 1;
+    for (long i = 0; i < mib; i++)
+        if (write(fd, buffer, sizeof buffer) != (ssize_t)sizeof buffer) return 1;
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 1)) return 1;
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    if (fork() == 0) {
+        int client = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(client, (struct sockaddr *)&address, sizeof address)) _exit(1);
+        off_t offset = 0;
+        while (offset < (off_t)mib << 20)
+            if (sendfile(client, fd, &offset, 16 << 20) <= 0) _exit(1);
+        close(client);
+        _exit(0);
+    }
+    int server = accept(listener, NULL, NULL);
+    double start = now();
+    long total = 0;
+    ssize_t n;
+    while ((n = read(server, buffer, sizeof buffer)) > 0) total += n;
+    double seconds = now() - start;
+    wait(NULL);
+    close(fd);
+    unlink(path);
     printf("%.1f\n", total / seconds / 1e6);
     return 0;
 }
@@ -101,8 +138,9 @@ static int latency(const char *path, int count) {
 
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "loopback") == 0) return loopback(atol(argv[2]));
+    if (argc >= 4 && strcmp(argv[1], "sendfile") == 0) return send_file(argv[2], atol(argv[3]));
     if (argc >= 5 && strcmp(argv[1], "write") == 0) return sequential(argv[2], atol(argv[3]), atoi(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "fdatasync") == 0) return latency(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: physical loopback MIB | write PATH MIB SYNC | fdatasync PATH COUNT\n");
+    fprintf(stderr, "usage: physical loopback MIB | sendfile PATH MIB | write PATH MIB SYNC | fdatasync PATH COUNT\n");
     return 2;
 }
