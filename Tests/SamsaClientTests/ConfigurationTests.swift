@@ -43,4 +43,17 @@ struct ConfigurationTests {
         #expect(configuration.autoOffsetReset == .earliest)
         #expect(!configuration.enableAutoCommit)
     }
+
+    @Test("one set of properties for a producer and a consumer: each reads its own and names the others")
+    func sharedProperties() throws {
+        let properties = ["bootstrap.servers": "127.0.0.1:9092", "linger.ms": "0", "fetch.min.bytes": "1", "client.id": "both"]
+        var producerUnknown = Set<String>()
+        let producer = try ProducerConfiguration(properties: properties, unknown: &producerUnknown)
+        var consumerUnknown = Set<String>()
+        let consumer = try ConsumerConfiguration(properties: properties, unknown: &consumerUnknown)
+        #expect(producer.lingerMs == 0 && producer.client.clientId == "both" && consumer.client.clientId == "both")
+        #expect(producerUnknown == ["fetch.min.bytes"])
+        #expect(consumerUnknown == ["linger.ms"])
+        #expect(throws: SamsaClientError.self) { try ProducerConfiguration(properties: properties) }
+    }
 }

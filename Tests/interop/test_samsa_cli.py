@@ -273,6 +273,23 @@ def test_bench_e2e_json_summary(broker, new_topic, require):
     assert sorted(p["latest"] for p in json.loads(samsa(broker, "offsets", topic, "--json").stdout)["partitions"]) == [100, 100, 100]
 
 
+def test_bench_e2e_paced_with_producer_and_consumer_properties(broker, new_topic, require):
+    """--rate paces the producers (the run cannot be faster than its schedule); -X properties go
+    to whichever client knows them, and one that neither knows is refused by name."""
+    require("Produce", "Fetch")
+    topic = new_topic("paced")
+    result = samsa(broker, "bench", "e2e", "--topic", topic, "--records", "400", "--record-size", "64", "--rate", "1000",
+                   "-X", "linger.ms=0", "-X", "fetch.min.bytes=1", "--json")
+    summary = json.loads(result.stdout)
+    assert summary["records"] == 400
+    # 400 records at 1,000/s take at least 0.4 s, less the 2 ms the pacer may run ahead.
+    assert summary["seconds"] >= 0.39, summary
+    refused = samsa(broker, "bench", "e2e", "--topic", topic, "--records", "10", "-X", "lingr.ms=0", check=False)
+    assert refused.returncode != 0 and b"unknown properties: lingr.ms" in refused.stderr, refused.stderr
+    refused = samsa(broker, "bench", "produce", "--topic", topic, "--records", "10", "-X", "fetch.min.bytes=1", check=False)
+    assert refused.returncode != 0 and b"unknown properties: fetch.min.bytes" in refused.stderr, refused.stderr
+
+
 def test_topic_lifecycle_and_configs(broker, require):
     """create with configs, config get/set/delete, add-partitions, delete: each checked through
     the command's own --json and through confluent-kafka's admin client."""

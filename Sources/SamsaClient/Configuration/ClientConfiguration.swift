@@ -106,11 +106,18 @@ struct KafkaProperties {
         }
     }
 
+    /// The properties never read.
+    var unusedNames: Set<String> { Set(values.keys).subtracting(used) }
+
     /// Throws for any property that was never read.
     func checkAllUsed() throws {
-        let unknown = Set(values.keys).subtracting(used).sorted()
+        try Self.refuse(unknown: unusedNames)
+    }
+
+    /// Throws naming `unknown`, unless it is empty.
+    static func refuse(unknown: Set<String>) throws {
         guard unknown.isEmpty else {
-            throw SamsaClientError.invalidConfiguration("unknown properties: \(unknown.joined(separator: ", "))")
+            throw SamsaClientError.invalidConfiguration("unknown properties: \(unknown.sorted().joined(separator: ", "))")
         }
     }
 

@@ -74,6 +74,15 @@ public struct ConsumerConfiguration: Sendable {
     /// `group.protocol`, `partition.assignment.strategy` (`range`, `roundrobin`), and the
     /// client properties.
     public init(properties: [String: String]) throws {
+        var unknown = Set<String>()
+        try self.init(properties: properties, unknown: &unknown)
+        try KafkaProperties.refuse(unknown: unknown)
+    }
+
+    /// Builds a configuration from the properties a consumer knows and puts the names of the
+    /// others in `unknown`, for a tool that hands one set of properties to several kinds of
+    /// clients (each property must then be known to one of them).
+    public init(properties: [String: String], unknown: inout Set<String>) throws {
         var reader = KafkaProperties(properties)
         self.init(client: try reader.client(), groupId: reader.string("group.id"))
         if let value = reader.string("isolation.level") {
@@ -120,6 +129,6 @@ public struct ConsumerConfiguration: Sendable {
                 }
             }
         }
-        try reader.checkAllUsed()
+        unknown = reader.unusedNames
     }
 }

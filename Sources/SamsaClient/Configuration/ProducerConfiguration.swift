@@ -55,6 +55,15 @@ public struct ProducerConfiguration: Sendable {
     /// `transaction.timeout.ms`, `partitioner` (`murmur2_random`, `consistent_random`, `fnv1a`),
     /// `request.timeout.ms`, `retry.backoff.ms`, `retry.backoff.max.ms`, `metadata.max.age.ms`.
     public init(properties: [String: String]) throws {
+        var unknown = Set<String>()
+        try self.init(properties: properties, unknown: &unknown)
+        try KafkaProperties.refuse(unknown: unknown)
+    }
+
+    /// Builds a configuration from the properties a producer knows and puts the names of the
+    /// others in `unknown`, for a tool that hands one set of properties to several kinds of
+    /// clients (each property must then be known to one of them).
+    public init(properties: [String: String], unknown: inout Set<String>) throws {
         var reader = KafkaProperties(properties)
         self.init(client: try reader.client())
         if let value = reader.string("acks") {
@@ -92,7 +101,7 @@ public struct ProducerConfiguration: Sendable {
                 throw SamsaClientError.invalidConfiguration("partitioner: '\(value)' is not murmur2_random, consistent_random or fnv1a")
             }
         }
-        try reader.checkAllUsed()
+        unknown = reader.unusedNames
         try validate()
     }
 

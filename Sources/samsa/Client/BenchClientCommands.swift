@@ -58,6 +58,33 @@ struct BenchProducingOptions: ParsableArguments {
 
     @Option(name: [.customShort("z"), .customLong("compression")], help: "none, gzip, snappy, lz4 or zstd.")
     var compression: String = "none"
+
+    @Option(help: ArgumentHelp("Send at most this many records per second in all (default: as fast as possible).", valueName: "records/s"))
+    var rate: Int?
+
+    func validate() throws {
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+    }
+}
+
+/// Paces one producer to a rate: it sleeps only once it is at least 2 ms ahead of the schedule,
+/// as Kafka's `ThroughputThrottler` does, so sends go in short bursts rather than one sleep per
+/// record.
+struct BenchPacer {
+    let recordsPerSecond: Double
+    let start = ContinuousClock.now
+    private(set) var sent = 0
+
+    init(recordsPerSecond: Double) {
+        self.recordsPerSecond = recordsPerSecond
+    }
+
+    /// Counts a record and waits if the schedule is ahead.
+    mutating func pace() async throws {
+        sent += 1
+        let due = start + .nanoseconds(Int64(Double(sent) / recordsPerSecond * 1e9))
+        if due - ContinuousClock.now >= .milliseconds(2) { try await Task.sleep(until: due, clock: .continuous) }
+    }
 }
 
 /// Producers writing a benchmark's records round-robin over the partitions, each record's
@@ -66,22 +93,35 @@ struct BenchProducers {
     var options: BenchOptions
     var configuration: ProducerConfiguration
     var recordsPerCall = 1
+    /// Records per second across all producers, or nil for as fast as they go.
+    var rate: Int?
+    /// The `-X` properties a producer does not know: an error, unless another client of the
+    /// command (e2e's consumer) knows them.
+    let unknownProperties: Set<String>
     let counters = BenchCounters()
     let latency = LatencyRecorder()
 
     init(_ options: BenchOptions, client: ClientOptions, producing: BenchProducingOptions) throws {
         self.options = options
+        self.rate = producing.rate
         let acks = producing.acks
         var extra = ["acks": acks, "compression.type": producing.compression, "linger.ms": "5", "batch.size": "1000000"]
         if acks != "all" && acks != "-1" { extra["enable.idempotence"] = "false" }
+        var unknown = Set<String>()
         do {
-            configuration = try ProducerConfiguration(properties: try client.kafkaProperties(adding: extra))
+            configuration = try ProducerConfiguration(properties: try client.kafkaProperties(adding: extra), unknown: &unknown)
         } catch {
             throw ValidationError("\(error)")
         }
+        unknownProperties = unknown
         // Deliveries are counted from the per-batch reports, the way a fast application follows
         // them; only the timed sends carry a callback.
         configuration.deliveryReports = true
+    }
+
+    /// Fails with the names of `unknown` properties, unless there are none.
+    static func refuse(unknown: Set<String>) throws {
+        guard unknown.isEmpty else { throw ValidationError("unknown properties: \(unknown.sorted().joined(separator: ", "))") }
     }
 
     /// One call in this many is timed from send to acknowledgement.
@@ -116,9 +156,10 @@ struct BenchProducers {
                         }
                     }
                 }
-                group.addTask { [options, recordsPerCall, latency] in
+                group.addTask { [options, recordsPerCall, latency, rate] in
                     // Read once: an option's property wrapper costs more than a send.
                     let (total, partitions, topic, step) = (options.records, Int(options.partitions), options.topic, options.concurrency)
+                    var pacer = rate.map { BenchPacer(recordsPerSecond: Double($0) / Double(step)) }
                     do {
                         // Record i goes to partition i % partitions; worker w sends i = w, w + concurrency, ...
                         // One call in `latencySample` is timed, so the timing does not slow the
@@ -135,6 +176,7 @@ struct BenchProducers {
                                 }
                             }
                             if recordsPerCall == 1 {
+                                try await pacer?.pace()
                                 let record = ProducerRecord(topic: topic, value: value(), partition: Int32(index % partitions))
                                 index += step
                                 if try !producer.trySendWithoutWaiting(record, onDelivery: onDelivery) {
@@ -145,6 +187,7 @@ struct BenchProducers {
                             var batch: [ProducerRecord] = []
                             batch.reserveCapacity(recordsPerCall)
                             while batch.count < recordsPerCall, deadline != nil || index < total {
+                                try await pacer?.pace()
                                 batch.append(ProducerRecord(topic: topic, value: value(), partition: Int32(index % partitions)))
                                 index += step
                             }
@@ -191,6 +234,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
 
     func run() async throws {
         var producers = try BenchProducers(options, client: client, producing: producing)
+        try BenchProducers.refuse(unknown: producers.unknownProperties)
         producers.recordsPerCall = max(recordsPerCall, 1)
         do {
             try await options.prepareTopic(client)

@@ -35,11 +35,16 @@ struct BenchE2ECommand: AsyncParsableCommand {
     func run() async throws {
         let producers = try BenchProducers(options, client: client, producing: producing)
         let configuration: ConsumerConfiguration
+        // One set of -X properties for both: each takes those it knows (linger.ms goes to the
+        // producers, fetch.min.bytes to the consumer); one neither knows is an error.
+        var unknown = Set<String>()
         do {
-            configuration = try ConsumerConfiguration(properties: try client.kafkaProperties(adding: ["enable.auto.commit": "false"]))
+            configuration = try ConsumerConfiguration(
+                properties: try client.kafkaProperties(adding: ["enable.auto.commit": "false"]), unknown: &unknown)
         } catch {
             throw ValidationError("\(error)")
         }
+        try BenchProducers.refuse(unknown: unknown.intersection(producers.unknownProperties))
         let consumer = try KafkaConsumer(configuration: configuration)
         do {
             try await options.prepareTopic(client)
