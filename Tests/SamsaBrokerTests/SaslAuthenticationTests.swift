@@ -129,6 +129,44 @@ struct SaslAuthenticationTests {
         }
     }
 
+    @Test("frames sent after a refused login are not started: the connection ends and frees its slot")
+    func burstAfterRefusedLogin() async throws {
+        try await withTestBroker(dataDirectory: .inMemory()) { configuration in
+            configuration.listeners = [ListenerConfiguration(name: "SASL_PLAINTEXT", host: "127.0.0.1", port: 0)]
+            configuration.security.sasl.bootstrapUsers = [("alice", "alice-secret")]
+            configuration.security.sasl.failedAuthenticationDelayMilliseconds = 0
+            // One connection per address: the next one is served only once this one has ended.
+            configuration.maxConnectionsPerIP = 1
+        } _: { _, address in
+            try await TestConnection.with(address, clientId: "burst") { connection in
+                // A bad login and 40 frames behind it, in one write: more than a connection may
+                // have in flight, all read by NIO before the refusal is answered.
+                var burst = connection.frame(handshake("PLAIN"), version: 1)
+                var refused = connection.frame(authenticate(plain("alice", "guess")), version: 2)
+                burst.writeBuffer(&refused)
+                for _ in 0..<40 {
+                    var versions = connection.frame(ApiVersionsRequest(), version: 0)
+                    burst.writeBuffer(&versions)
+                }
+                try await connection.writeBytes(burst)
+                _ = try await connection.receiveFrame()
+                var answer = try await connection.receiveFrame()
+                let (_, login) = try KafkaResponse.decode(SaslAuthenticateResponse.self, version: 2, from: &answer)
+                #expect(login.errorCode == ErrorCode.saslAuthenticationFailed.rawValue)
+                #expect(await connection.isClosedByPeer(), "an answer came after the refusal")
+            }
+            // The ended connection's task is over (it used to wait forever for pipeline room
+            // that no answer would free), so its slot is free again.
+            let served = try await testEventually {
+                let answered = try? await TestConnection.with(address, clientId: "next") { next in
+                    try await next.send(ApiVersionsRequest(), version: 0).errorCode == 0
+                }
+                return answered == true
+            }
+            #expect(served)
+        }
+    }
+
     @Test("an unknown mechanism gets UNSUPPORTED_SASL_MECHANISM with the list, and the connection closes")
     func unknownMechanism() async throws {
         try await withSaslBroker { broker in

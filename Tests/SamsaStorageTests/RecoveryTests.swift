@@ -127,6 +127,20 @@ import SamsaTesting
         #expect(reopened.logEndOffset == 3, "only the acknowledged batch survives")
     }
 
+    @Test("data made durable before a later fsync failed is still reported durable")
+    func durableBeforeAFailureStaysDurable() throws {
+        let fileSystem = FaultyFileSystem()
+        let log = try open(fileSystem)
+        let first = try log.append(makeBatch())
+        try log.waitUntilDurable(first.lastOffset + 1)
+        fileSystem.failNextSync()
+        #expect(throws: StorageError.self) { try log.append(makeBatch(), durability: .flushed) }
+        // The log has failed, but the first batch was on disk before: a waiter that comes late
+        // hears that, not the failure (a producer would otherwise write it again).
+        try log.waitUntilDurable(first.lastOffset + 1)
+        #expect(throws: StorageError.self) { try log.waitUntilDurable(log.logEndOffset) }
+    }
+
     @Test func failedWriteAppendsNothing() throws {
         let fileSystem = FaultyFileSystem()
         let log = try open(fileSystem)

@@ -53,6 +53,10 @@ struct ProduceHandler: RequestHandler {
         if let transactionalId = request.transactionalId, transactionalIdAllowed {
             located = await verifyTransactional(located, transactionalId: transactionalId, version: version)
         }
+        // Before the appends: the session is muted for a quota before the next request may start
+        // (the produce handler lets it start once its batches are appended).
+        let bytes = request.topicData.reduce(0) { $0 + $1.partitionData.reduce(0) { $0 + ($1.records?.readableBytes ?? 0) } }
+        let throttleTimeMs = context.throttle(.produce, bytes: bytes, quotas: core.quotas, now: core.clock.nowMilliseconds())
         let outcomes: [[PartitionResult<AppendedBatch>]]
         if !transactionalIdAllowed {
             let refusal = PartitionError(.transactionalIdAuthorizationFailed, "Not authorized to use the transactional id.")
@@ -70,8 +74,7 @@ struct ProduceHandler: RequestHandler {
             outcomes = located.map { $0.map { $0.flatMap { appended[$0.position]! } } }
         }
         var response = ProduceResponse(answering: request, version: version, outcomes: outcomes)
-        let bytes = request.topicData.reduce(0) { $0 + $1.partitionData.reduce(0) { $0 + ($1.records?.readableBytes ?? 0) } }
-        response.throttleTimeMs = context.throttle(.produce, bytes: bytes, quotas: core.quotas, now: core.clock.nowMilliseconds())
+        response.throttleTimeMs = throttleTimeMs
         guard request.acks != 0 else {
             if let failure = response.firstFailure {
                 // No response to carry the error: close, so the producer refreshes its metadata.

@@ -75,7 +75,8 @@ struct ProduceAppender: Sendable {
         }
         let now = core.clock.nowMilliseconds()
         return try core.producerStates.withTable(for: partition, log: log) { table in
-            switch table.check(header, partition: "\(partition)") {
+            // The partition is described only if a message needs it, not for every accepted batch.
+            switch table.check(header, partition: partition) {
             case .accept:
                 let info = try log.append(batch, durability: .written, leaderEpoch: PartitionLeadership.leaderEpoch)
                 table.record(header, lastOffset: info.lastOffset, timestamp: info.maxTimestamp, appendTime: now)

@@ -27,7 +27,7 @@ struct ProducerTable: Sendable {
     /// older epoch is fenced; a new epoch must start at sequence 0; within an epoch the batch
     /// must continue the sequence. A producer this partition does not know (new, expired or
     /// forgotten) may start at any sequence, as Kafka allows since KIP-360.
-    func check(_ header: RecordBatchHeader, partition: String) -> ProducerCheck {
+    func check(_ header: RecordBatchHeader, partition: some CustomStringConvertible) -> ProducerCheck {
         guard let entry = producers[header.producerId] else { return .accept }
         if let duplicate = entry.duplicate(of: header) {
             return .duplicate(duplicate)

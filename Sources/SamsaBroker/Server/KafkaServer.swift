@@ -117,7 +117,9 @@ public final class KafkaServer: Service, Sendable {
                         try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
                         try handlers.addHandler(ResponseFrameEncoder())
                         return AcceptedConnection(
-                            channel: try NIOAsyncChannel<ByteBuffer, ResponseFrame>(wrappingChannelSynchronously: channel), session: session
+                            channel: try NIOAsyncChannel<ByteBuffer, ResponseFrame>(
+                                wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration),
+                            session: session
                         )
                     }
                 }
@@ -210,6 +212,8 @@ public final class KafkaServer: Service, Sendable {
         let processor = self.processor
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
+                // However the writer ends, the reading loop must not wait for room it frees.
+                defer { budget.close() }
                 for await answer in answers {
                     let response: ResponseFrame?
                     do {
@@ -235,7 +239,9 @@ public final class KafkaServer: Service, Sendable {
             defer { answerQueue.finish() }
             for try await frame in inbound {
                 await budget.acquire(frame.readableBytes)
-                if Task.isCancelled { break }
+                // Closed: the answers stopped (a closing answer, a failed write); frames NIO had
+                // already read are not started.
+                if Task.isCancelled || budget.isClosed { break }
                 let ordering = RequestOrdering()
                 var requestContext = context
                 requestContext.ordering = ordering
@@ -261,6 +267,12 @@ public final class KafkaServer: Service, Sendable {
 
     /// Requests of one connection started and not yet answered, at most.
     static let pipelinedRequests = 16
+
+    /// NIO stops reading a connection once two decoded frames wait for the reading loop
+    /// (its default lets ten wait), so what a connection holds is bounded by its pipeline
+    /// budget (`connection.queued.max.request.bytes`) and a couple of frames, not by ten more.
+    static let channelConfiguration = NIOAsyncChannel<ByteBuffer, ResponseFrame>.Configuration(
+        backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
 }
 
 /// An answer the connection's writer waits for, in request order.

@@ -91,6 +91,21 @@ final class PipelineBudget: Sendable {
         }
     }
 
+    /// The connection's answers stopped (the writer is gone, the connection is closing): nothing
+    /// will free room again, so a waiting ``acquire(_:)`` returns and later ones do not wait.
+    /// The reading loop checks ``isClosed`` and stops.
+    func close() {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            state.cancelled = true
+            defer { state.waiter = nil }
+            return state.waiter?.continuation
+        }
+        waiter?.resume()
+    }
+
+    /// True once ``close()`` was called or the reading loop was cancelled.
+    var isClosed: Bool { state.withLockedValue { $0.cancelled } }
+
     /// Gives back the room of an answered request of `bytes`.
     func release(_ bytes: Int) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in

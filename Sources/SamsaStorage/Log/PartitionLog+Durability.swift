@@ -28,8 +28,10 @@ extension PartitionLog {
                 waitingUntil: { !$0.flushInProgress || !$0.isUsable || $0.local.recoveryPoint >= offset },
                 notifyingWaiters: true
             ) { state throws(StorageError) -> FlushRound? in
-                try state.checkUsable()
+                // Durable already is an answer even if the log failed or closed since: the
+                // data is on disk, and reporting it lost would make a producer write it again.
                 if state.local.recoveryPoint >= offset { return nil }
+                try state.checkUsable()
                 return try beginFlush(&state)
             }
             guard let round else { return }

@@ -50,14 +50,26 @@ final class TestConnection {
     @discardableResult
     func write<Request: KafkaRequestMessage>(_ request: Request, version: Int16) async throws -> Int32 {
         let correlationId = nextCorrelationId
+        try await outbound.write(frame(request, version: version))
+        return correlationId
+    }
+
+    /// The frame of `request` with the next correlation id, for a test that writes several
+    /// frames at once with ``writeBytes(_:)``.
+    func frame<Request: KafkaRequestMessage>(_ request: Request, version: Int16) -> ByteBuffer {
+        let correlationId = nextCorrelationId
         nextCorrelationId += 1
         var body = ByteBuffer()
         KafkaRequest.encode(request, version: version, correlationId: correlationId, clientId: clientId, into: &body)
         var frame = ByteBuffer()
         frame.writeInteger(Int32(body.readableBytes))
         frame.writeBuffer(&body)
-        try await outbound.write(frame)
-        return correlationId
+        return frame
+    }
+
+    /// Writes `bytes` as they are, in one write.
+    func writeBytes(_ bytes: ByteBuffer) async throws {
+        try await outbound.write(bytes)
     }
 
     /// The next response frame (after its size prefix), undecoded.
