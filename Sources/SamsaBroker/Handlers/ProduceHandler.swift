@@ -168,7 +168,7 @@ struct ProduceHandler: RequestHandler {
             // Appended: the connection's next request may be read and appended while these
             // wait to be durable, and share their fsync.
             context.connection.ordering?.allowNext()
-            for (index, failure) in try await waitUntilDurable(pending, outcomes) {
+            for (index, failure) in await waitUntilDurable(pending, outcomes) {
                 outcomes[index] = .failure(failure)
             }
         }
@@ -180,32 +180,14 @@ struct ProduceHandler: RequestHandler {
     /// failures by index in `pending`.
     private func waitUntilDurable(
         _ pending: [PendingAppend], _ outcomes: [PartitionResult<AppendedBatch>]
-    ) async throws -> [(Int, PartitionError)] {
+    ) async -> [(Int, PartitionError)] {
         let waits = zip(pending, outcomes).enumerated().compactMap { index, appended -> (index: Int, item: PendingAppend, offset: Int64)? in
             guard case .success(let batch) = appended.1, let offset = batch.durableOffset else { return nil }
             return (index, appended.0, offset)
         }
-        guard !waits.isEmpty else { return [] }
-        let blocking = core.blocking
-        let logger = core.logger
-        return try await withThrowingTaskGroup(of: (Int, PartitionError)?.self) { group in
-            for wait in waits {
-                group.addTask {
-                    try await blocking.run {
-                        do {
-                            try wait.item.log.waitUntilDurable(wait.offset)
-                            return nil
-                        } catch {
-                            return (wait.index, .storage(error, during: .flush, partition: wait.item.partition, logger: logger))
-                        }
-                    }
-                }
-            }
-            var failures: [(Int, PartitionError)] = []
-            for try await failure in group {
-                if let failure { failures.append(failure) }
-            }
-            return failures
+        let results = await core.blocking.waitUntilDurable(waits.map { (log: $0.item.log, offset: $0.offset) })
+        return zip(waits, results).compactMap { wait, error in
+            error.map { (wait.index, .storage($0, during: .flush, partition: wait.item.partition, logger: core.logger)) }
         }
     }
 }

@@ -51,11 +51,10 @@ final class InternalTopicWriter: Sendable {
                     continue
                 }
                 group.addTask {
-                    do {
-                        try await blocking.run { try job.log.waitUntilDurable(appended.lastOffset + 1) }
-                        job.done(.success(appended.firstOffset))
-                    } catch {
+                    if let error = await blocking.waitUntilDurable([(job.log, appended.lastOffset + 1)])[0] {
                         job.done(.failure(error))
+                    } else {
+                        job.done(.success(appended.firstOffset))
                     }
                 }
             }

@@ -31,26 +31,17 @@ struct TransactionMarkerWriter: Sendable {
         } catch {
             return Dictionary(uniqueKeysWithValues: partitions.map { ($0, .kafkaStorageError) })
         }
-        let failed = await withTaskGroup(of: TopicPartition?.self, returning: [TopicPartition].self) { group in
-            for (partition, log, end) in appended {
-                group.addTask {
-                    do {
-                        try await core.blocking.run { try log.waitUntilDurable(end) }
-                        core.appendNotifier.notifyAppended(partition)
-                        return nil
-                    } catch {
-                        core.logger.error(
-                            "could not make a transaction marker durable",
-                            metadata: ["partition": "\(partition)", "producerId": "\(producerId)", "error": "\(error)"])
-                        return partition
-                    }
-                }
+        let results = await core.blocking.waitUntilDurable(appended.map { (log: $0.1, offset: $0.2) })
+        var failed: [TopicPartition] = []
+        for ((partition, _, _), error) in zip(appended, results) {
+            if let error {
+                core.logger.error(
+                    "could not make a transaction marker durable",
+                    metadata: ["partition": "\(partition)", "producerId": "\(producerId)", "error": "\(error)"])
+                failed.append(partition)
+            } else {
+                core.appendNotifier.notifyAppended(partition)
             }
-            var failed: [TopicPartition] = []
-            for await partition in group {
-                if let partition { failed.append(partition) }
-            }
-            return failed
         }
         for partition in failed { errors[partition] = .kafkaStorageError }
         return errors

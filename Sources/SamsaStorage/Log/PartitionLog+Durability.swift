@@ -1,5 +1,11 @@
 import Logging
 
+/// A caller of ``PartitionLog/notifyWhenDurable(_:completion:)`` waiting for its offset.
+struct DurabilityWaiter {
+    let offset: Int64
+    let completion: @Sendable (Result<Void, StorageError>) -> Void
+}
+
 extension PartitionLog {
     /// One fsync round: what was noted under the lock when it started, for the bookkeeping
     /// when it ends.
@@ -36,6 +42,80 @@ extension PartitionLog {
             }
             guard let round else { return }
             try finishFlush(round)
+        }
+    }
+
+    /// Calls `completion` once every offset below `offset` is durable, or with the error that
+    /// prevents it (a failed fsync, a closed log), without holding a thread while it waits.
+    ///
+    /// Waiters share fsyncs as ``waitUntilDurable(_:)``'s callers do, but a log has at most one
+    /// thread flushing for them: when this returns true, the caller must run
+    /// ``flushForWaiters()`` on a thread that may block (it runs fsync rounds until no waiter is
+    /// left); when it returns false, a flusher is already running or `completion` has already
+    /// been called. `completion` runs on the flushing thread, or on the caller's: keep it short.
+    public func notifyWhenDurable(
+        _ offset: Int64, completion: @escaping @Sendable (Result<Void, StorageError>) -> Void
+    ) -> Bool {
+        enum Registration {
+            case answered(Result<Void, StorageError>)
+            case waiting(startsFlusher: Bool)
+        }
+        let registration = state.withLock { state -> Registration in
+            // Durable already is an answer even on a failed or closed log (see waitUntilDurable).
+            if state.local.recoveryPoint >= offset { return .answered(.success(())) }
+            do throws(StorageError) {
+                try state.checkUsable()
+            } catch {
+                return .answered(.failure(error))
+            }
+            state.durabilityWaiters.append(DurabilityWaiter(offset: offset, completion: completion))
+            let startsFlusher = !state.waiterFlusherActive
+            state.waiterFlusherActive = true
+            return .waiting(startsFlusher: startsFlusher)
+        }
+        switch registration {
+        case .answered(let result):
+            completion(result)
+            return false
+        case .waiting(let startsFlusher):
+            return startsFlusher
+        }
+    }
+
+    /// Runs fsync rounds for the waiters of ``notifyWhenDurable(_:completion:)`` until none is
+    /// left, answering each as soon as a round covers it. Blocks: run it where blocking is
+    /// allowed, and only when ``notifyWhenDurable(_:completion:)`` said to.
+    public func flushForWaiters() {
+        while true {
+            var durable: [DurabilityWaiter] = []
+            var failed: [DurabilityWaiter] = []
+            var failure: StorageError?
+            let round = state.withLock(waitingUntil: { !$0.flushInProgress }, notifyingWaiters: true) { state -> FlushRound? in
+                let recoveryPoint = state.local.recoveryPoint
+                durable = state.durabilityWaiters.filter { $0.offset <= recoveryPoint }
+                state.durabilityWaiters.removeAll { $0.offset <= recoveryPoint }
+                if state.durabilityWaiters.isEmpty {
+                    state.waiterFlusherActive = false
+                    return nil
+                }
+                do throws(StorageError) {
+                    try state.checkUsable()
+                    return try beginFlush(&state)
+                } catch {
+                    // The log has failed or closed: nothing more becomes durable here.
+                    failure = error
+                    swap(&failed, &state.durabilityWaiters)
+                    state.waiterFlusherActive = false
+                    return nil
+                }
+            }
+            for waiter in durable { waiter.completion(.success(())) }
+            if let failure {
+                for waiter in failed { waiter.completion(.failure(failure)) }
+            }
+            guard let round else { return }
+            // A failure is recorded in the state; the next pass answers the waiters with it.
+            try? finishFlush(round)
         }
     }
 

@@ -48,6 +48,10 @@ public final class PartitionLog: Sendable {
         var truncationCount = 0
         var unflushedRecordCount = 0
         var lastFlushTime: Int64
+        /// Callers of ``PartitionLog/notifyWhenDurable(_:completion:)`` not answered yet.
+        var durabilityWaiters: [DurabilityWaiter] = []
+        /// A ``PartitionLog/flushForWaiters()`` is running or was handed to a caller to run.
+        var waiterFlusherActive = false
 
         var isUsable: Bool { !isClosed && failure == nil }
 

@@ -1,52 +1,52 @@
 import NIOCore
-@testable import SamsaStorage
+import SamsaStorage
 
 /// A file system over an ``InMemoryFileSystem`` that lets a test hold file syncs at a gate and
 /// wait for writes and syncs to happen, so concurrency tests decide the interleaving instead of
 /// the scheduler: no sleeps, no timing.
 ///
 /// Only files whose path contains `filter` are counted and gated.
-final class GatedFileSystem: FileSystem {
+public final class GatedFileSystem: FileSystem {
     /// What the test can wait for.
-    struct Counts {
+    public struct Counts: Sendable {
         /// Writes to matching files that completed.
-        var writes = 0
+        public var writes = 0
         /// Syncs of matching files that started.
-        var syncs = 0
+        public var syncs = 0
         /// Syncs waiting at the closed gate right now.
-        var heldSyncs = 0
-        var gateOpen = true
+        public var heldSyncs = 0
+        public var gateOpen = true
         /// Every directory synced, in order (whatever the filter).
-        var syncedDirectories: [String] = []
+        public var syncedDirectories: [String] = []
         /// Whole-file-system syncs (whatever the filter).
-        var fileSystemSyncs = 0
+        public var fileSystemSyncs = 0
         /// Files opened and not yet released (whatever the filter).
-        var openFiles = 0
+        public var openFiles = 0
     }
 
-    let base = InMemoryFileSystem()
+    public let base = InMemoryFileSystem()
     private let filter: String
     private let counts = ConditionLock(Counts())
 
     /// Creates the file system, counting and gating files whose path contains `filter`.
-    init(pathContaining filter: String) {
+    public init(pathContaining filter: String) {
         self.filter = filter
     }
 
     /// From now on, syncs of matching files wait until ``openGate()``.
-    func closeGate() { counts.withLock(notifyingWaiters: true) { $0.gateOpen = false } }
+    public func closeGate() { counts.withLock(notifyingWaiters: true) { $0.gateOpen = false } }
 
     /// Lets held and later syncs through.
-    func openGate() { counts.withLock(notifyingWaiters: true) { $0.gateOpen = true } }
+    public func openGate() { counts.withLock(notifyingWaiters: true) { $0.gateOpen = true } }
 
     /// Blocks until `predicate` holds for the counts.
-    func waitUntil(_ predicate: (Counts) -> Bool) {
+    public func waitUntil(_ predicate: (Counts) -> Bool) {
         counts.withLock(waitingUntil: { predicate($0) }) { _ in }
     }
 
-    var current: Counts { counts.withLock { $0 } }
+    public var current: Counts { counts.withLock { $0 } }
 
-    func matches(_ path: String) -> Bool { path.contains(filter) }
+    public func matches(_ path: String) -> Bool { path.contains(filter) }
 
     func didWrite(_ path: String) {
         guard matches(path) else { return }
@@ -63,23 +63,23 @@ final class GatedFileSystem: FileSystem {
         counts.withLock(waitingUntil: { $0.gateOpen }, notifyingWaiters: true) { $0.heldSyncs -= 1 }
     }
 
-    func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile {
+    public func openFile(at path: String, create: Bool) throws(StorageError) -> any StorageFile {
         GatedFile(base: try base.openFile(at: path, create: create), fileSystem: self)
     }
 
-    func exists(at path: String) -> Bool { base.exists(at: path) }
-    func isDirectory(at path: String) -> Bool { base.isDirectory(at: path) }
-    func createDirectory(at path: String) throws(StorageError) { try base.createDirectory(at: path) }
-    func contentsOfDirectory(at path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(at: path) }
-    func removeFile(at path: String) throws(StorageError) { try base.removeFile(at: path) }
-    func removeDirectory(at path: String) throws(StorageError) { try base.removeDirectory(at: path) }
-    func rename(from source: String, to destination: String) throws(StorageError) { try base.rename(from: source, to: destination) }
-    func syncDirectory(at path: String) throws(StorageError) {
+    public func exists(at path: String) -> Bool { base.exists(at: path) }
+    public func isDirectory(at path: String) -> Bool { base.isDirectory(at: path) }
+    public func createDirectory(at path: String) throws(StorageError) { try base.createDirectory(at: path) }
+    public func contentsOfDirectory(at path: String) throws(StorageError) -> [String] { try base.contentsOfDirectory(at: path) }
+    public func removeFile(at path: String) throws(StorageError) { try base.removeFile(at: path) }
+    public func removeDirectory(at path: String) throws(StorageError) { try base.removeDirectory(at: path) }
+    public func rename(from source: String, to destination: String) throws(StorageError) { try base.rename(from: source, to: destination) }
+    public func syncDirectory(at path: String) throws(StorageError) {
         counts.withLock { $0.syncedDirectories.append(path) }
         try base.syncDirectory(at: path)
     }
 
-    func syncFileSystem(containing path: String) throws(StorageError) {
+    public func syncFileSystem(containing path: String) throws(StorageError) {
         counts.withLock { $0.fileSystemSyncs += 1 }
         try base.syncFileSystem(containing: path)
     }
@@ -88,7 +88,7 @@ final class GatedFileSystem: FileSystem {
     func fileReleased() { counts.withLock { $0.openFiles -= 1 } }
 
     /// Forgets the directories synced so far.
-    func forgetSyncedDirectories() { counts.withLock { $0.syncedDirectories = [] } }
+    public func forgetSyncedDirectories() { counts.withLock { $0.syncedDirectories = [] } }
 }
 
 /// A handle that reports its writes and syncs to its ``GatedFileSystem``.
@@ -104,27 +104,27 @@ final class GatedFile: StorageFile {
 
     deinit { fileSystem.fileReleased() }
 
-    var path: String { base.path }
-    var fileDescriptor: Int32? { nil }
+    public var path: String { base.path }
+    public var fileDescriptor: Int32? { nil }
 
-    func size() throws(StorageError) -> Int64 { try base.size() }
+    public func size() throws(StorageError) -> Int64 { try base.size() }
 
-    func write(_ buffer: ByteBuffer, at position: Int64) throws(StorageError) {
+    public func write(_ buffer: ByteBuffer, at position: Int64) throws(StorageError) {
         try base.write(buffer, at: position)
         fileSystem.didWrite(path)
     }
 
-    func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError) {
+    public func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError) {
         try base.write(gathering: buffers, at: position)
         fileSystem.didWrite(path)
     }
 
-    func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer { try base.read(at: position, count: count) }
+    public func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer { try base.read(at: position, count: count) }
 
-    func sync() throws(StorageError) {
+    public func sync() throws(StorageError) {
         fileSystem.passGate(path)
         try base.sync()
     }
 
-    func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
+    public func truncate(to size: Int64) throws(StorageError) { try base.truncate(to: size) }
 }

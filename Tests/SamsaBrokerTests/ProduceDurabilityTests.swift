@@ -1,0 +1,62 @@
+import NIOCore
+import NIOPosix
+import SamsaProtocol
+import SamsaStorage
+import SamsaTesting
+import Testing
+
+@testable import SamsaBroker
+
+@Suite("Produce durability")
+struct ProduceDurabilityTests {
+    typealias Fixtures = ProduceFixtures
+
+    /// Blocks on a pool thread until `predicate` holds for the gate's counts, so the test's
+    /// task does not hold one of the few cooperative threads while it waits.
+    private func waitUntil(_ fileSystem: GatedFileSystem, _ predicate: @escaping @Sendable (GatedFileSystem.Counts) -> Bool) async throws {
+        try await NIOThreadPool.singleton.runIfActive { fileSystem.waitUntil(predicate) }
+    }
+
+    /// acks=-1 requests waiting for a fsync hold no thread of the blocking pool: with two
+    /// threads and one fsync held at a gate, two more acks=-1 requests still append (and share
+    /// the next fsync) and another topic's acks=1 request is answered while the gate is closed.
+    @Test("requests waiting for a fsync leave the blocking pool free", .timeLimit(.minutes(1)))
+    func waitersHoldNoThreads() async throws {
+        let gated = GatedFileSystem(pathContaining: "slow-0/" + LogFileNames.segmentFileName(0, LogFileNames.logSuffix))
+        let directory = TestDataDirectory(path: "/samsa-data", fileSystem: gated, clock: ManualClock(), memory: gated.base)
+        try await withProduceTestBroker(dataDirectory: directory, configure: { $0.blockingThreadCount = 2 }) { broker, address in
+            try await Fixtures.createTopic(broker, "slow")
+            try await Fixtures.createTopic(broker, "fast")
+            let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "slow", partition: 0)))
+            let before = gated.current
+            gated.closeGate()
+            try await ProduceTestConnection.with(address) { first in
+                try await ProduceTestConnection.with(address) { second in
+                    try await ProduceTestConnection.with(address) { third in
+                        var sent: [(ProduceTestConnection, Int32)] = []
+                        for (index, connection) in [first, second, third].enumerated() {
+                            let request = Fixtures.request(acks: -1, [("slow", 0, try Fixtures.batch(count: 1, prefix: "s\(index)"))])
+                            sent.append((connection, try await connection.send(request, version: 9)))
+                            if index == 0 { try await waitUntil(gated) { $0.heldSyncs == 1 } }
+                        }
+                        // All three are appended while the first fsync is held.
+                        try await waitUntil(gated) { $0.writes == before.writes + 3 }
+                        try await ProduceTestConnection.with(address) { other in
+                            let response = try await other.request(
+                                Fixtures.request(acks: 1, [("fast", 0, try Fixtures.batch(count: 2))]), version: 9)
+                            #expect(response.responses[0].partitionResponses[0].errorCode == 0)
+                        }
+                        #expect(log.recoveryPoint == 0, "nothing of slow-0 is durable while the gate is closed")
+                        gated.openGate()
+                        for (connection, correlationId) in sent {
+                            let response = try await connection.receive(ProduceResponse.self, version: 9, correlationId: correlationId)
+                            #expect(response.responses[0].partitionResponses[0].errorCode == 0)
+                        }
+                        #expect(log.recoveryPoint == 3)
+                        #expect(gated.current.syncs - before.syncs == 2, "the two later requests share one fsync")
+                    }
+                }
+            }
+        }
+    }
+}
