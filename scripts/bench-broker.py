@@ -115,6 +115,17 @@ def main(rounds: int) -> None:
                     int(fetched) / float(seconds) / 1e6)
             for backlog in backlogs.values():
                 delete(backlog)
+            # End-to-end latency at 20,000 records/s (1 KiB, acks=all): librdkafka sends every
+            # record at once with linger.ms 0, or gathers them for up to 1 ms.
+            for linger in ("0", "1"):
+                topic = f"e2e-{linger}-{round_}"
+                run(start_module.BINARY, "topic", "create", topic, "-p", "1", "-b", brokers)
+                latencies = subprocess.run(
+                    [generator, "e2e", brokers, topic, "20000", "5"], check=True, capture_output=True, text=True,
+                    env={**os.environ, "RDKAFKA_CONFIG": f"linger.ms={linger}"}).stdout.split()
+                for name, value in zip(("p50", "p99", "p99.9"), latencies):
+                    add(f"end-to-end latency at 20k records/s, acks=all, linger.ms {linger}, {name} (ms)", float(value))
+                delete(topic)
             add("broker RSS after the round (MB)", start_module.rss_kb(process.pid) / 1024)
     finally:
         process.terminate()

@@ -8,8 +8,16 @@
  *
  *   rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS]
  *   rdkafka-bench consume BROKERS TOPIC COUNT
+ *   rdkafka-bench e2e BROKERS TOPIC RATE SECONDS
+ *
+ * e2e produces RATE records of 1 KiB per second for SECONDS (acks=all, idempotent, linger.ms 0)
+ * to partition 0 while a consumer in the same process reads them, and prints the p50, p99 and
+ * p99.9 of send-to-receive latency in ms over the records after the first second. With BROKERS
+ * "mock" both run against one librdkafka mock cluster: the generator's own floor.
  */
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +125,123 @@ static int consume(const char *brokers, const char *topic, long count) {
     return 0;
 }
 
+static long long monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct latency_consumer {
+    rd_kafka_t *consumer;
+    long expected, received;
+    double *latencies; /* ms, by record index */
+    volatile int stop;
+};
+
+static void *consume_latencies(void *context) {
+    struct latency_consumer *state = context;
+    while (!state->stop && state->received < state->expected) {
+        rd_kafka_message_t *message = rd_kafka_consumer_poll(state->consumer, 100);
+        if (!message) continue;
+        if (!message->err && message->len >= 16) {
+            long long sent, index;
+            memcpy(&sent, message->payload, 8);
+            memcpy(&index, (char *)message->payload + 8, 8);
+            if (index >= 0 && index < state->expected) {
+                state->latencies[index] = (monotonic_ns() - sent) / 1e6;
+                state->received++;
+            }
+        }
+        rd_kafka_message_destroy(message);
+    }
+    return NULL;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int end_to_end(const char *brokers, const char *topic, long rate, long seconds) {
+    char error[256], bootstraps[256];
+    rd_kafka_t *mock_owner = NULL;
+    if (strcmp(brokers, "mock") == 0) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        mock_owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+        if (!mock_owner) { fprintf(stderr, "%s\n", error); return 2; }
+        rd_kafka_mock_cluster_t *cluster = rd_kafka_mock_cluster_new(mock_owner, 1);
+        rd_kafka_mock_topic_create(cluster, topic, 1, 1);
+        snprintf(bootstraps, sizeof bootstraps, "%s", rd_kafka_mock_cluster_bootstraps(cluster));
+        brokers = bootstraps;
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", brokers);
+    set(conf, "acks", "all");
+    set(conf, "enable.idempotence", "true");
+    set(conf, "linger.ms", "0");
+    set_from_environment(conf);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
+    if (!producer) { fprintf(stderr, "%s\n", error); return 2; }
+    conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", brokers);
+    set(conf, "group.id", "rdkafka-bench-e2e");
+    set(conf, "enable.auto.commit", "false");
+    set(conf, "fetch.wait.max.ms", "100");
+    set_from_environment(conf);
+    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+    if (!consumer) { fprintf(stderr, "%s\n", error); return 2; }
+    rd_kafka_topic_partition_list_t *partitions = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(partitions, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(consumer, partitions);
+    long count = rate * seconds;
+    struct latency_consumer state = {.consumer = consumer, .expected = count, .latencies = calloc((size_t)count, sizeof(double))};
+    pthread_t thread;
+    pthread_create(&thread, NULL, consume_latencies, &state);
+    char value[1024];
+    memset(value, 'x', sizeof value);
+    long long start = monotonic_ns() + 200000000LL; /* the consumer's first fetch is under way */
+    for (long i = 0; i < count; i++) {
+        long long due = start + i * 1000000000LL / rate;
+        struct timespec at = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        long long sent = monotonic_ns();
+        long long index = i;
+        memcpy(value, &sent, 8);
+        memcpy(value + 8, &index, 8);
+        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value, sizeof value),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(producer, 1);
+        rd_kafka_poll(producer, 0);
+    }
+    rd_kafka_flush(producer, 120000);
+    long long deadline = monotonic_ns() + 30000000000LL;
+    while (state.received < count && monotonic_ns() < deadline) rd_kafka_poll(producer, 100);
+    state.stop = 1;
+    pthread_join(thread, NULL);
+    if (state.received < count || failed) {
+        fprintf(stderr, "received %ld of %ld records, %ld failed deliveries\n", state.received, count, failed);
+        return 1;
+    }
+    /* The first second warms up connections and metadata. */
+    long skip = rate < count ? rate : 0, measured = count - skip;
+    double *sorted = state.latencies + skip;
+    qsort(sorted, (size_t)measured, sizeof(double), compare_doubles);
+    printf("%.3f %.3f %.3f\n", sorted[measured / 2], sorted[measured * 99 / 100], sorted[measured * 999 / 1000]);
+    rd_kafka_topic_partition_list_destroy(partitions);
+    rd_kafka_consumer_close(consumer);
+    rd_kafka_destroy(consumer);
+    rd_kafka_destroy(producer);
+    if (mock_owner) rd_kafka_destroy(mock_owner);
+    free(state.latencies);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 7 && strcmp(argv[1], "produce") == 0)
         return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6], argc >= 8 ? atoi(argv[7]) : 1);
     if (argc >= 5 && strcmp(argv[1], "consume") == 0) return consume(argv[2], argv[3], atol(argv[4]));
-    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS] | consume BROKERS TOPIC COUNT\n");
+    if (argc >= 6 && strcmp(argv[1], "e2e") == 0) return end_to_end(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
+    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS] | consume BROKERS TOPIC COUNT | e2e BROKERS TOPIC RATE SECONDS\n");
     return 2;
 }
