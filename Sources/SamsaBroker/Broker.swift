@@ -163,6 +163,11 @@ public final class Broker: RequestProcessor, Service {
         }
     }
 
+    /// Produce requests let the next request start once their batches are appended.
+    public func mayAllowNext(_ frame: ByteBuffer) -> Bool {
+        frame.getInteger(at: frame.readerIndex, as: Int16.self) == ApiKey.produce.rawValue
+    }
+
     public func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let session = connection.session
         if session.expectsRawToken {

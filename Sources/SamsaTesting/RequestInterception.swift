@@ -76,6 +76,8 @@ final class InterceptingProcessor: RequestProcessor {
         interceptions.withLockedValue { $0.append(interception) }
     }
 
+    func mayAllowNext(_ frame: ByteBuffer) -> Bool { broker.mayAllowNext(frame) }
+
     func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let candidates = interceptions.withLockedValue { list in
             list.removeAll { !$0.isActive }

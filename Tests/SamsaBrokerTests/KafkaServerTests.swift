@@ -30,6 +30,8 @@ private struct GatedProcessor: RequestProcessor {
         (later, laterArrived) = AsyncStream.makeStream(of: Void.self)
     }
 
+    func mayAllowNext(_ frame: ByteBuffer) -> Bool { frame.readableBytesView.first == 0xAA }
+
     func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let bytes = Array(frame.readableBytesView)
         if bytes.first == 0xAA {

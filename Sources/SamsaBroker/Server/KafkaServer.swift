@@ -183,8 +183,8 @@ public final class KafkaServer: Service, Sendable {
         logger.debug("connection opened")
         do {
             try await withGracefulShutdownHandler {
-                try await connection.executeThenClose { inbound, outbound in
-                    try await pipeline(inbound: inbound, outbound: outbound, channel: channel, context: context, logger: logger)
+                try await connection.executeThenClose { inbound, _ in
+                    try await pipeline(inbound: inbound, channel: channel, context: context, logger: logger)
                 }
             } onGracefulShutdown: {
                 // Ends the inbound stream after the requests in progress; their responses still go out.
@@ -200,62 +200,47 @@ public final class KafkaServer: Service, Sendable {
         logger.debug("connection closed")
     }
 
-    /// Starts the connection's requests in order (each once the previous allows it, see
-    /// ``RequestOrdering``) and writes their answers in that order, holding at most
-    /// ``pipelineBudget`` of them at once.
+    /// Starts the connection's requests in order and writes their answers in that order,
+    /// holding at most ``pipelinedRequests`` of them at once.
+    ///
+    /// Requests that may let the next one start early (produce: once appended, while it waits
+    /// for its fsync; see ``RequestOrdering``) run as child tasks; every other request runs in
+    /// the reading loop itself. Answers are written by the event loop as they complete, in order,
+    /// chained on futures: no task wakes up between a handler's answer and its write.
     private func pipeline(
-        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, outbound: NIOAsyncChannelOutboundWriter<ResponseFrame>,
-        channel: any Channel, context: ConnectionContext, logger: Logger
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, context: ConnectionContext, logger: Logger
     ) async throws {
-        let (answers, answerQueue) = AsyncStream.makeStream(of: PendingAnswer.self)
         let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: configuration.maxQueuedRequestBytes)
         let processor = self.processor
+        var answers = OrderedAnswers(channel: channel, budget: budget, logger: logger)
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                // However the writer ends, the reading loop must not wait for room it frees.
-                defer { budget.close() }
-                for await answer in answers {
-                    let response: ResponseFrame?
-                    do {
-                        response = try await answer.response.futureResult.get()
-                    } catch {
-                        // The answers before it are out; the connection closes, which also ends
-                        // the reading loop.
-                        logger.warning("closing connection: \(error)")
-                        channel.close(promise: nil)
-                        throw error
-                    }
-                    if let response {
-                        try await outbound.write(response)
-                        if response.closesConnection {
-                            // Written and flushed before the close, which the event loop runs after it.
-                            channel.close(promise: nil)
-                            return
-                        }
-                    }
-                    budget.release(answer.bytes)
-                }
-            }
-            defer { answerQueue.finish() }
             for try await frame in inbound {
                 await budget.acquire(frame.readableBytes)
                 // Closed: the answers stopped (a closing answer, a failed write); frames NIO had
                 // already read are not started.
                 if Task.isCancelled || budget.isClosed { break }
-                let ordering = RequestOrdering()
-                var requestContext = context
-                requestContext.ordering = ordering
                 let promise = channel.eventLoop.makePromise(of: ResponseFrame?.self)
-                answerQueue.yield(PendingAnswer(response: promise, bytes: frame.readableBytes))
-                group.addTask {
+                answers.append(promise.futureResult, bytes: frame.readableBytes)
+                if processor.mayAllowNext(frame) {
+                    let ordering = RequestOrdering()
+                    var requestContext = context
+                    requestContext.ordering = ordering
+                    group.addTask {
+                        do throws(RequestRejection) {
+                            promise.succeed(try await processor.process(frame, connection: requestContext))
+                        } catch {
+                            promise.fail(error)
+                        }
+                        ordering.allowNext()
+                    }
+                    await ordering.wait()
+                } else {
                     do throws(RequestRejection) {
-                        promise.succeed(try await processor.process(frame, connection: requestContext))
+                        promise.succeed(try await processor.process(frame, connection: context))
                     } catch {
                         promise.fail(error)
                     }
-                    ordering.allowNext()
                 }
-                await ordering.wait()
                 let mute = context.session.takeMute()
                 if mute > 0 {
                     // A client over its quota: its answer went out, its next request waits.
@@ -263,6 +248,8 @@ public final class KafkaServer: Service, Sendable {
                 }
             }
         }
+        // Every answer is written, or the connection failed, before the channel closes.
+        try? await answers.written.get()
     }
 
     /// Requests of one connection started and not yet answered, at most.
@@ -276,10 +263,61 @@ public final class KafkaServer: Service, Sendable {
         backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4))
 }
 
-/// An answer the connection's writer waits for, in request order.
-private struct PendingAnswer: Sendable {
-    var response: EventLoopPromise<ResponseFrame?>
-    var bytes: Int
+/// A connection's answers, written by its event loop in request order as they complete.
+///
+/// Each answer's write is chained on the write before it, so answers go out in order however
+/// their handlers interleave; a write frees its request's room in the ``PipelineBudget`` once
+/// NIO has taken it. A request that fails (a ``RequestRejection``) or a write that fails closes
+/// the connection after the answers before it, and the budget, so the reading loop stops.
+private struct OrderedAnswers {
+    private let channel: any Channel
+    private let budget: PipelineBudget
+    private let logger: Logger
+    /// Completes once every answer appended so far is written; fails once the answers stopped.
+    private(set) var written: EventLoopFuture<Void>
+
+    init(channel: any Channel, budget: PipelineBudget, logger: Logger) {
+        self.channel = channel
+        self.budget = budget
+        self.logger = logger
+        self.written = channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Writes `answer` after the answers appended before it; `bytes` is its request's size.
+    mutating func append(_ answer: EventLoopFuture<ResponseFrame?>, bytes: Int) {
+        let channel = self.channel
+        let budget = self.budget
+        let logger = self.logger
+        written = written.flatMap {
+            answer.flatMapError { error in
+                logger.warning("closing connection: \(error)")
+                return stop(channel, budget, error)
+            }.flatMap { response in
+                guard let response else {
+                    budget.release(bytes)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                let write = channel.writeAndFlush(response)
+                if response.closesConnection {
+                    // No request after it starts; the close runs once the answer is written.
+                    budget.close()
+                    write.whenComplete { _ in channel.close(promise: nil) }
+                    return write
+                }
+                return write.map { budget.release(bytes) }.flatMapError { error in
+                    logger.debug("connection closed: \(error)")
+                    return stop(channel, budget, error)
+                }
+            }
+        }
+    }
+}
+
+/// Ends a connection's answers: the reading loop stops and the channel closes.
+private func stop<Value>(_ channel: any Channel, _ budget: PipelineBudget, _ error: any Error) -> EventLoopFuture<Value> {
+    budget.close()
+    channel.close(promise: nil)
+    return channel.eventLoop.makeFailedFuture(error)
 }
 
 /// A connection the listener accepted, handed to its task. One that never reaches a task (the

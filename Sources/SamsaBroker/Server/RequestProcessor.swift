@@ -46,6 +46,16 @@ public protocol RequestProcessor: Sendable {
     /// - Throws: `RequestRejection` to close the connection, as Kafka does for a request it
     ///   cannot parse, an unknown API key or an unsupported version.
     func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame?
+
+    /// True when processing `frame` may call ``RequestOrdering/allowNext()``: the server then
+    /// runs it beside the connection's reading loop, which waits only until it allows the next.
+    /// Every other request runs in the reading loop itself, which saves a task and its wake-ups.
+    func mayAllowNext(_ frame: ByteBuffer) -> Bool
+}
+
+extension RequestProcessor {
+    /// Requests are never pipelined unless the processor says so.
+    public func mayAllowNext(_ frame: ByteBuffer) -> Bool { false }
 }
 
 /// A request that closes its connection instead of getting a response; the reason is logged.
