@@ -36,8 +36,15 @@ extension KafkaAdmin {
         request.transactionalIdPattern = idPattern
         var result: [String: (state: String, producerId: Int64)] = [:]
         for nodeId in metadata.brokers.keys.sorted() {
-            let response = try await cluster.connection(to: nodeId).send(request)
-            guard response.errorCode == 0 else { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+            let response = try await askBroker(nodeId) { connection in
+                if idPattern != nil, (connection.versions.served(.listTransactions)?.upperBound ?? 0) < 2 {
+                    // The filter exists from v2: an older broker would answer every id.
+                    throw KafkaError(.unsupportedVersion, message: "broker \(nodeId) cannot filter transactional ids by pattern")
+                }
+                return try await connection.send(request)
+            } errorCode: {
+                $0.errorCode
+            }
             for entry in response.transactionStates {
                 result[entry.transactionalId] = (entry.transactionState, entry.producerId)
             }
@@ -49,7 +56,16 @@ extension KafkaAdmin {
     public func describeTransaction(_ transactionalId: String) async throws -> TransactionDescription {
         var request = DescribeTransactionsRequest()
         request.transactionalIds = [transactionalId]
-        let response = try await cluster.coordinator(for: transactionalId, type: 1).send(request)
+        let response = try await GroupOffsets.withCoordinator(
+            transactionalId, type: 1, cluster: cluster, configuration: configuration, lostConnections: true
+        ) { connection in
+            let response = try await connection.send(request)
+            if let code = response.transactionStates.first.map({ ErrorCode(rawValue: $0.errorCode) }), GroupOffsets.isCoordinatorError(code)
+            {
+                throw KafkaError(code, message: transactionalId)
+            }
+            return response
+        }
         guard let entry = response.transactionStates.first else { throw KafkaError(.transactionalIdNotFound, message: transactionalId) }
         guard entry.errorCode == 0 else { throw KafkaError(ErrorCode(rawValue: entry.errorCode), message: transactionalId) }
         return TransactionDescription(
@@ -60,6 +76,10 @@ extension KafkaAdmin {
 
     /// The active producers of a partition, from its leader.
     public func describeProducers(_ partition: TopicPartition) async throws -> [ProducerDescription] {
+        try await cluster.retryingWithFreshMetadata { try await describeProducersOnce(partition) }
+    }
+
+    private func describeProducersOnce(_ partition: TopicPartition) async throws -> [ProducerDescription] {
         let metadata = try await cluster.metadata(for: [partition.topic])
         guard let leader = metadata.leader(of: partition.topic, partition: partition.partition) else {
             throw KafkaError(.unknownTopicOrPartition, topic: partition.topic, partition: partition.partition)

@@ -79,7 +79,8 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
-    /// Creates topics; an error names the first topic that could not be created.
+    /// Creates topics. If some cannot be created, the others still are, and the error names the
+    /// first that failed, its message every failure.
     public func createTopics(_ topics: [NewTopic], validateOnly: Bool = false) async throws {
         var request = CreateTopicsRequest()
         request.timeoutMs = Int32(clamping: configuration.requestTimeoutMs)
@@ -97,11 +98,12 @@ public final class KafkaAdmin: Sendable {
             }
             return entry
         }
-        let response = try await controller().send(request)
-        for result in response.topics where result.errorCode != 0 {
-            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        let results = try await askController(for: topics.map(\.name)) { names, connection in
+            var subset = request
+            subset.topics = request.topics.filter { names.contains($0.name) }
+            return try await connection.send(subset).topics.map { ($0.name, ErrorCode(rawValue: $0.errorCode), $0.errorMessage) }
         }
-        await cluster.invalidateMetadata()
+        try Self.throwFailures(results)
     }
 
     /// Creates one topic.
@@ -119,11 +121,13 @@ public final class KafkaAdmin: Sendable {
             entry.name = name
             return entry
         }
-        let response = try await controller().send(request)
-        for result in response.responses where result.errorCode != 0 {
-            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        let results = try await askController(for: names) { names, connection in
+            var subset = request
+            subset.topicNames = names
+            subset.topics = request.topics.filter { names.contains($0.name ?? "") }
+            return try await connection.send(subset).responses.map { ($0.name ?? "", ErrorCode(rawValue: $0.errorCode), $0.errorMessage) }
         }
-        await cluster.invalidateMetadata()
+        try Self.throwFailures(results)
     }
 
     /// Grows a topic to `totalCount` partitions.
@@ -135,11 +139,50 @@ public final class KafkaAdmin: Sendable {
         entry.count = totalCount
         entry.assignments = nil
         request.topics = [entry]
-        let response = try await controller().send(request)
-        for result in response.results where result.errorCode != 0 {
-            throw KafkaError(ErrorCode(rawValue: result.errorCode), message: result.errorMessage, topic: result.name)
+        let results = try await askController(for: [topic]) { _, connection in
+            try await connection.send(request).results.map { ($0.name, ErrorCode(rawValue: $0.errorCode), $0.errorMessage) }
         }
-        await cluster.invalidateMetadata()
+        try Self.throwFailures(results)
+    }
+
+    /// Sends a per-topic request for `names` to the controller, and again for the topics
+    /// answered NOT_CONTROLLER (the controller moved: the metadata is asked again first) or
+    /// all of them after a lost connection, up to 4 times with backoff. The cached metadata is
+    /// forgotten afterwards, as topics changed. Returns each topic's last answer.
+    private func askController(
+        for names: [String],
+        _ send: ([String], BrokerConnection) async throws -> [(name: String, code: ErrorCode, message: String?)]
+    ) async throws -> [(name: String, code: ErrorCode, message: String?)] {
+        var results: [String: (name: String, code: ErrorCode, message: String?)] = [:]
+        var remaining = names
+        var attempt = 0
+        while true {
+            do {
+                for result in try await send(remaining, try await controller()) { results[result.name] = result }
+                remaining = remaining.filter { results[$0]?.code == .notController }
+            } catch let error as SamsaClientError where attempt + 1 < 4 && error.isRetriable {
+                cluster.logger.debug("retrying a controller request", metadata: ["error": "\(error)"])
+            } catch {
+                await cluster.invalidateMetadata()
+                throw error
+            }
+            await cluster.invalidateMetadata()
+            if remaining.isEmpty || attempt + 1 >= 4 { break }
+            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
+            attempt += 1
+        }
+        return names.compactMap { results[$0] }
+    }
+
+    /// Throws the first failure among per-topic answers, its message listing every failure.
+    private static func throwFailures(_ results: [(name: String, code: ErrorCode, message: String?)]) throws {
+        let failures = results.filter { $0.code != .noError }
+        guard let first = failures.first else { return }
+        let message =
+            failures.count == 1
+            ? first.message
+            : failures.map { "\($0.name): \($0.code.name)" + ($0.message.map { " (\($0))" } ?? "") }.joined(separator: "; ")
+        throw KafkaError(first.code, message: message, topic: first.name)
     }
 
     // MARK: Configs
@@ -185,6 +228,29 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// Sends a request to one broker, again after COORDINATOR_LOAD_IN_PROGRESS or
+    /// COORDINATOR_NOT_AVAILABLE (it is still loading its coordinators) or a lost connection, up
+    /// to 4 times with backoff; throws any other error code of the answer.
+    func askBroker<Response: Sendable>(
+        _ nodeId: Int32, _ send: (BrokerConnection) async throws -> Response, errorCode: (Response) -> Int16
+    ) async throws -> Response {
+        var attempt = 0
+        while true {
+            do {
+                let response = try await send(try await cluster.connection(to: nodeId))
+                let code = ErrorCode(rawValue: errorCode(response))
+                guard code == .noError else { throw KafkaError(code) }
+                return response
+            } catch let error as KafkaError
+                where attempt + 1 < 4 && (error.code == .coordinatorLoadInProgress || error.code == .coordinatorNotAvailable)
+            {
+            } catch let error as SamsaClientError where attempt + 1 < 4 && error.isRetriable {
+            }
+            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
+            attempt += 1
+        }
+    }
+
     // MARK: Groups
 
     /// Every group the cluster knows, with its state and type.
@@ -192,8 +258,11 @@ public final class KafkaAdmin: Sendable {
         let metadata = try await cluster.refreshMetadata(topics: [])
         var groups: [GroupListing] = []
         for nodeId in metadata.brokers.keys.sorted() {
-            let response = try await cluster.connection(to: nodeId).send(ListGroupsRequest())
-            guard response.errorCode == 0 else { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
+            let response = try await askBroker(nodeId) {
+                try await $0.send(ListGroupsRequest())
+            } errorCode: {
+                $0.errorCode
+            }
             groups += response.groups.map {
                 GroupListing(groupId: $0.groupId, protocolType: $0.protocolType, state: $0.groupState, type: $0.groupType)
             }
@@ -205,7 +274,9 @@ public final class KafkaAdmin: Sendable {
     public func describeGroup(_ groupId: String) async throws -> GroupDescription {
         var request = DescribeGroupsRequest()
         request.groups = [groupId]
-        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+        let response = try await GroupOffsets.withCoordinator(
+            groupId, cluster: cluster, configuration: configuration, lostConnections: true
+        ) { connection in
             let response = try await connection.send(request)
             if let code = response.groups.first.map({ ErrorCode(rawValue: $0.errorCode) }), GroupOffsets.isCoordinatorError(code) {
                 throw KafkaError(code)
@@ -231,7 +302,9 @@ public final class KafkaAdmin: Sendable {
     public func deleteGroup(_ groupId: String) async throws {
         var request = DeleteGroupsRequest()
         request.groupsNames = [groupId]
-        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+        let response = try await GroupOffsets.withCoordinator(
+            groupId, cluster: cluster, configuration: configuration, lostConnections: true
+        ) { connection in
             let response = try await connection.send(request)
             if let code = response.results.map({ ErrorCode(rawValue: $0.errorCode) }).first(where: GroupOffsets.isCoordinatorError) {
                 throw KafkaError(code, message: groupId)
@@ -245,7 +318,8 @@ public final class KafkaAdmin: Sendable {
 
     /// A group's committed offsets (of `partitions`, or of every partition it committed).
     public func groupOffsets(_ groupId: String, partitions: [TopicPartition]? = nil) async throws -> [TopicPartition: Int64] {
-        try await GroupOffsets.committed(partitions, group: groupId, requireStable: false, cluster: cluster, configuration: configuration)
+        try await GroupOffsets.committed(
+            partitions, group: groupId, requireStable: false, cluster: cluster, configuration: configuration, lostConnections: true)
     }
 
     /// Sets a group's offsets (the group must have no members, as Kafka requires for a reset).
@@ -267,7 +341,9 @@ public final class KafkaAdmin: Sendable {
             }
             return entry
         }
-        let response = try await GroupOffsets.withCoordinator(groupId, cluster: cluster, configuration: configuration) { connection in
+        let response = try await GroupOffsets.withCoordinator(
+            groupId, cluster: cluster, configuration: configuration, lostConnections: true
+        ) { connection in
             let response = try await connection.send(request)
             let code = ErrorCode(rawValue: response.errorCode)
             if GroupOffsets.isCoordinatorError(code) { throw KafkaError(code, message: groupId) }
@@ -323,6 +399,12 @@ public final class KafkaAdmin: Sendable {
 
     /// Deletes the records before these offsets; returns each partition's new start offset.
     public func deleteRecords(before offsets: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
+        // Deleting again before the same offsets changes nothing, so a retry may repeat leaders
+        // that answered already.
+        try await cluster.retryingWithFreshMetadata { try await deleteRecordsOnce(before: offsets) }
+    }
+
+    private func deleteRecordsOnce(before offsets: [TopicPartition: Int64]) async throws -> [TopicPartition: Int64] {
         let metadata = try await cluster.metadata(for: Array(Set(offsets.keys.map(\.topic))))
         let byLeader = try metadata.byLeader(offsets.keys)
         var result: [TopicPartition: Int64] = [:]

@@ -12,7 +12,10 @@ actor ClusterClient {
     private var connections: [Int32: Task<BrokerConnection, any Error>] = [:]
     private var bootstrap: Task<BrokerConnection, any Error>?
     private var coordinators: [CoordinatorKey: Int32] = [:]
-    private var metadataFetchedAt: ContinuousClock.Instant?
+    /// When each topic's metadata was last fetched, and when every topic's was (a refresh of
+    /// no topics, which only learns the brokers, makes no topic fresh).
+    private var topicsFetchedAt: [String: ContinuousClock.Instant] = [:]
+    private var everyTopicFetchedAt: ContinuousClock.Instant?
     private var closed = false
     /// The latest metadata, readable without a hop onto the actor (the producer's partitioner
     /// reads it per record).
@@ -37,7 +40,7 @@ actor ClusterClient {
     func connection(to nodeId: Int32) async throws -> BrokerConnection {
         guard !closed else { throw SamsaClientError.closed }
         if let existing = connections[nodeId] {
-            if let connection = try? await existing.value, connection.isActive { return connection }
+            if let connection = try? await existing.value, connection.isActive { return try await unlessClosed(connection) }
             if connections[nodeId] == existing { connections[nodeId] = nil }
         }
         guard let address = metadata.brokers[nodeId] else {
@@ -50,7 +53,7 @@ actor ClusterClient {
         let task = open(nodeId: nodeId, address: address)
         connections[nodeId] = task
         do {
-            return try await task.value
+            return try await unlessClosed(try await task.value)
         } catch {
             if connections[nodeId] == task { connections[nodeId] = nil }
             throw error
@@ -61,16 +64,18 @@ actor ClusterClient {
     func anyConnection() async throws -> BrokerConnection {
         guard !closed else { throw SamsaClientError.closed }
         for task in connections.values {
-            if let connection = try? await task.value, connection.isActive { return connection }
+            if let connection = try? await task.value, connection.isActive { return try await unlessClosed(connection) }
         }
-        if let bootstrap, let connection = try? await bootstrap.value, connection.isActive { return connection }
+        if let bootstrap, let connection = try? await bootstrap.value, connection.isActive { return try await unlessClosed(connection) }
         var lastError: (any Error)?
         for address in configuration.bootstrapServers {
             let task = open(nodeId: -1, address: address)
             do {
-                let connection = try await task.value
+                let connection = try await unlessClosed(try await task.value)
                 bootstrap = task
                 return connection
+            } catch SamsaClientError.closed {
+                throw SamsaClientError.closed
             } catch {
                 lastError = error
                 logger.debug("could not connect to a bootstrap server", metadata: ["broker": "\(address)", "error": "\(error)"])
@@ -78,6 +83,14 @@ actor ClusterClient {
         }
         throw SamsaClientError.noBrokerAvailable(
             tried: configuration.bootstrapServers.map(\.description), lastError: lastError.map { "\($0)" })
+    }
+
+    /// `connection`, unless the client closed while it was being opened or awaited: then it is
+    /// closed too (``close()`` could not see it) and nothing more is sent.
+    private func unlessClosed(_ connection: BrokerConnection) async throws -> BrokerConnection {
+        guard closed else { return connection }
+        await connection.close()
+        throw SamsaClientError.closed
     }
 
     private func open(nodeId: Int32, address: BrokerAddress) -> Task<BrokerConnection, any Error> {
@@ -116,7 +129,13 @@ actor ClusterClient {
                 cached.merge(fresh)
             }
         }
-        metadataFetchedAt = .now
+        let now = ContinuousClock.now
+        if let topics {
+            for name in topics { topicsFetchedAt[name] = now }
+        } else {
+            everyTopicFetchedAt = now
+            topicsFetchedAt = [:]
+        }
         return metadata
     }
 
@@ -124,7 +143,12 @@ actor ClusterClient {
     /// without a leader, or when the cache is older than `metadata.max.age.ms`.
     func metadata(for topics: [String], autoCreate: Bool = false) async throws -> ClusterMetadata {
         let current = metadata
-        let stale = metadataFetchedAt.map { .now - $0 > .milliseconds(configuration.metadataMaxAgeMs) } ?? true
+        let now = ContinuousClock.now
+        let maxAge = Duration.milliseconds(configuration.metadataMaxAgeMs)
+        let stale = topics.contains { name in
+            guard let fetched = [topicsFetchedAt[name], everyTopicFetchedAt].compactMap({ $0 }).max() else { return true }
+            return now - fetched > maxAge
+        }
         let incomplete = topics.contains { name in
             guard let topic = current.topics[name], topic.error == .noError else { return true }
             return topic.partitions.contains { $0.leader < 0 }
@@ -136,8 +160,36 @@ actor ClusterClient {
     /// Forgets the cached leaders so the next ``metadata(for:autoCreate:)`` asks again (after
     /// NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH...).
     func invalidateMetadata() {
-        metadataFetchedAt = nil
+        topicsFetchedAt = [:]
+        everyTopicFetchedAt = nil
     }
+
+    /// Runs `body`, and again after an error saying the cached metadata is wrong (a leader or
+    /// the controller moved, a partition was added; the codes in `retrying`) or a lost
+    /// connection, with the metadata refreshed in between: up to `attempts` times, with backoff,
+    /// as Kafka's admin client retries these.
+    func retryingWithFreshMetadata<Result: Sendable>(
+        _ retrying: Set<ErrorCode> = ClusterClient.staleLeaderErrors, attempts: Int = 4, _ body: () async throws -> Result
+    ) async throws -> Result {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as KafkaError where attempt + 1 < attempts && retrying.contains(error.code) {
+                logger.debug("retrying with fresh metadata", metadata: ["error": "\(error)"])
+            } catch let error as SamsaClientError where attempt + 1 < attempts && error.isRetriable {
+                logger.debug("retrying with fresh metadata", metadata: ["error": "\(error)"])
+            }
+            invalidateMetadata()
+            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
+            attempt += 1
+        }
+    }
+
+    /// Errors that mean a partition's cached leader is wrong or the partition is new.
+    static let staleLeaderErrors: Set<ErrorCode> = [
+        .notLeaderOrFollower, .leaderNotAvailable, .unknownTopicOrPartition, .fencedLeaderEpoch, .unknownLeaderEpoch,
+    ]
 
     // MARK: Coordinators
 

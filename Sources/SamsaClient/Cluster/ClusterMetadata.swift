@@ -97,10 +97,14 @@ public struct ClusterMetadata: Sendable {
         return leader >= 0 ? leader : nil
     }
 
-    /// `partitions` by their leader's node id; LEADER_NOT_AVAILABLE for one without a leader.
+    /// `partitions` by their leader's node id; UNKNOWN_TOPIC_OR_PARTITION for one the metadata
+    /// does not have, LEADER_NOT_AVAILABLE for one without a leader.
     func byLeader(_ partitions: some Sequence<TopicPartition>) throws -> [Int32: [TopicPartition]] {
         var result: [Int32: [TopicPartition]] = [:]
         for partition in partitions {
+            guard let entry = topics[partition.topic], partition.partition >= 0, Int(partition.partition) < entry.partitions.count else {
+                throw KafkaError(.unknownTopicOrPartition, topic: partition.topic, partition: partition.partition)
+            }
             guard let leader = leader(of: partition.topic, partition: partition.partition) else {
                 throw KafkaError(.leaderNotAvailable, topic: partition.topic, partition: partition.partition)
             }

@@ -47,9 +47,11 @@ enum GroupOffsets {
     }
 
     /// The group's committed offsets of `partitions` (nil: every partition it has committed);
-    /// partitions without a commit are absent.
+    /// partitions without a commit are absent. With `lostConnections`, a connection lost or
+    /// timed out is retried against a coordinator found again (the admin client's way).
     static func committed(
-        _ partitions: [TopicPartition]?, group: String, requireStable: Bool, cluster: ClusterClient, configuration: ClientConfiguration
+        _ partitions: [TopicPartition]?, group: String, requireStable: Bool, cluster: ClusterClient, configuration: ClientConfiguration,
+        lostConnections: Bool = false
     ) async throws -> [TopicPartition: Int64] {
         var request = OffsetFetchRequest()
         request.groupId = group
@@ -71,7 +73,8 @@ enum GroupOffsets {
         }
         request.groups = [entry]
         request.requireStable = requireStable
-        let response = try await withCoordinator(group, cluster: cluster, configuration: configuration) { connection in
+        let response = try await withCoordinator(group, cluster: cluster, configuration: configuration, lostConnections: lostConnections) {
+            connection in
             let response = try await connection.send(request, maxVersion: 9)
             let code = ErrorCode(rawValue: response.groups.first?.errorCode ?? response.errorCode)
             if Self.isCoordinatorError(code) { throw KafkaError(code, message: "group \(group)") }
@@ -99,24 +102,25 @@ enum GroupOffsets {
         code == .notCoordinator || code == .coordinatorNotAvailable || code == .coordinatorLoadInProgress
     }
 
-    /// Runs `body` against the group's coordinator, finding it again after NOT_COORDINATOR or
-    /// COORDINATOR_NOT_AVAILABLE or the codes in `alsoRetrying` (thrown by `body` as
+    /// Runs `body` against the coordinator of a group (`type` 0) or transactional id (1),
+    /// finding it again after NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE,
+    /// COORDINATOR_LOAD_IN_PROGRESS or the codes in `alsoRetrying` (thrown by `body` as
     /// ``KafkaError``), and, with `lostConnections`, after a connection that closed or timed
     /// out: up to `attempts` times, with backoff.
     static func withCoordinator<Result: Sendable>(
-        _ group: String, cluster: ClusterClient, configuration: ClientConfiguration, attempts: Int = 5,
+        _ group: String, type: Int8 = 0, cluster: ClusterClient, configuration: ClientConfiguration, attempts: Int = 5,
         alsoRetrying: Set<ErrorCode> = [], lostConnections: Bool = false, _ body: (BrokerConnection) async throws -> Result
     ) async throws -> Result {
         var attempt = 0
         while true {
             do {
-                return try await body(try await cluster.coordinator(for: group, type: 0))
+                return try await body(try await cluster.coordinator(for: group, type: type))
             } catch let error as KafkaError
                 where attempt < attempts && (isCoordinatorError(error.code) || alsoRetrying.contains(error.code))
             {
-                await cluster.invalidateCoordinator(for: group, type: 0)
+                await cluster.invalidateCoordinator(for: group, type: type)
             } catch let error as SamsaClientError where lostConnections && attempt < attempts && error.isRetriable {
-                await cluster.invalidateCoordinator(for: group, type: 0)
+                await cluster.invalidateCoordinator(for: group, type: type)
             }
             try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
             attempt += 1
@@ -131,6 +135,15 @@ enum PartitionOffsets {
     static func list(
         _ timestamps: [TopicPartition: Int64], isolation: IsolationLevel, cluster: ClusterClient
     ) async throws -> [TopicPartition: Int64] {
+        try await cluster.retryingWithFreshMetadata {
+            try await listOnce(timestamps, isolation: isolation, cluster: cluster)
+        }
+    }
+
+    /// One try of ``list(_:isolation:cluster:)`` with the cached leaders.
+    private static func listOnce(
+        _ timestamps: [TopicPartition: Int64], isolation: IsolationLevel, cluster: ClusterClient
+    ) async throws -> [TopicPartition: Int64] {
         let metadata = try await cluster.metadata(for: Array(Set(timestamps.keys.map(\.topic))))
         let byLeader = try metadata.byLeader(timestamps.keys)
         var result: [TopicPartition: Int64] = [:]
@@ -138,6 +151,8 @@ enum PartitionOffsets {
         for (leader, partitions) in byLeader {
             var request = ListOffsetsRequest()
             request.replicaId = -1
+            // From v10 the leader may wait this long for a timestamp in remote storage.
+            request.timeoutMs = Int32(clamping: cluster.configuration.requestTimeoutMs)
             request.isolationLevel = isolation.rawValue
             request.topics = partitions.byTopic().map { topic, indexes in
                 var entry = ListOffsetsRequest.ListOffsetsTopic()
@@ -165,7 +180,7 @@ enum PartitionOffsets {
             }
         }
         if !afterEverything.isEmpty {
-            for (key, offset) in try await list(afterEverything, isolation: isolation, cluster: cluster) { result[key] = offset }
+            for (key, offset) in try await listOnce(afterEverything, isolation: isolation, cluster: cluster) { result[key] = offset }
         }
         return result
     }
