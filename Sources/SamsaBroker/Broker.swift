@@ -168,6 +168,9 @@ public final class Broker: RequestProcessor, Service {
         frame.getInteger(at: frame.readerIndex, as: Int16.self) == ApiKey.produce.rawValue
     }
 
+    /// Produce requests run on the blocking pool's threads, so their appends need no hop.
+    public var pipelinedRequestExecutor: (any TaskExecutor)? { core.blocking.executor }
+
     public func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let session = connection.session
         if session.expectsRawToken {

@@ -78,6 +78,8 @@ final class InterceptingProcessor: RequestProcessor {
 
     func mayAllowNext(_ frame: ByteBuffer) -> Bool { broker.mayAllowNext(frame) }
 
+    var pipelinedRequestExecutor: (any TaskExecutor)? { broker.pipelinedRequestExecutor }
+
     func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let candidates = interceptions.withLockedValue { list in
             list.removeAll { !$0.isActive }

@@ -225,7 +225,7 @@ public final class KafkaServer: Service, Sendable {
                     let ordering = RequestOrdering()
                     var requestContext = context
                     requestContext.ordering = ordering
-                    group.addTask {
+                    group.addTask(executorPreference: processor.pipelinedRequestExecutor) {
                         do throws(RequestRejection) {
                             promise.succeed(try await processor.process(frame, connection: requestContext))
                         } catch {

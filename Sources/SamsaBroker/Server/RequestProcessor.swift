@@ -51,11 +51,16 @@ public protocol RequestProcessor: Sendable {
     /// runs it beside the connection's reading loop, which waits only until it allows the next.
     /// Every other request runs in the reading loop itself, which saves a task and its wake-ups.
     func mayAllowNext(_ frame: ByteBuffer) -> Bool
+
+    /// Where the requests of ``mayAllowNext(_:)`` run; nil for Swift's global executor.
+    var pipelinedRequestExecutor: (any TaskExecutor)? { get }
 }
 
 extension RequestProcessor {
     /// Requests are never pipelined unless the processor says so.
     public func mayAllowNext(_ frame: ByteBuffer) -> Bool { false }
+
+    public var pipelinedRequestExecutor: (any TaskExecutor)? { nil }
 }
 
 /// A request that closes its connection instead of getting a response; the reason is logged.

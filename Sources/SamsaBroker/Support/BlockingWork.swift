@@ -6,17 +6,22 @@ import SamsaStorage
 /// on Swift's cooperative threads, which are as few as the cores.
 package struct BlockingWork: Sendable {
     private let pool: NIOThreadPool
+    /// Runs tasks on the pool's threads: a task that prefers it (the produce requests of a
+    /// connection) does its blocking work in place, without a hop to the pool and back.
+    package let executor: BlockingTaskExecutor
 
     /// Starts a pool of `threadCount` threads. File I/O blocks a thread while it waits for the
     /// disk, so the pool is larger than the core count.
     package init(threadCount: Int = 16) {
         pool = NIOThreadPool(numberOfThreads: threadCount)
         pool.start()
+        executor = BlockingTaskExecutor(pool: pool)
     }
 
     /// Runs `body` on the pool and returns its result.
     package func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await pool.runIfActive(body)
+        if BlockingTaskExecutor.isRunningJob { return try body() }
+        return try await pool.runIfActive(body)
     }
 
     /// Starts `body` on the pool without waiting for it. If the pool has stopped, `body` runs
@@ -66,5 +71,31 @@ private final class GatheredResults: Sendable {
             return state.remaining == 0 ? state.results : nil
         }
         if let results { continuation.resume(returning: results) }
+    }
+}
+
+/// A task executor over the blocking pool's threads, where blocking is allowed.
+package final class BlockingTaskExecutor: TaskExecutor {
+    private let pool: NIOThreadPool
+    private static let runningJob = ThreadSpecificVariable<Marker>()
+    private static let marker = Marker()
+    private final class Marker: Sendable {}
+
+    init(pool: NIOThreadPool) {
+        self.pool = pool
+    }
+
+    /// True on a pool thread while it runs a task's job.
+    static var isRunningJob: Bool { runningJob.currentValue != nil }
+
+    package func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        // A stopped pool runs the job on this thread instead: a task's job must always run.
+        pool.submit { _ in
+            Self.runningJob.currentValue = Self.marker
+            job.runSynchronously(on: executor)
+            Self.runningJob.currentValue = nil
+        }
     }
 }
