@@ -190,9 +190,13 @@ extension KafkaConsumer {
             }
             for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
                 state.partitions[partition]?.fetchPosition = next
-                // Only markers or aborted data came, and nothing of the partition waits to be
-                // handed out: the position moves past them now.
-                if !state.chunks.contains(where: { $0.partition == partition }) {
+                // Only markers or aborted data came, and every record fetched before them was
+                // handed out (the position reached where this fetch started; a chunk the
+                // records iterator is still handing out is no longer in `chunks`): the position
+                // moves past them now. Otherwise it moves when the last record before them goes.
+                if state.partitions[partition]?.consumed == positions[partition]!.0,
+                    !state.chunks.contains(where: { $0.partition == partition })
+                {
                     state.partitions[partition]?.consumed = next
                 }
             }

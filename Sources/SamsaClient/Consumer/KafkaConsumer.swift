@@ -55,7 +55,7 @@ public final class KafkaConsumer: Sendable, Service {
         /// After the last record handed out (what a commit stores).
         var consumed: Int64?
         var paused = false
-        /// Bumped by every seek, so records fetched before it are dropped.
+        /// New at every seek, so records fetched before it are dropped.
         var epoch = 0
         /// The position last reported in ``partitionEnds``.
         var reportedEnd: Int64?
@@ -77,6 +77,10 @@ public final class KafkaConsumer: Sendable, Service {
         var bufferedBytes = 0
         var closed = false
         var failure: (any Error)?
+        /// The last partition epoch given out. Epochs are unique across partitions and over
+        /// time, so a fetch or chunk from before a partition was dropped and assigned again
+        /// never matches the new entry.
+        var lastEpoch = 0
         /// Set while subscribed to topics in a classic group.
         var membership: ClassicGroupMembership?
         /// Set while subscribed to topics in a KIP-848 group.
@@ -88,7 +92,8 @@ public final class KafkaConsumer: Sendable, Service {
         /// before are dropped, and so are records of them still being handed out.
         mutating func start(_ partition: TopicPartition, at offset: Int64) {
             var entry = partitions[partition] ?? PartitionState()
-            entry.epoch += 1
+            lastEpoch += 1
+            entry.epoch = lastEpoch
             entry.pending = nil
             entry.fetchPosition = offset
             entry.consumed = offset

@@ -1,0 +1,115 @@
+import NIOConcurrencyHelpers
+import SamsaProtocol
+import SamsaTesting
+import Testing
+
+@testable import SamsaClient
+
+/// The consumer's position never passes a record the application has not been handed, and a
+/// fetch made before a partition was dropped never counts for it once it is assigned again.
+@Suite("Consumer positions", .timeLimit(.minutes(1)))
+struct ConsumerPositionTests {
+    /// Waits until the cluster has seen a Fetch for `partition` from `offset`.
+    private final class FetchWatch: Sendable {
+        private let seen = NIOLockedValueBox<[Int64]>([])
+        private let (stream, continuation) = AsyncStream.makeStream(of: Int64.self)
+
+        init(_ cluster: SamsaTestCluster, _ partition: TopicPartition) {
+            cluster.observe(.fetch) { [seen, continuation] request in
+                guard let fetch = request.body as? FetchRequest else { return }
+                // From v13 topics are named by id: the tests watch a cluster with one topic.
+                for topic in fetch.topics where topic.topic == partition.topic || topic.topic.isEmpty {
+                    for entry in topic.partitions where entry.partition == partition.partition {
+                        seen.withLockedValue { $0.append(entry.fetchOffset) }
+                        continuation.yield(entry.fetchOffset)
+                    }
+                }
+            }
+        }
+
+        func wait(forOffset offset: Int64) async {
+            if seen.withLockedValue({ $0.contains(offset) }) { return }
+            for await fetched in stream where fetched == offset { return }
+        }
+    }
+
+    @Test("an aborted transaction fetched while records before it are being handed out does not move the position past them")
+    func abortedDataDoesNotSkipRecordsBeingHandedOut() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("t")
+            let partition = TopicPartition("t", 0)
+            let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            var producerConfiguration = ProducerConfiguration(client: client)
+            producerConfiguration.transactionalId = "writer"
+            let producer = try KafkaProducer(configuration: producerConfiguration)
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+            for index in 0..<10 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(index)", partition: 0)) }
+            try await producer.commitTransaction()
+
+            var configuration = ConsumerConfiguration(client: client)
+            configuration.isolationLevel = .readCommitted
+            configuration.enableAutoCommit = false
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let watch = FetchWatch(cluster, partition)
+            try await consumer.assign([partition: .earliest])
+            var records = consumer.records.makeAsyncIterator()
+            #expect(try await records.next()?.offset == 0)
+
+            // Ten records and their commit marker fill offsets 0-10; an aborted transaction
+            // (10 records and its marker) follows at 11-21.
+            try producer.beginTransaction()
+            for index in 0..<10 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "a\(index)", partition: 0)) }
+            await producer.flush()
+            try await producer.abortTransaction()
+            // The fetch from 11 got the aborted data; the next one starts after it.
+            await watch.wait(forOffset: 22)
+            #expect(consumer.position(partition) == 1, "records 1-9 have not been handed out")
+            for expected in 1..<10 { #expect(try await records.next()?.offset == Int64(expected)) }
+            await producer.close()
+            await consumer.close()
+        }
+    }
+
+    @Test("a fetch sent before a partition was unassigned is dropped when the partition is assigned again")
+    func fetchFromBeforeAReassignmentIsDropped() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("t")
+            let partition = TopicPartition("t", 0)
+            let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+            for index in 0..<10 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(index)", partition: 0)) }
+            await producer.flush()
+
+            // The first fetch is answered; the second (from 10) is held until released.
+            let (gate, release) = AsyncStream.makeStream(of: Void.self)
+            let (held, holding) = AsyncStream.makeStream(of: Void.self)
+            let fetches = NIOLockedValueBox(0)
+            cluster.intercept(.fetch) { _ in
+                let count = fetches.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
+                if count == 2 {
+                    holding.yield()
+                    for await _ in gate { break }
+                }
+                return .pass
+            }
+            var configuration = ConsumerConfiguration(client: client)
+            configuration.enableAutoCommit = false
+            let consumer = try KafkaConsumer(configuration: configuration)
+            try await consumer.assign([partition: .offset(0)])
+            for await _ in held { break }
+            try await consumer.assign([TopicPartition: OffsetSpec]())
+            try await consumer.assign([partition: .offset(0)])
+            for index in 10..<20 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(index)", partition: 0)) }
+            await producer.flush()
+            release.yield()
+            var records = consumer.records.makeAsyncIterator()
+            #expect(try await records.next()?.offset == 0, "read again from 0, not from the stale fetch's 10")
+            await producer.close()
+            await consumer.close()
+        }
+    }
+}
