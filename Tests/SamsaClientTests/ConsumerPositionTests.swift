@@ -113,3 +113,28 @@ struct ConsumerPositionTests {
         }
     }
 }
+
+@Suite("Consumer readers", .timeLimit(.minutes(1)))
+struct ConsumerReaderTests {
+    @Test("two tasks waiting for records both end when the consumer closes")
+    func twoReadersEndOnClose() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("quiet")
+            var configuration = ConsumerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            configuration.enableAutoCommit = false
+            let consumer = try KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("quiet", 0): .earliest])
+            let readers = (0..<2).map { _ in
+                Task {
+                    var count = 0
+                    for try await _ in consumer.records { count += 1 }
+                    return count
+                }
+            }
+            // Both are waiting for records before the close.
+            while consumer.recordsWake.waiterCount < 2 { await Task.yield() }
+            await consumer.close()
+            for reader in readers { #expect(try await reader.value == 0) }
+        }
+    }
+}

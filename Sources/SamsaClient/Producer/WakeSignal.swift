@@ -2,27 +2,35 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// Wakes one waiting task: a `fire` before the `wait` is kept, so no wake-up is lost. A wait
-/// can also end at a deadline, or when the waiting task is cancelled.
+/// Wakes the tasks waiting on it: a `fire` with nobody waiting is kept for the next `wait`, so
+/// no wake-up is lost. A wait can also end at a deadline, or when the waiting task is cancelled.
+/// Several tasks may wait at once (two tasks reading a consumer's records); `fire` wakes them
+/// all, and each checks again what it waits for.
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var nextID: UInt64 = 0
+        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        /// Waits cancelled before their continuation was registered.
+        var cancelled: Set<UInt64> = []
     }
 
     private let state = NIOLockedValueBox(State())
 
     func fire() {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiter else {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            guard !state.waiters.isEmpty else {
                 state.pending = true
-                return nil
+                return []
             }
-            state.waiter = nil
-            return waiter
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
-        waiter?.resume()
+        for waiter in waiters { waiter.resume() }
     }
+
+    /// The tasks waiting right now (for tests).
+    var waiterCount: Int { state.withLockedValue { $0.waiters.count } }
 
     /// Returns after the next `fire` (or at once if one is pending), or at `deadline`.
     func wait(until deadline: ContinuousClock.Instant?) async {
@@ -37,6 +45,10 @@ final class WakeSignal: Sendable {
         } else {
             timer = nil
         }
+        let id = state.withLockedValue { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
         // A cancelled task stops waiting: the caller sees `Task.isCancelled` and gives up.
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
@@ -45,14 +57,22 @@ final class WakeSignal: Sendable {
                         state.pending = false
                         return true
                     }
-                    state.waiter = continuation
+                    if state.cancelled.remove(id) != nil { return true }
+                    state.waiters[id] = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            fire()
+            let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                state.cancelled.insert(id)
+                return nil
+            }
+            waiter?.resume()
         }
+        // A cancellation that came after the wake-up leaves its mark behind.
+        state.withLockedValue { _ = $0.cancelled.remove(id) }
         timer?.cancel()
     }
 }
