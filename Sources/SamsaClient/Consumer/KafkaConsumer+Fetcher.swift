@@ -30,6 +30,11 @@ extension KafkaConsumer {
                 state.withLockedValue { $0.failure = error }
                 recordsWake.fire()
                 return
+            } catch let error as SamsaClientError where !error.isRetriable && !error.isClosed {
+                logger.error("fetching stopped", metadata: ["error": "\(error)"])
+                state.withLockedValue { $0.failure = error }
+                recordsWake.fire()
+                return
             } catch {
                 logger.debug("fetch failed", metadata: ["error": "\(error)"])
                 await cluster.invalidateMetadata()
@@ -148,9 +153,19 @@ extension KafkaConsumer {
                 let code = ErrorCode(rawValue: data.errorCode)
                 switch code {
                 case .noError:
-                    let decoded = try FetchDecoder.decode(
-                        topic: name, partition: data.partitionIndex, data: data, position: position, isolation: configuration.isolationLevel
-                    )
+                    let decoded: (records: [ConsumerRecord], next: Int64, bytes: Int)
+                    do {
+                        decoded = try FetchDecoder.decode(
+                            topic: name, partition: data.partitionIndex, data: data, position: position,
+                            isolation: configuration.isolationLevel)
+                    } catch {
+                        // Fetching the same bytes again would fail the same way: the application
+                        // hears it (as Kafka's consumer throws CorruptRecordException), rather
+                        // than the partition stalling in silence.
+                        throw SamsaClientError.malformedResponse(
+                            api: .fetch, broker: "node \(leader)",
+                            reason: "the records of \(name)-\(data.partitionIndex) from offset \(position) cannot be read: \(error)")
+                    }
                     if decoded.next > position { advanced[key] = decoded.next }
                     let next = max(decoded.next, position)
                     lagMax = max(lagMax, data.highWatermark - next)

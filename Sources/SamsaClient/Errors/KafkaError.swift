@@ -53,6 +53,12 @@ public enum SamsaClientError: Error, Sendable, CustomStringConvertible {
     case closed
 
     /// Whether trying again later can help.
+    /// True for ``closed``: the client was closed, nothing failed.
+    var isClosed: Bool {
+        if case .closed = self { return true }
+        return false
+    }
+
     public var isRetriable: Bool {
         switch self {
         case .noBrokerAvailable, .connectionClosed, .requestTimedOut: true

@@ -1,5 +1,7 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import SamsaProtocol
+import SamsaRecords
 import SamsaTesting
 import Testing
 
@@ -135,6 +137,54 @@ struct ConsumerReaderTests {
             while consumer.recordsWake.waiterCount < 2 { await Task.yield() }
             await consumer.close()
             for reader in readers { #expect(try await reader.value == 0) }
+        }
+    }
+}
+
+@Suite("Consumer and unreadable records", .timeLimit(.minutes(1)))
+struct ConsumerCorruptRecordsTests {
+    @Test("a record batch that fails its CRC check is reported through records, not fetched again forever")
+    func corruptBatchIsReported() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("t")
+            var builder = RecordBatchBuilder()
+            builder.append(key: nil, value: ByteBuffer(string: "hello"), timestamp: 1)
+            var batch = try builder.build()
+            // The last byte is the record's value, covered by the CRC.
+            let last = batch.writerIndex - 1
+            batch.setInteger(batch.getInteger(at: last, as: UInt8.self)! ^ 0xFF, at: last)
+            let corrupt = batch
+            cluster.intercept(.fetch, times: 1) { request in
+                guard let fetch = request.body as? FetchRequest else { return .pass }
+                var response = FetchResponse()
+                response.responses = fetch.topics.map { topic in
+                    var answer = FetchResponse.FetchableTopicResponse()
+                    answer.topic = topic.topic
+                    answer.topicId = topic.topicId
+                    answer.partitions = topic.partitions.map { partition in
+                        var data = FetchResponse.PartitionData()
+                        data.partitionIndex = partition.partition
+                        data.highWatermark = 1
+                        data.lastStableOffset = 1
+                        data.logStartOffset = 0
+                        data.records = corrupt
+                        return data
+                    }
+                    return answer
+                }
+                return .respond(response)
+            }
+            var configuration = ConsumerConfiguration(client: try ClientConfiguration(bootstrapServers: cluster.bootstrapServers))
+            configuration.enableAutoCommit = false
+            let consumer = try KafkaConsumer(configuration: configuration)
+            try await consumer.assign([TopicPartition("t", 0): .earliest])
+            do {
+                for try await _ in consumer.records { Issue.record("a corrupt record was handed out") }
+                Issue.record("records ended without an error")
+            } catch let error as SamsaClientError {
+                #expect("\(error)".contains("t-0"), "the error names the partition: \(error)")
+            }
+            await consumer.close()
         }
     }
 }
