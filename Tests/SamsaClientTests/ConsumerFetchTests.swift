@@ -188,3 +188,34 @@ struct ConsumerCorruptRecordsTests {
         }
     }
 }
+
+@Suite("Consumer groups and passing errors", .timeLimit(.minutes(1)))
+struct ConsumerGroupPassingErrorTests {
+    @Test("UNSTABLE_OFFSET_COMMIT while taking the assignment is retried; the group member goes on consuming")
+    func unstableOffsetCommitIsRetried() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("jobs")
+            let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+            for index in 0..<3 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "jobs", value: "\(index)", partition: 0)) }
+            await producer.flush()
+            await producer.close()
+
+            var configuration = ConsumerConfiguration(client: client, groupId: "workers")
+            configuration.autoOffsetReset = .earliest
+            configuration.isolationLevel = .readCommitted
+            configuration.client.retryBackoffMs = 5
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let failures = try cluster.failNext(.offsetFetch, with: .unstableOffsetCommit, times: 2)
+            try consumer.subscribe(["jobs"])
+            var values: [String] = []
+            for try await record in consumer.records {
+                values.append(record.valueString ?? "")
+                if values.count == 3 { break }
+            }
+            #expect(values == ["0", "1", "2"])
+            #expect(failures.requestCount == 2, "both refusals were seen and retried")
+            await consumer.close()
+        }
+    }
+}

@@ -59,11 +59,11 @@ extension KafkaConsumer {
                         announce(.revoked(revoked))
                     }
                     if !added.isEmpty {
-                        try await take(added)
+                        try await retryingPassingErrors { try await take(added) }
                         announce(.assigned(added.sorted()))
                     }
                 } else {
-                    try await assign(assigned)
+                    try await retryingPassingErrors { try await assign(assigned) }
                     announce(.assigned(assigned))
                 }
                 owned = assigned
@@ -132,7 +132,7 @@ extension KafkaConsumer {
                 }
                 if !added.isEmpty {
                     do {
-                        try await take(added)
+                        try await retryingPassingErrors { try await take(added) }
                     } catch {
                         logger.warning("could not take new partitions", metadata: ["error": "\(error)"])
                         continue
@@ -174,6 +174,26 @@ extension KafkaConsumer {
             }
         }
         state.withLockedValue { $0.stop(partitions) }
+    }
+
+    /// Runs `body` (taking partitions in a rebalance: committed offsets, offset lookups) again
+    /// after a retriable error, such as UNSTABLE_OFFSET_COMMIT while a transaction's offsets are
+    /// being committed, or a lost connection: up to 5 times with backoff, so a passing error
+    /// does not end the consumer.
+    func retryingPassingErrors(_ body: () async throws -> Void) async throws {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as KafkaError where error.isRetriable && attempt + 1 < 5 {
+                logger.debug("retrying to take partitions", metadata: ["error": "\(error)"])
+            } catch let error as SamsaClientError where error.isRetriable && attempt + 1 < 5 {
+                logger.debug("retrying to take partitions", metadata: ["error": "\(error)"])
+            }
+            if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
+            try await Task.sleep(for: .milliseconds(configuration.client.backoffMs(attempt: attempt, random: Double.random(in: 0...1))))
+            attempt += 1
+        }
     }
 
     /// Starts consuming `partitions` (besides those already assigned) from the group's
