@@ -8,20 +8,14 @@ extension KafkaAdmin {
     func askBroker<Response: Sendable>(
         _ nodeId: Int32, _ send: (BrokerConnection) async throws -> Response, errorCode: (Response) -> Int16
     ) async throws -> Response {
-        var attempt = 0
-        while true {
-            do {
-                let response = try await send(try await cluster.connection(to: nodeId))
-                let code = ErrorCode(rawValue: errorCode(response))
-                guard code == .noError else { throw KafkaError(code) }
-                return response
-            } catch let error as KafkaError
-                where attempt + 1 < 4 && (error.code == .coordinatorLoadInProgress || error.code == .coordinatorNotAvailable)
-            {
-            } catch let error as SamsaClientError where attempt + 1 < 4 && error.isRetriable {
-            }
-            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
-            attempt += 1
+        try await configuration.retrying(
+            attempts: 4, logger: cluster.logger, "broker \(nodeId)",
+            when: { $0.code == .coordinatorLoadInProgress || $0.code == .coordinatorNotAvailable }
+        ) {
+            let response = try await send(try await cluster.connection(to: nodeId))
+            let code = ErrorCode(rawValue: errorCode(response))
+            guard code == .noError else { throw KafkaError(code) }
+            return response
         }
     }
 

@@ -171,19 +171,9 @@ actor ClusterClient {
     func retryingWithFreshMetadata<Result: Sendable>(
         _ retrying: Set<ErrorCode> = ClusterClient.staleLeaderErrors, attempts: Int = 4, _ body: () async throws -> Result
     ) async throws -> Result {
-        var attempt = 0
-        while true {
-            do {
-                return try await body()
-            } catch let error as KafkaError where attempt + 1 < attempts && retrying.contains(error.code) {
-                logger.debug("retrying with fresh metadata", metadata: ["error": "\(error)"])
-            } catch let error as SamsaClientError where attempt + 1 < attempts && error.isRetriable {
-                logger.debug("retrying with fresh metadata", metadata: ["error": "\(error)"])
-            }
-            invalidateMetadata()
-            try await Task.sleep(for: .milliseconds(configuration.backoffMs(attempt: attempt, random: 0.5)))
-            attempt += 1
-        }
+        try await configuration.retrying(
+            attempts: attempts, logger: logger, "with fresh metadata", when: { retrying.contains($0.code) },
+            beforeRetry: { invalidateMetadata() }, body)
     }
 
     /// Errors that mean a partition's cached leader is wrong or the partition is new.

@@ -205,10 +205,11 @@ extension KafkaConsumer {
             }
             for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
                 state.partitions[partition]?.fetchPosition = next
-                // Only markers or aborted data came, and every record fetched before them was
-                // handed out (the position reached where this fetch started; a chunk the
-                // records iterator is still handing out is no longer in `chunks`): the position
-                // moves past them now. Otherwise it moves when the last record before them goes.
+                // Nothing of the partition waits to be handed out (no chunk buffered, this
+                // round's included, and the position reached where this fetch started, so the
+                // chunk the records iterator holds is done): what was fetched was only markers
+                // or aborted data, and the position moves past it now. Otherwise it moves when
+                // the last record before it goes.
                 if state.partitions[partition]?.consumed == positions[partition]!.0,
                     !state.chunks.contains(where: { $0.partition == partition })
                 {

@@ -181,19 +181,9 @@ extension KafkaConsumer {
     /// being committed, or a lost connection: up to 5 times with backoff, so a passing error
     /// does not end the consumer.
     func retryingPassingErrors(_ body: () async throws -> Void) async throws {
-        var attempt = 0
-        while true {
-            do {
-                return try await body()
-            } catch let error as KafkaError where error.isRetriable && attempt + 1 < 5 {
-                logger.debug("retrying to take partitions", metadata: ["error": "\(error)"])
-            } catch let error as SamsaClientError where error.isRetriable && attempt + 1 < 5 {
-                logger.debug("retrying to take partitions", metadata: ["error": "\(error)"])
-            }
-            if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed }
-            try await Task.sleep(for: .milliseconds(configuration.client.backoffMs(attempt: attempt, random: Double.random(in: 0...1))))
-            attempt += 1
-        }
+        try await configuration.client.retrying(
+            attempts: 5, logger: logger, "to take partitions", when: \.isRetriable,
+            beforeRetry: { if state.withLockedValue({ $0.closed }) { throw SamsaClientError.closed } }, body)
     }
 
     /// Starts consuming `partitions` (besides those already assigned) from the group's
