@@ -27,10 +27,13 @@ public final class GatedFileSystem: FileSystem {
     public let base = InMemoryFileSystem()
     private let filter: String
     private let counts = ConditionLock(Counts())
+    private let onSync: @Sendable (String) -> Void
 
-    /// Creates the file system, counting and gating files whose path contains `filter`.
-    public init(pathContaining filter: String) {
+    /// Creates the file system, counting and gating files whose path contains `filter`;
+    /// `onSync` sees the path of each such file's sync, on the syncing thread, before the gate.
+    public init(pathContaining filter: String, onSync: @escaping @Sendable (String) -> Void = { _ in }) {
         self.filter = filter
+        self.onSync = onSync
     }
 
     /// From now on, syncs of matching files wait until ``openGate()``.
@@ -56,6 +59,7 @@ public final class GatedFileSystem: FileSystem {
     /// Counts a sync and, while the gate is closed, holds it there.
     func passGate(_ path: String) {
         guard matches(path) else { return }
+        onSync(path)
         counts.withLock(notifyingWaiters: true) { counts in
             counts.syncs += 1
             counts.heldSyncs += 1

@@ -66,6 +66,51 @@ import SamsaTesting
         #expect(answers.succeeded(next.lastOffset + 1))
     }
 
+    /// A request that became the flusher stops once its own offset is durable: a waiter that
+    /// arrived during its fsync is not answered by it, and the flusher's role passes on.
+    @Test(.timeLimit(.minutes(1)))
+    func flusherUntilAnOffsetHandsTheRestOver() throws {
+        let fileSystem = GatedFileSystem(pathContaining: LogFileNames.logSuffix)
+        let log = try PartitionLog.open(
+            directory: "/d/t-0", config: smallConfig(segmentBytes: 1 << 20), fileSystem: fileSystem, clock: ManualClock())
+        let answers = Answers()
+        fileSystem.closeGate()
+        let first = try log.append(makeBatch(count: 1, seed: 0))
+        let firstEnd = first.lastOffset + 1
+        #expect(log.notifyWhenDurable(firstEnd, completion: answers.completion(for: firstEnd)))
+        let handedOver = NIOLockedValueBox<Bool?>(nil)
+        let flusher = ThreadHandle.spawn {
+            let result = log.flushForWaiters(until: firstEnd)
+            handedOver.withLockedValue { $0 = result }
+        }
+        fileSystem.waitUntil { $0.heldSyncs == 1 }
+        let second = try log.append(makeBatch(count: 1, seed: 1))
+        let secondEnd = second.lastOffset + 1
+        #expect(!log.notifyWhenDurable(secondEnd, completion: answers.completion(for: secondEnd)), "a flusher is running")
+        fileSystem.openGate()
+        flusher.join()
+
+        #expect(answers.succeeded(firstEnd))
+        #expect(answers.all[secondEnd] == nil, "the second waiter needs a fsync the first flusher did not do")
+        #expect(handedOver.withLockedValue { $0 } == true)
+        #expect(log.flushForWaiters() == false)
+        #expect(answers.succeeded(secondEnd))
+        #expect(log.recoveryPoint == secondEnd)
+    }
+
+    /// Without waiters left, a flusher until an offset ends like any other.
+    @Test func flusherUntilAnOffsetEndsWhenNoWaiterIsLeft() throws {
+        let log = try PartitionLog.open(directory: "/d/t-0", config: smallConfig(), fileSystem: InMemoryFileSystem(), clock: ManualClock())
+        let info = try log.append(makeBatch(count: 2))
+        let answers = Answers()
+        #expect(log.notifyWhenDurable(info.lastOffset + 1, completion: answers.completion(for: info.lastOffset + 1)))
+        #expect(log.flushForWaiters(until: info.lastOffset + 1) == false)
+        #expect(answers.succeeded(info.lastOffset + 1))
+        let next = try log.append(makeBatch(count: 1, seed: 3))
+        #expect(log.notifyWhenDurable(next.lastOffset + 1, completion: answers.completion(for: next.lastOffset + 1)), "a new flusher")
+        log.flushForWaiters()
+    }
+
     @Test func durableOffsetsAreAnsweredAtOnce() throws {
         let log = try PartitionLog.open(directory: "/d/t-0", config: smallConfig(), fileSystem: InMemoryFileSystem(), clock: ManualClock())
         let info = try log.append(makeBatch(count: 3), durability: .flushed)

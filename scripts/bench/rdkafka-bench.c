@@ -18,6 +18,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,20 @@ static void set_from_environment(rd_kafka_conf_t *conf) {
     free(copy);
 }
 
+static long long monotonic_ns(void);
+
+/* e2e: when each record was sent and when its delivery report came, by record index. */
+static long long *sent_at = NULL;
+static double *acked_after = NULL;
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *message, void *opaque) {
     (void)rk;
     (void)opaque;
     if (message->err) failed++;
+    if (acked_after && message->_private) {
+        long index = (long)(intptr_t)message->_private - 1;
+        acked_after[index] = (monotonic_ns() - sent_at[index]) / 1e6;
+    }
 }
 
 static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
@@ -196,6 +207,8 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     rd_kafka_assign(consumer, partitions);
     long count = rate * seconds;
     struct latency_consumer state = {.consumer = consumer, .expected = count, .latencies = calloc((size_t)count, sizeof(double))};
+    sent_at = calloc((size_t)count, sizeof(long long));
+    acked_after = calloc((size_t)count, sizeof(double));
     pthread_t thread;
     pthread_create(&thread, NULL, consume_latencies, &state);
     char value[1024];
@@ -209,8 +222,10 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
         long long index = i;
         memcpy(value, &sent, 8);
         memcpy(value + 8, &index, 8);
+        sent_at[i] = sent;
         while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value, sizeof value),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(intptr_t)(i + 1)),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(producer, 1);
         rd_kafka_poll(producer, 0);
     }
@@ -228,6 +243,11 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     double *sorted = state.latencies + skip;
     qsort(sorted, (size_t)measured, sizeof(double), compare_doubles);
     printf("%.3f %.3f %.3f\n", sorted[measured / 2], sorted[measured * 99 / 100], sorted[measured * 999 / 1000]);
+    /* The producer's part: send to delivery report, on stderr so that stdout stays one line. */
+    double *acks = acked_after + skip;
+    qsort(acks, (size_t)measured, sizeof(double), compare_doubles);
+    fprintf(stderr, "delivery report after p50 %.3f p99 %.3f p99.9 %.3f ms\n", acks[measured / 2], acks[measured * 99 / 100],
+            acks[measured * 999 / 1000]);
     rd_kafka_topic_partition_list_destroy(partitions);
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);

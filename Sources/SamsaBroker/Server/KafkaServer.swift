@@ -181,6 +181,16 @@ public final class KafkaServer: Service, Sendable {
             logger[metadataKey: "peer"] = "\(remote)"
         }
         logger.debug("connection opened")
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+            await serveRequests(connection, channel: channel, context: context, logger: logger)
+        }
+        logger.debug("connection closed")
+    }
+
+    private func serveRequests(
+        _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, context: ConnectionContext,
+        logger: Logger
+    ) async {
         do {
             try await withGracefulShutdownHandler {
                 try await connection.executeThenClose { inbound, _ in
@@ -197,7 +207,6 @@ public final class KafkaServer: Service, Sendable {
         } catch {
             logger.debug("connection closed: \(error)")
         }
-        logger.debug("connection closed")
     }
 
     /// Starts the connection's requests in order and writes their answers in that order,

@@ -34,18 +34,30 @@ package struct BlockingWork: Sendable {
     /// failure (nil when durable), in order. Every wait is registered before any is awaited, so
     /// the logs' fsyncs run in parallel; no thread is held while waiting, and a log has at most
     /// one thread flushing for all its waiters (see ``PartitionLog/notifyWhenDurable(_:completion:)``).
+    ///
+    /// Called on the pool (a produce request runs there), the caller does one log's fsync
+    /// itself when no one is flushing that log yet, instead of waking another thread for it and
+    /// being woken again after: two thread hand-offs less per durable produce.
     package func waitUntilDurable(_ waits: [(log: PartitionLog, offset: Int64)]) async -> [StorageError?] {
         guard !waits.isEmpty else { return [] }
-        return await withCheckedContinuation { continuation in
-            let gathered = GatheredResults(count: waits.count, continuation: continuation)
-            for (index, wait) in waits.enumerated() {
-                let log = wait.log
-                let startsFlusher = log.notifyWhenDurable(wait.offset) { result in
-                    gathered.set(index, result)
-                }
-                if startsFlusher { start { log.flushForWaiters() } }
+        let gathered = GatheredResults(count: waits.count)
+        var flushesHere: (log: PartitionLog, offset: Int64)?
+        for (index, wait) in waits.enumerated() {
+            let log = wait.log
+            let startsFlusher = log.notifyWhenDurable(wait.offset) { result in
+                gathered.set(index, result)
+            }
+            guard startsFlusher else { continue }
+            if flushesHere == nil, BlockingTaskExecutor.isRunningJob {
+                flushesHere = wait
+            } else {
+                start { log.flushForWaiters() }
             }
         }
+        if let (log, offset) = flushesHere, log.flushForWaiters(until: offset) {
+            start { log.flushForWaiters() }
+        }
+        return await gathered.results()
     }
 
     /// Stops the pool once the work already submitted is done.
@@ -54,23 +66,42 @@ package struct BlockingWork: Sendable {
     }
 }
 
-/// The results of several durability waits, resuming one continuation when the last arrives.
+/// The results of several durability waits, handed to the one task awaiting them once the
+/// last arrives (at once when every wait was answered before the task asked).
 private final class GatheredResults: Sendable {
-    private let state: NIOLockedValueBox<(results: [StorageError?], remaining: Int)>
-    private let continuation: CheckedContinuation<[StorageError?], Never>
+    private struct State {
+        var results: [StorageError?]
+        var remaining: Int
+        var continuation: CheckedContinuation<[StorageError?], Never>?
+    }
 
-    init(count: Int, continuation: CheckedContinuation<[StorageError?], Never>) {
-        state = NIOLockedValueBox((Array(repeating: nil, count: count), count))
-        self.continuation = continuation
+    private let state: NIOLockedValueBox<State>
+
+    init(count: Int) {
+        state = NIOLockedValueBox(State(results: Array(repeating: nil, count: count), remaining: count))
     }
 
     func set(_ index: Int, _ result: Result<Void, StorageError>) {
-        let results = state.withLockedValue { state -> [StorageError?]? in
+        let (continuation, results) = state.withLockedValue { state -> (CheckedContinuation<[StorageError?], Never>?, [StorageError?]) in
             if case .failure(let error) = result { state.results[index] = error }
             state.remaining -= 1
-            return state.remaining == 0 ? state.results : nil
+            guard state.remaining == 0 else { return (nil, []) }
+            defer { state.continuation = nil }
+            return (state.continuation, state.results)
         }
-        if let results { continuation.resume(returning: results) }
+        continuation?.resume(returning: results)
+    }
+
+    func results() async -> [StorageError?] {
+        if let done = state.withLockedValue({ $0.remaining == 0 ? $0.results : nil }) { return done }
+        return await withCheckedContinuation { continuation in
+            let done = state.withLockedValue { state -> [StorageError?]? in
+                if state.remaining == 0 { return state.results }
+                state.continuation = continuation
+                return nil
+            }
+            if let done { continuation.resume(returning: done) }
+        }
     }
 }
 

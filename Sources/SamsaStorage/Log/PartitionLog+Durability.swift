@@ -85,17 +85,29 @@ extension PartitionLog {
     /// Runs fsync rounds for the waiters of ``notifyWhenDurable(_:completion:)`` until none is
     /// left, answering each as soon as a round covers it. Blocks: run it where blocking is
     /// allowed, and only when ``notifyWhenDurable(_:completion:)`` said to.
-    public func flushForWaiters() {
+    ///
+    /// With `offset`, it returns as soon as every offset below `offset` is durable, even if
+    /// others still wait: a request that became the flusher does its own fsync in place (no
+    /// thread hand-off before or after it) but does not keep flushing for others. Returns true
+    /// when waiters are left: the caller must then start ``flushForWaiters(until:)`` without an
+    /// offset elsewhere, as the flusher's role passed to it.
+    @discardableResult
+    public func flushForWaiters(until offset: Int64? = nil) -> Bool {
         while true {
             var durable: [DurabilityWaiter] = []
             var failed: [DurabilityWaiter] = []
             var failure: StorageError?
+            var handsOff = false
             let round = state.withLock(waitingUntil: { !$0.flushInProgress }, notifyingWaiters: true) { state -> FlushRound? in
                 let recoveryPoint = state.local.recoveryPoint
                 durable = state.durabilityWaiters.filter { $0.offset <= recoveryPoint }
                 state.durabilityWaiters.removeAll { $0.offset <= recoveryPoint }
                 if state.durabilityWaiters.isEmpty {
                     state.waiterFlusherActive = false
+                    return nil
+                }
+                if let offset, recoveryPoint >= offset {
+                    handsOff = true
                     return nil
                 }
                 do throws(StorageError) {
@@ -113,7 +125,7 @@ extension PartitionLog {
             if let failure {
                 for waiter in failed { waiter.completion(.failure(failure)) }
             }
-            guard let round else { return }
+            guard let round else { return handsOff }
             // A failure is recorded in the state; the next pass answers the waiters with it.
             try? finishFlush(round)
         }
