@@ -30,8 +30,13 @@ struct ConsumerPositionTests {
         }
 
         func wait(forOffset offset: Int64) async {
-            if seen.withLockedValue({ $0.contains(offset) }) { return }
-            for await fetched in stream where fetched == offset { return }
+            await wait { $0.contains(offset) }
+        }
+
+        /// Waits until the offsets fetched so far, in order, satisfy `predicate`.
+        func wait(until predicate: ([Int64]) -> Bool) async {
+            if predicate(seen.withLockedValue { $0 }) { return }
+            for await _ in stream where predicate(seen.withLockedValue { $0 }) { return }
         }
     }
 
@@ -70,6 +75,92 @@ struct ConsumerPositionTests {
             for expected in 1..<10 { #expect(try await records.next()?.offset == Int64(expected)) }
             await producer.close()
             await consumer.close()
+        }
+    }
+
+    @Test("OFFSET_OUT_OF_RANGE while fetched records are still being handed out resets the position only after them")
+    func outOfRangeResetWaitsForRecordsBeingHandedOut() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("t")
+            let partition = TopicPartition("t", 0)
+            let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+            for batch in 0..<2 {
+                for index in 0..<10 {
+                    try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(batch * 10 + index)", partition: 0))
+                }
+                await producer.flush()
+            }
+            // The second fetch (from 10) is held until the records before 15 are deleted, so it
+            // finds its offset out of range while records 1-9 wait to be handed out.
+            let (gate, release) = AsyncStream.makeStream(of: Void.self)
+            let (held, holding) = AsyncStream.makeStream(of: Void.self)
+            let fetches = NIOLockedValueBox(0)
+            cluster.intercept(.fetch) { _ in
+                let count = fetches.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
+                if count == 2 {
+                    holding.yield()
+                    for await _ in gate { break }
+                }
+                return .pass
+            }
+            var configuration = ConsumerConfiguration(client: client)
+            configuration.enableAutoCommit = false
+            configuration.autoOffsetReset = .earliest
+            configuration.maxPartitionFetchBytes = 1  // one batch per fetch
+            configuration.fetchMaxWaitMs = 50
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let watch = FetchWatch(cluster, partition)
+            try await consumer.assign([partition: .offset(0)])
+            var records = consumer.records.makeAsyncIterator()
+            #expect(try await records.next()?.offset == 0)
+            for await _ in held { break }
+            let admin = KafkaAdmin(configuration: client)
+            _ = try await admin.deleteRecords(before: [partition: 15])
+            release.yield()
+            // The next fetch asks for 10 again (the reset waits) or, reset, for 15.
+            await watch.wait { fetched in fetched.filter { $0 == 10 }.count >= 2 || fetched.contains(15) }
+            #expect(consumer.position(partition) == 1, "records 1-9 have not been handed out")
+            for expected in 1..<10 { #expect(try await records.next()?.offset == Int64(expected)) }
+            #expect(try await records.next()?.offset == 15, "then the reset to the earliest offset")
+            await admin.close()
+            await producer.close()
+            await consumer.close()
+        }
+    }
+
+    @Test("records fetched but not yet handed out are not handed out once the consumer is closed")
+    func nothingIsHandedOutAfterClose() async throws {
+        try await SamsaTestCluster.with { cluster in
+            try await cluster.createTopic("t")
+            let partition = TopicPartition("t", 0)
+            let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
+            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+            for batch in 0..<2 {
+                for index in 0..<10 {
+                    try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(batch * 10 + index)", partition: 0))
+                }
+                await producer.flush()
+            }
+            var configuration = ConsumerConfiguration(client: client)
+            configuration.enableAutoCommit = false
+            configuration.maxPartitionFetchBytes = 1  // one batch per fetch
+            let consumer = try KafkaConsumer(configuration: configuration)
+            let watch = FetchWatch(cluster, partition)
+            try await consumer.assign([partition: .earliest])
+            var records = consumer.records.makeAsyncIterator()
+            #expect(try await records.next()?.offset == 0)
+            // The fetch from 20 is sent once the batch of 10-19 is buffered.
+            await watch.wait(forOffset: 20)
+            await consumer.close()
+            #expect(try await records.next() == nil, "not 1, the rest of the batch being handed out")
+            var batches = consumer.batches.makeAsyncIterator()
+            #expect(try await batches.next() == nil, "not 10-19, the batch buffered")
+            #expect(consumer.position(partition) == 1)
+            await producer.close()
         }
     }
 

@@ -2,11 +2,11 @@
 """Time per request on one connection with 1 or many requests in flight: the broker's cost per
 request, apart from any client library's batching.
 
-    .venv/bin/python scripts/bench/requests-per-connection.py PORT produce TOPIC ACKS IN_FLIGHT COUNT
+    .venv/bin/python scripts/bench/requests-per-connection.py PORT produce TOPIC ACKS IN_FLIGHT COUNT [RECORDS [BYTES]]
     .venv/bin/python scripts/bench/requests-per-connection.py PORT apiversions IN_FLIGHT COUNT
 
-`produce` sends Produce v3 requests of one 100 B record to partition 0 of TOPIC (create it
-first) with ACKS (1 or -1); `apiversions` sends ApiVersions v0. Each run warms up with 200
+`produce` sends Produce v3 requests of one batch of RECORDS records (default 1) of BYTES
+bytes (default 100) to partition 0 of TOPIC (create it first) with ACKS (1 or -1); `apiversions` sends ApiVersions v0. Each run warms up with 200
 requests one at a time, then keeps IN_FLIGHT requests outstanding and prints the microseconds
 per request. Needs kafka-python (in the test venv) only to build the record batch.
 """
@@ -62,8 +62,11 @@ def main() -> None:
         topic, acks, in_flight, count = sys.argv[3].encode(), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
         builder = DefaultRecordBatchBuilder(
             magic=2, compression_type=0, is_transactional=False, producer_id=-1, producer_epoch=-1,
-            base_sequence=-1, batch_size=1 << 20)
-        builder.append(0, timestamp=int(time.time() * 1000), key=None, value=b"x" * 100, headers=[])
+            base_sequence=-1, batch_size=64 << 20)
+        records = int(sys.argv[7]) if len(sys.argv) > 7 else 1
+        size = int(sys.argv[8]) if len(sys.argv) > 8 else 100
+        for offset in range(records):
+            builder.append(offset, timestamp=int(time.time() * 1000), key=None, value=b"x" * size, headers=[])
         batch = bytes(builder.build())
         request = lambda correlation_id: produce_frame(topic, acks, batch, correlation_id)
     elif mode == "apiversions":

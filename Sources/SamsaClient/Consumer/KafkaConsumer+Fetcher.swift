@@ -216,7 +216,14 @@ extension KafkaConsumer {
                     state.partitions[partition]?.consumed = next
                 }
             }
+            // Out of range: the reset waits until every record fetched before is handed out (as
+            // Kafka's consumer meets the error only after the fetches before it), so the position,
+            // and a commit of it, never jumps past records the application has not seen. Until
+            // then the next rounds ask for the same offset again.
             for partition in resets where state.partitions[partition]?.epoch == positions[partition]!.1 {
+                guard state.partitions[partition]?.consumed == positions[partition]!.0,
+                    !state.chunks.contains(where: { $0.partition == partition })
+                else { continue }
                 state.partitions[partition]?.fetchPosition = nil
                 state.partitions[partition]?.pending = reset
             }

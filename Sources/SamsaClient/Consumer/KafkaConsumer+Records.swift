@@ -74,11 +74,13 @@ extension KafkaConsumer {
     }
 
     /// Records a record as handed out (its partition's position moves past it); false when a
-    /// seek made it stale.
+    /// seek made it stale or the consumer is closed.
     func handOut(_ record: ConsumerRecord, epoch: Int, position: Int64) -> Bool {
         state.withLockedValue { state in
             let key = TopicPartition(record.topic, record.partition)
-            guard var entry = state.partitions[key], entry.epoch == epoch else { return false }
+            // Nothing is handed out after close: its commit (or the group's next owner) has
+            // already taken over from here.
+            guard !state.closed, var entry = state.partitions[key], entry.epoch == epoch else { return false }
             entry.consumed = position
             state.partitions[key] = entry
             return true
@@ -91,6 +93,7 @@ extension KafkaConsumer {
         while true {
             let (chunk, done, failure) = state.withLockedValue { state -> (Chunk?, Bool, (any Error)?) in
                 if let failure = state.failure { return (nil, true, failure) }
+                if state.closed { return (nil, true, nil) }
                 while !state.chunks.isEmpty {
                     let chunk = state.chunks.removeFirst()
                     state.bufferedBytes -= chunk.bytes
