@@ -40,6 +40,34 @@ struct ConsumerPositionTests {
         }
     }
 
+    /// Holds the second Fetch the cluster gets until ``release()``.
+    private final class SecondFetchHold: Sendable {
+        private let (gate, opening) = AsyncStream.makeStream(of: Void.self)
+        private let (holding, isHolding) = AsyncStream.makeStream(of: Void.self)
+
+        init(_ cluster: SamsaTestCluster) {
+            let fetches = NIOLockedValueBox(0)
+            cluster.intercept(.fetch) { [gate, isHolding] _ in
+                let count = fetches.withLockedValue {
+                    $0 += 1
+                    return $0
+                }
+                if count == 2 {
+                    isHolding.yield()
+                    for await _ in gate { break }
+                }
+                return .pass
+            }
+        }
+
+        /// Returns once the second fetch is held.
+        func held() async {
+            for await _ in holding { break }
+        }
+
+        func release() { opening.yield() }
+    }
+
     @Test("an aborted transaction fetched while records before it are being handed out does not move the position past them")
     func abortedDataDoesNotSkipRecordsBeingHandedOut() async throws {
         try await SamsaTestCluster.with { cluster in
@@ -93,20 +121,7 @@ struct ConsumerPositionTests {
             }
             // The second fetch (from 10) is held until the records before 15 are deleted, so it
             // finds its offset out of range while records 1-9 wait to be handed out.
-            let (gate, release) = AsyncStream.makeStream(of: Void.self)
-            let (held, holding) = AsyncStream.makeStream(of: Void.self)
-            let fetches = NIOLockedValueBox(0)
-            cluster.intercept(.fetch) { _ in
-                let count = fetches.withLockedValue {
-                    $0 += 1
-                    return $0
-                }
-                if count == 2 {
-                    holding.yield()
-                    for await _ in gate { break }
-                }
-                return .pass
-            }
+            let hold = SecondFetchHold(cluster)
             var configuration = ConsumerConfiguration(client: client)
             configuration.enableAutoCommit = false
             configuration.autoOffsetReset = .earliest
@@ -117,10 +132,10 @@ struct ConsumerPositionTests {
             try await consumer.assign([partition: .offset(0)])
             var records = consumer.records.makeAsyncIterator()
             #expect(try await records.next()?.offset == 0)
-            for await _ in held { break }
+            await hold.held()
             let admin = KafkaAdmin(configuration: client)
             _ = try await admin.deleteRecords(before: [partition: 15])
-            release.yield()
+            hold.release()
             // The next fetch asks for 10 again (the reset waits) or, reset, for 15.
             await watch.wait { fetched in fetched.filter { $0 == 10 }.count >= 2 || fetched.contains(15) }
             #expect(consumer.position(partition) == 1, "records 1-9 have not been handed out")
@@ -175,30 +190,17 @@ struct ConsumerPositionTests {
             await producer.flush()
 
             // The first fetch is answered; the second (from 10) is held until released.
-            let (gate, release) = AsyncStream.makeStream(of: Void.self)
-            let (held, holding) = AsyncStream.makeStream(of: Void.self)
-            let fetches = NIOLockedValueBox(0)
-            cluster.intercept(.fetch) { _ in
-                let count = fetches.withLockedValue {
-                    $0 += 1
-                    return $0
-                }
-                if count == 2 {
-                    holding.yield()
-                    for await _ in gate { break }
-                }
-                return .pass
-            }
+            let hold = SecondFetchHold(cluster)
             var configuration = ConsumerConfiguration(client: client)
             configuration.enableAutoCommit = false
             let consumer = try KafkaConsumer(configuration: configuration)
             try await consumer.assign([partition: .offset(0)])
-            for await _ in held { break }
+            await hold.held()
             try await consumer.assign([TopicPartition: OffsetSpec]())
             try await consumer.assign([partition: .offset(0)])
             for index in 10..<20 { try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(index)", partition: 0)) }
             await producer.flush()
-            release.yield()
+            hold.release()
             var records = consumer.records.makeAsyncIterator()
             #expect(try await records.next()?.offset == 0, "read again from 0, not from the stale fetch's 10")
             await producer.close()
