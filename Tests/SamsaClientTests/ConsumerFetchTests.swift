@@ -40,6 +40,18 @@ struct ConsumerPositionTests {
         }
     }
 
+    /// A producer that has written two batches of ten records to partition 0 of "t".
+    private static func twoBatches(_ client: ClientConfiguration) async throws -> KafkaProducer {
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+        for batch in 0..<2 {
+            for index in 0..<10 {
+                try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(batch * 10 + index)", partition: 0))
+            }
+            await producer.flush()
+        }
+        return producer
+    }
+
     /// Holds the second Fetch the cluster gets until ``release()``.
     private final class SecondFetchHold: Sendable {
         private let (gate, opening) = AsyncStream.makeStream(of: Void.self)
@@ -112,13 +124,7 @@ struct ConsumerPositionTests {
             try await cluster.createTopic("t")
             let partition = TopicPartition("t", 0)
             let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
-            for batch in 0..<2 {
-                for index in 0..<10 {
-                    try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(batch * 10 + index)", partition: 0))
-                }
-                await producer.flush()
-            }
+            let producer = try await Self.twoBatches(client)
             // The second fetch (from 10) is held until the records before 15 are deleted, so it
             // finds its offset out of range while records 1-9 wait to be handed out.
             let hold = SecondFetchHold(cluster)
@@ -153,13 +159,7 @@ struct ConsumerPositionTests {
             try await cluster.createTopic("t")
             let partition = TopicPartition("t", 0)
             let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
-            let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
-            for batch in 0..<2 {
-                for index in 0..<10 {
-                    try await producer.sendWithoutWaiting(ProducerRecord(topic: "t", value: "\(batch * 10 + index)", partition: 0))
-                }
-                await producer.flush()
-            }
+            let producer = try await Self.twoBatches(client)
             var configuration = ConsumerConfiguration(client: client)
             configuration.enableAutoCommit = false
             configuration.maxPartitionFetchBytes = 1  // one batch per fetch
