@@ -7,7 +7,8 @@ import SamsaRecords
 /// are never shown, and with read_committed the batches of aborted transactions are dropped
 /// (using the aborted-transaction list the broker sends with the data).
 enum FetchDecoder {
-    /// The records, and the position after the last complete batch (past skipped batches too).
+    /// The records, the position after the last complete batch (past skipped batches too), and
+    /// the bytes the records hold: the answer's, plus the decompressed bytes of compressed batches.
     static func decode(
         topic: String, partition: Int32, data: FetchResponse.PartitionData, position: Int64, isolation: IsolationLevel,
         maxDecompressedBytes: Int = 256 * 1024 * 1024
@@ -17,6 +18,7 @@ enum FetchDecoder {
         var abortedProducers = Set<Int64>()
         var scanner = RecordBatchScanner(buffer, allowsTrailingPartialBatch: true, verifiesChecksums: true)
         var records: [ConsumerRecord] = []
+        var decompressedBytes = 0
         var next = position
         while let batch = try scanner.nextBatch() {
             let header = batch.header
@@ -35,13 +37,18 @@ enum FetchDecoder {
             }
             if isolation == .readCommitted && header.isTransactional && abortedProducers.contains(header.producerId) { continue }
             guard header.lastOffset >= position else { continue }
-            for record in try batch.decodeRecords(maxDecompressedBytes: maxDecompressedBytes) where record.offset >= position {
+            var batchRecords = try batch.records(maxDecompressedBytes: maxDecompressedBytes)
+            // The records of a compressed batch are slices of its decompressed bytes, which they
+            // keep alive: those count against the consumer's buffer limit, not the wire bytes.
+            if header.compression != .none { decompressedBytes += batchRecords.remainingBytes }
+            while let record = try batchRecords.next() {
+                guard record.offset >= position else { continue }
                 records.append(
                     ConsumerRecord(
                         topic: topic, partition: partition, offset: record.offset, timestamp: record.timestamp,
                         timestampType: header.timestampType, key: record.key, value: record.value, headers: record.headers))
             }
         }
-        return (records, next, buffer.readableBytes)
+        return (records, next, buffer.readableBytes + decompressedBytes)
     }
 }

@@ -174,7 +174,7 @@ extension KafkaConsumer {
                         ? data.lastStableOffset : data.highWatermark
                     if decoded.records.isEmpty && next >= end { atEnd[key] = next }
                     metrics.records.increment(by: decoded.records.count)
-                    metrics.bytes.increment(by: decoded.bytes)
+                    metrics.bytes.increment(by: data.records?.readableBytes ?? 0)
                     if !decoded.records.isEmpty {
                         chunks.append(
                             Chunk(partition: key, epoch: epoch, records: decoded.records, bytes: decoded.bytes, next: decoded.next))
