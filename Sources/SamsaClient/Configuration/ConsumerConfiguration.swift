@@ -41,7 +41,8 @@ public struct ConsumerConfiguration: Sendable {
     public var maxPartitionFetchBytes: Int32 = 1_048_576
     /// `fetch.max.wait.ms`.
     public var fetchMaxWaitMs: Int32 = 500
-    /// How many bytes of fetched records may wait for the application before fetching pauses.
+    /// How many bytes of fetched records may wait for the application before fetching pauses;
+    /// compressed batches count with their decompressed size, the memory their records hold.
     public var maxBufferedBytes = 64 * 1024 * 1024
     /// `enable.auto.commit`.
     public var enableAutoCommit = true
