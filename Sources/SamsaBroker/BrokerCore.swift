@@ -20,6 +20,8 @@ package final class BrokerCore: Sendable {
     /// Wakes long-poll fetches: call `appendNotifier.notifyAppended(partition)` after every
     /// successful append to a partition log.
     package let appendNotifier: AppendNotifier
+    /// Incremental fetch sessions (KIP-227).
+    let fetchSessions: FetchSessionCache
     /// The ports actually listened on by listener name, known once bound (port 0 in tests).
     let boundPorts: [String: PortBox]
     /// Authenticates SASL connections.
@@ -47,6 +49,7 @@ package final class BrokerCore: Sendable {
         self.random = random
         self.logger = logger
         self.appendNotifier = AppendNotifier(clock: clock)
+        self.fetchSessions = FetchSessionCache(random: random)
         self.boundPorts = Dictionary(uniqueKeysWithValues: configuration.listeners.map { ($0.name, PortBox($0.port)) })
         self.authorizer = Authorizer(security: configuration.security, registry: topics)
         self.quotas = QuotaManager(registry: topics)

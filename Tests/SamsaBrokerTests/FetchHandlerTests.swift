@@ -157,18 +157,18 @@ struct FetchHandlerTests {
         }
     }
 
-    @Test("fetch sessions: full fetches get session 0, incremental ones FETCH_SESSION_ID_NOT_FOUND")
+    @Test("fetch sessions: epoch -1 fetches without one, epoch 0 opens one, an unknown one is FETCH_SESSION_ID_NOT_FOUND")
     func sessions() async throws {
         try await FetchTestBroker.with { broker in
             let topic = try await broker.createTopic("sessions")
             try await broker.append(TestBatches.batch(count: 2), topic: "sessions")
-            for (id, epoch) in [(0, 0), (0, -1), (77, -1), (77, 0)] as [(Int32, Int32)] {
+            for (id, epoch, opens) in [(0, 0, true), (0, -1, false), (77, -1, false), (77, 0, true)] as [(Int32, Int32, Bool)] {
                 var request = makeFetch(topic, [(0, 0)])
                 request.sessionId = id
                 request.sessionEpoch = epoch
                 let response = try await broker.send(request, version: 12)
                 #expect(response.errorCode == 0)
-                #expect(response.sessionId == 0)
+                #expect((response.sessionId != 0) == opens, "session \(id), epoch \(epoch)")
                 #expect(try TestBatches.decode(response.responses.first?.partitions.first?.records).count == 2)
             }
             for (id, epoch) in [(77, 1), (0, 5)] as [(Int32, Int32)] {

@@ -39,6 +39,16 @@ def unique_topic(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def create_topic(bootstrap: str, prefix: str, partitions: int) -> str:
+    """A new topic named after `prefix`, with `partitions` partitions, created with confluent-kafka's admin client."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = unique_topic(prefix)
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": REQUEST_TIMEOUT_MS})
+    assert admin.create_topics([NewTopic(name, partitions, 1)], request_timeout=10)[name].result(timeout=15) is None
+    return name
+
+
 def run_async(coro, timeout: float = CLIENT_TIMEOUT):
     """Runs one aiokafka scenario on a fresh event loop, bounded by `timeout`."""
     return asyncio.run(asyncio.wait_for(coro, timeout))

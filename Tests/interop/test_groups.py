@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from clients import REQUEST_TIMEOUT_MS, Rec, produce_confluent, run_async, unique_topic
+from clients import REQUEST_TIMEOUT_MS, Rec, create_topic, produce_confluent, run_async
 
 pytestmark = pytest.mark.groups
 
@@ -25,12 +25,7 @@ REBALANCE_WAIT = 30.0
 
 
 def six_partition_topic(broker) -> str:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    name = unique_topic("group")
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap, "socket.timeout.ms": REQUEST_TIMEOUT_MS})
-    assert admin.create_topics([NewTopic(name, PARTITIONS, 1)], request_timeout=10)[name].result(timeout=15) is None
-    return name
+    return create_topic(broker.bootstrap, "group", PARTITIONS)
 
 
 def confluent_group_consumer(broker, group: str, protocol: str = "classic", **extra):

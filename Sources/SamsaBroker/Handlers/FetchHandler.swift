@@ -22,11 +22,12 @@ import ServiceLifecycle
 /// positive, the fetch waits in the ``AppendNotifier`` until an append to one of its partitions
 /// or the wait ends (capped at ``maxWait``), then reads again and answers.
 ///
-/// Differences from Kafka: no fetch sessions are kept. Every full fetch (SessionEpoch 0 or -1)
-/// is answered with SessionId 0, meaning "no session", so clients send full fetches each time;
-/// an incremental fetch (any other epoch) names a session we do not have and gets
-/// FETCH_SESSION_ID_NOT_FOUND, as Kafka answers for an unknown or evicted session. No
-/// preferred read replica (-1), no throttling.
+/// Fetch sessions (v7+, KIP-227, ``FetchSessionCache``): SessionEpoch 0 opens a session for the
+/// partitions named, and later requests send only their changes; a session's answers list only
+/// the partitions with records, an error or offsets the consumer has not been told. An unknown
+/// session is FETCH_SESSION_ID_NOT_FOUND, an unexpected epoch INVALID_FETCH_SESSION_EPOCH.
+///
+/// Differences from Kafka: no preferred read replica (-1), no throttling.
 struct FetchHandler: RequestHandler {
     typealias Request = FetchRequest
 
@@ -109,13 +110,35 @@ struct FetchHandler: RequestHandler {
     /// Reads the partitions, waiting for MinBytes as the request allows, and returns the last read.
     private func fetch(_ request: FetchRequest, context: RequestContext) async throws -> FetchPass {
         let version = context.apiVersion
-        if version >= 7, request.sessionEpoch != 0, request.sessionEpoch != -1 {
-            // An incremental fetch: we never create sessions, so its session cannot exist.
+        let session = version >= 7 ? core.fetchSessions.lookup(request, now: core.clock.nowMilliseconds()) : .sessionless
+        var request = request
+        switch session {
+        case .failed(let error):
             var response = FetchResponse()
-            response.errorCode = ErrorCode.fetchSessionIdNotFound.rawValue
+            response.errorCode = error.rawValue
             response.sessionId = 0
             return FetchPass(response: response, files: [], byteCount: 0, hasError: true, partitions: [])
+        case .incremental(_, let topics):
+            request.topics = topics
+        case .sessionless, .newSession:
+            break
         }
+        var pass = try await read(request, context: context)
+        switch session {
+        case .newSession:
+            pass.response.sessionId = core.fetchSessions.open(request, answeredBy: pass.response, now: core.clock.nowMilliseconds())
+        case .incremental(let id, _):
+            core.fetchSessions.keepNews(of: &pass, session: id)
+            pass.response.sessionId = id
+        case .sessionless, .failed:
+            break
+        }
+        return pass
+    }
+
+    /// Reads the partitions of `request`, waiting for MinBytes as it allows, and returns the last read.
+    private func read(_ request: FetchRequest, context: RequestContext) async throws -> FetchPass {
+        let version = context.apiVersion
         let requestedMax = version >= 3 ? Int(max(0, request.maxBytes)) : Int(Int32.max)
         var configured = FetchReader(
             core: core, request: request, version: version, responseMaxBytes: min(requestedMax, Self.maxResponseBytes)
