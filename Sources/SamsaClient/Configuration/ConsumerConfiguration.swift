@@ -41,6 +41,11 @@ public struct ConsumerConfiguration: Sendable {
     public var maxPartitionFetchBytes: Int32 = 1_048_576
     /// `fetch.max.wait.ms`.
     public var fetchMaxWaitMs: Int32 = 500
+    /// Fetch through incremental fetch sessions (KIP-227) where the broker offers them: after a
+    /// first full fetch, requests name only the partitions whose offset moved and answers only
+    /// the partitions with news. Off, every fetch names every partition (franz-go's
+    /// `DisableFetchSessions`, kafka-python's `enable_incremental_fetch_sessions`).
+    public var fetchSessions = true
     /// How many bytes of fetched records may wait for the application before fetching pauses;
     /// compressed batches count with their decompressed size, the memory their records hold.
     public var maxBufferedBytes = 64 * 1024 * 1024

@@ -109,33 +109,59 @@ extension KafkaConsumer {
         request.minBytes = configuration.fetchMinBytes
         request.maxBytes = configuration.fetchMaxBytes
         request.isolationLevel = configuration.isolationLevel.rawValue
-        request.sessionId = 0
-        request.sessionEpoch = -1
         let topicIds = cluster.snapshot.withLockedValue { metadata in metadata.topics.mapValues(\.id) }
-        request.topics = partitions.byTopic().map { topic, indexes in
-            var entry = FetchRequest.FetchTopic()
-            entry.topic = topic
-            entry.topicId = topicIds[topic] ?? .zero
-            entry.partitions = indexes.map { index in
-                var item = FetchRequest.FetchPartition()
-                item.partition = index
-                item.fetchOffset = positions[TopicPartition(topic, index)]!.0
-                item.partitionMaxBytes = configuration.maxPartitionFetchBytes
-                return item
-            }
-            return entry
-        }
+        let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
         let connection = try await cluster.connection(to: leader)
-        // Fetch v13+ names topics by id only; stay at 12 unless every topic id is known.
-        let idsKnown = request.topics.allSatisfy { $0.topicId != .zero }
-        guard let version = connection.versions.version(for: FetchRequest.self) else {
+        guard let newest = connection.versions.version(for: FetchRequest.self) else {
             throw SamsaClientError.unsupportedVersion(api: .fetch, broker: connection.address.description)
         }
+        // Fetch v13+ names topics by id only; stay at 12 unless every topic id is known.
+        let idsKnown = partitions.allSatisfy { (topicIds[$0.topic] ?? .zero) != .zero }
+        let version = idsKnown ? newest : min(newest, 12)
+        let offsets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, positions[$0]!.0) })
+        var session = state.withLockedValue { $0.fetchSessions[leader] } ?? FetchSession()
         let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMs + Int64(configuration.fetchMaxWaitMs))
-        let started = ContinuousClock.now
-        let response = try await connection.send(request, version: idsKnown ? version : min(version, 12), timeout: timeout)
-        metrics.fetches.increment()
-        metrics.fetchLatency.record(since: started)
+        var response = FetchResponse()
+        var plan = session.plan(offsets, version: version, enabled: configuration.fetchSessions)
+        // A session the broker refuses (evicted, or at another epoch) is fetched again in full.
+        for attempt in 0..<2 {
+            if attempt > 0 { plan = session.plan(offsets, version: version, enabled: configuration.fetchSessions) }
+            request.sessionId = plan.sessionId
+            request.sessionEpoch = plan.epoch
+            request.topics = plan.partitions.byTopic().map { topic, indexes in
+                var entry = FetchRequest.FetchTopic()
+                entry.topic = topic
+                entry.topicId = topicIds[topic] ?? .zero
+                entry.partitions = indexes.map { index in
+                    var item = FetchRequest.FetchPartition()
+                    item.partition = index
+                    item.fetchOffset = offsets[TopicPartition(topic, index)]!
+                    item.partitionMaxBytes = configuration.maxPartitionFetchBytes
+                    return item
+                }
+                return entry
+            }
+            request.forgottenTopicsData = plan.forgotten.byTopic().map { topic, indexes in
+                var entry = FetchRequest.ForgottenTopic()
+                entry.topic = topic
+                entry.topicId = topicIds[topic] ?? .zero
+                entry.partitions = indexes
+                return entry
+            }
+            let started = ContinuousClock.now
+            do {
+                response = try await connection.send(request, version: version, timeout: timeout)
+            } catch {
+                // The answer is lost: whether the broker moved the session on is unknown.
+                session.reset(keepingId: true)
+                state.withLockedValue { $0.fetchSessions[leader] = session }
+                throw error
+            }
+            metrics.fetches.increment()
+            metrics.fetchLatency.record(since: started)
+            if session.handle(response, plan: plan, positions: offsets, names: names) { break }
+        }
+        state.withLockedValue { $0.fetchSessions[leader] = session }
         if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
         var chunks: [Chunk] = []
         var advanced: [TopicPartition: Int64] = [:]
@@ -144,11 +170,12 @@ extension KafkaConsumer {
         var lagMax: Int64 = 0
         /// Partitions whose fetch found nothing past the end: candidates for `partitionEnds`.
         var atEnd: [TopicPartition: Int64] = [:]
-        let names = topicIds.reduce(into: [KafkaUUID: String]()) { $0[$1.value] = $1.key }
+        var answered = Set<TopicPartition>()
         for topic in response.responses {
             let name = topic.topic.isEmpty ? names[topic.topicId] ?? "" : topic.topic
             for data in topic.partitions {
                 let key = TopicPartition(name, data.partitionIndex)
+                answered.insert(key)
                 guard let (position, epoch) = positions[key] else { continue }
                 let code = ErrorCode(rawValue: data.errorCode)
                 switch code {
@@ -192,6 +219,17 @@ extension KafkaConsumer {
                         throw KafkaError(code, topic: name, partition: data.partitionIndex)
                     }
                 }
+            }
+        }
+        // An incremental answer leaves out the partitions with nothing new: they are where they
+        // were, and at their end if their position reached the end last heard.
+        if !plan.isFull {
+            for partition in partitions where !answered.contains(partition) {
+                guard let end = session.ends[partition], let position = offsets[partition] else { continue }
+                let stable =
+                    configuration.isolationLevel == .readCommitted && end.lastStableOffset >= 0 ? end.lastStableOffset : end.highWatermark
+                lagMax = max(lagMax, end.highWatermark - position)
+                if position >= stable { atEnd[partition] = position }
             }
         }
         metrics.lagMax.record(lagMax)

@@ -87,6 +87,8 @@ public final class KafkaConsumer: Sendable, Service {
         var consumerMembership: ConsumerProtocolMembership?
         /// True while the group task waits in JoinGroup/SyncGroup.
         var joining = false
+        /// The incremental fetch session with each broker fetched from, by node id.
+        var fetchSessions: [Int32: FetchSession] = [:]
 
         /// Reads `partition` from `offset` on (adding it if it is new); chunks fetched for it
         /// before are dropped, and so are records of them still being handed out.
