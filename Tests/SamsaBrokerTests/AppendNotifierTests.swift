@@ -27,6 +27,33 @@ struct AppendNotifierTests {
         #expect(notifier.waiterCount == 0)
     }
 
+    @Test("several waits on one partition: one that times out leaves the others, an append wakes them all")
+    func severalWaitersOnOnePartition() async throws {
+        let clock = ManualClock()
+        let notifier = AppendNotifier(clock: clock)
+        let snapshot = notifier.snapshot()
+        let start = clock.nowMilliseconds()
+        async let short = notifier.wait(for: [events], after: snapshot, deadline: start + 100)
+        async let first = notifier.wait(for: [events, other], after: snapshot, deadline: start + 20_000)
+        async let second = notifier.wait(for: [other, events], after: snapshot, deadline: start + 20_000)
+        await clock.waitForSleepers(atLeast: 3)
+        #expect(notifier.waiterCount == 3)
+        clock.advance(byMilliseconds: 100)
+        #expect(await short == .timedOut)
+        #expect(notifier.waiterCount == 2)
+        notifier.notifyAppended(events)
+        #expect(await first == .appended)
+        #expect(await second == .appended)
+        #expect(notifier.waiterCount == 0)
+        // Nothing is left registered for either partition: a new wait is woken by `other` alone.
+        async let third = notifier.wait(for: [other], after: notifier.snapshot(), deadline: clock.nowMilliseconds() + 20_000)
+        await clock.waitForSleepers(atLeast: 1)
+        notifier.notifyAppended(events)
+        #expect(notifier.waiterCount == 1)
+        notifier.notifyAppended(other)
+        #expect(await third == .appended)
+    }
+
     @Test("an append between the snapshot and the wait is not lost")
     func noLostWakeup() async {
         let clock = ManualClock()

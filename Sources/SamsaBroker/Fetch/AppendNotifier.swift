@@ -38,7 +38,7 @@ package final class AppendNotifier: Sendable {
         /// The sequence number of the last append to each partition that ever had one.
         var lastAppend: [TopicPartition: UInt64] = [:]
         var waiters: [UInt64: Waiter] = [:]
-        var waitersByPartition: [TopicPartition: Set<UInt64>] = [:]
+        var waitersByPartition: [TopicPartition: WaiterIDs] = [:]
         var nextWaiterID: UInt64 = 1
         /// Waiters whose continuation is not registered yet, and whether they were cancelled meanwhile.
         var registering: [UInt64: Bool] = [:]
@@ -63,7 +63,7 @@ package final class AppendNotifier: Sendable {
         let woken = state.withLockedValue { state -> [Waiter] in
             state.sequence += 1
             state.lastAppend[partition] = state.sequence
-            guard let ids = state.waitersByPartition[partition] else { return [] }
+            guard let ids = state.waitersByPartition[partition]?.all else { return [] }
             return ids.compactMap { Self.remove($0, from: &state) }
         }
         for waiter in woken {
@@ -78,7 +78,7 @@ package final class AppendNotifier: Sendable {
         let woken = state.withLockedValue { state -> [Waiter] in
             state.sequence += 1
             state.lastAppend = state.lastAppend.filter { $0.key.topic != topic }
-            let ids = state.waitersByPartition.filter { $0.key.topic == topic }.values.reduce(into: Set<UInt64>()) { $0.formUnion($1) }
+            let ids = state.waitersByPartition.filter { $0.key.topic == topic }.values.reduce(into: Set<UInt64>()) { $0.formUnion($1.all) }
             return ids.compactMap { Self.remove($0, from: &state) }
         }
         for waiter in woken {
@@ -111,7 +111,7 @@ package final class AppendNotifier: Sendable {
                     if partitions.contains(where: { (state.lastAppend[$0] ?? 0) > snapshot.sequence }) { return .appended }
                     if state.waiters.count >= maxWaiters { return .abandoned }
                     state.waiters[id] = Waiter(partitions: partitions, continuation: continuation)
-                    for partition in partitions { state.waitersByPartition[partition, default: []].insert(id) }
+                    for partition in partitions { state.waitersByPartition[partition, default: .none].insert(id) }
                     return nil
                 }
                 if let immediate {
@@ -155,9 +155,48 @@ package final class AppendNotifier: Sendable {
     private static func remove(_ id: UInt64, from state: inout State) -> Waiter? {
         guard let waiter = state.waiters.removeValue(forKey: id) else { return nil }
         for partition in waiter.partitions {
-            state.waitersByPartition[partition]?.remove(id)
-            if state.waitersByPartition[partition]?.isEmpty == true { state.waitersByPartition[partition] = nil }
+            // One lookup per partition: a consumer of thousands of partitions waits on all of them.
+            guard let index = state.waitersByPartition.index(forKey: partition) else { continue }
+            state.waitersByPartition.values[index].remove(id)
+            if case .none = state.waitersByPartition.values[index] { state.waitersByPartition.remove(at: index) }
         }
         return waiter
+    }
+}
+
+/// The waiters of one partition: nearly always none or one, kept without a set's allocation.
+private enum WaiterIDs {
+    case none
+    case one(UInt64)
+    case many(Set<UInt64>)
+
+    var all: [UInt64] {
+        switch self {
+        case .none: []
+        case .one(let id): [id]
+        case .many(let ids): Array(ids)
+        }
+    }
+
+    mutating func insert(_ id: UInt64) {
+        switch self {
+        case .none: self = .one(id)
+        case .one(let other): self = other == id ? .one(id) : .many([other, id])
+        case .many(var ids):
+            self = .none
+            ids.insert(id)
+            self = .many(ids)
+        }
+    }
+
+    mutating func remove(_ id: UInt64) {
+        switch self {
+        case .none: break
+        case .one(let other): if other == id { self = .none }
+        case .many(var ids):
+            self = .none
+            ids.remove(id)
+            self = ids.count == 1 ? .one(ids.first!) : ids.isEmpty ? .none : .many(ids)
+        }
     }
 }
