@@ -1,6 +1,7 @@
 import NIOCore
 import SamsaProtocol
 import NIOEmbedded
+import SamsaTesting
 import Testing
 
 @testable import SamsaBroker
@@ -37,6 +38,34 @@ struct KafkaFrameDecoderTests {
             #expect(try channel.readInbound(as: ByteBuffer.self) == nil)
             _ = try channel.finish()
         }
+    }
+
+    @Test(
+        "frames of any size in chunks of any size come out whole, while earlier frames are still held",
+        arguments: [1, 2, 3, 0x5A45_5341] as [UInt64])
+    func randomChunks(seed: UInt64) throws {
+        print("KafkaFrameDecoderTests.randomChunks seed \(seed)")
+        var random = SplitMix64(seed: seed)
+        let sizes = (0..<60).map { _ in Int(random.next() % 4 == 0 ? random.next() % 300_000 : random.next() % 2_000) }
+        var stream = ByteBuffer()
+        for (index, size) in sizes.enumerated() {
+            var body = frame((0..<size).map { UInt8(truncatingIfNeeded: $0 &+ index) })
+            stream.writeBuffer(&body)
+        }
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: 1 << 20)))
+        var frames: [ByteBuffer] = []  // all kept: slices of the decoder's buffers stay alive
+        while stream.readableBytes > 0 {
+            let chunk = stream.readSlice(length: min(Int(random.next() % 100_000) + 1, stream.readableBytes))!
+            try channel.writeInbound(chunk)
+            while let frame = try channel.readInbound(as: ByteBuffer.self) { frames.append(frame) }
+        }
+        #expect(frames.map(\.readableBytes) == sizes, "seed \(seed)")
+        for (index, frame) in frames.enumerated() {
+            #expect(
+                Array(frame.readableBytesView) == (0..<sizes[index]).map { UInt8(truncatingIfNeeded: $0 &+ index) },
+                "frame \(index), seed \(seed)")
+        }
+        _ = try channel.finish()
     }
 
     @Test("a frame over the limit is rejected before it is buffered")

@@ -24,21 +24,46 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
         self.limit = limit
     }
 
+    /// True once a frame was handed on as a slice of the buffer: the buffer's storage is then
+    /// shared until the frame is released.
+    private var framesShareBuffer = false
+
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else {
-            return .needMoreData
+            return needMoreData(&buffer)
         }
         let maxFrameBytes = limit.bytes
         guard size >= 0, Int(size) <= maxFrameBytes else {
             throw FrameSizeError(size: Int(size), maxFrameBytes: maxFrameBytes)
         }
         guard buffer.readableBytes >= 4 + Int(size) else {
-            return .needMoreData
+            return needMoreData(&buffer)
         }
         buffer.moveReaderIndex(forwardBy: 4)
         let frame = buffer.readSlice(length: Int(size))!
+        framesShareBuffer = true
         context.fireChannelRead(wrapInboundOut(frame))
         return .continue
+    }
+
+    /// Once frames were handed on as slices, the bytes after them move to a buffer of their own.
+    /// Left in place, the next write to the shared buffer, or its compaction by
+    /// `ByteToMessageHandler`, would copy the storage up to its capacity (NIO's copy-on-write
+    /// keeps the whole slice): after a 1 MB produce request, a megabyte copied into fresh memory
+    /// for every request (`perf` showed 11 % of the broker in that copy and 7 % in page faults
+    /// with 1,000 partitions). Copied here: only the bytes of the next frame read so far.
+    private mutating func needMoreData(_ buffer: inout ByteBuffer) -> DecodingState {
+        guard framesShareBuffer else { return .needMoreData }
+        framesShareBuffer = false
+        var rest = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        rest.writeImmutableBuffer(buffer)
+        buffer = rest
+        return .needMoreData
+    }
+
+    /// Reclaims only the buffer's own bytes: after ``needMoreData(_:)`` nothing is read yet.
+    public func shouldReclaimBytes(buffer: ByteBuffer) -> Bool {
+        buffer.readerIndex >= 2048 && !framesShareBuffer
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
