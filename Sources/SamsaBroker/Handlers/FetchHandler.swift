@@ -107,7 +107,9 @@ struct FetchHandler: RequestHandler {
         pass.files = pass.files.map { $0.map { _ in nil } }
     }
 
-    /// Reads the partitions, waiting for MinBytes as the request allows, and returns the last read.
+    /// Resolves the request's fetch session, reads every partition it covers (see
+    /// ``read(_:context:)``), and for a session opened or continued notes what the answer tells
+    /// the consumer; a continued session's answer keeps only the partitions with news.
     private func fetch(_ request: FetchRequest, context: RequestContext) async throws -> FetchPass {
         let version = context.apiVersion
         let session = version >= 7 ? core.fetchSessions.lookup(request, now: core.clock.nowMilliseconds()) : .sessionless

@@ -187,6 +187,8 @@ public final class KafkaServer: Service, Sendable {
         logger.debug("connection closed")
     }
 
+    /// Serves the connection until it closes, logging why it did. Runs on the connection's event
+    /// loop (see ``EventLoopTaskExecutor``).
     private func serveRequests(
         _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, context: ConnectionContext,
         logger: Logger
@@ -213,8 +215,8 @@ public final class KafkaServer: Service, Sendable {
     /// holding at most ``pipelinedRequests`` of them at once.
     ///
     /// Requests that may let the next one start early (produce: once appended, while it waits
-    /// for its fsync; see ``RequestOrdering``) run as child tasks; every other request runs in
-    /// the reading loop itself. Answers are written by the event loop as they complete, in order,
+    /// for its fsync; see ``RequestOrdering``) run as child tasks on the processor's executor;
+    /// every other request runs in the reading loop itself, on the connection's event loop. Answers are written by the event loop as they complete, in order,
     /// chained on futures: no task wakes up between a handler's answer and its write.
     private func pipeline(
         inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, context: ConnectionContext, logger: Logger
