@@ -29,9 +29,19 @@ final class FetchSessionCache: Sendable {
     /// answer that listed the partition told the client.
     struct CachedPartition: Sendable {
         var fetch: FetchRequest.FetchPartition
-        var sentHighWatermark: Int64?
-        var sentLastStableOffset: Int64?
-        var sentLogStartOffset: Int64?
+        /// The high watermark, last stable offset and log start offset last sent; nil before
+        /// any answer listed the partition.
+        var sent: (highWatermark: Int64, lastStableOffset: Int64, logStartOffset: Int64)?
+
+        /// True when `data` tells the client something new: records, an error, or offsets.
+        func hasNews(_ data: FetchResponse.PartitionData, hasRecords: Bool) -> Bool {
+            guard !hasRecords, data.errorCode == ErrorCode.noError.rawValue, let sent else { return true }
+            return sent != (data.highWatermark, data.lastStableOffset, data.logStartOffset)
+        }
+
+        mutating func noteSent(_ data: FetchResponse.PartitionData) {
+            sent = (data.highWatermark, data.lastStableOffset, data.logStartOffset)
+        }
     }
 
     private struct Session {
@@ -82,12 +92,14 @@ final class FetchSessionCache: Sendable {
             guard session.nextEpoch == epoch else { return .failed(.invalidFetchSessionEpoch) }
             session.nextEpoch = Self.epoch(after: epoch)
             session.lastUsed = now
-            for forgotten in request.forgottenTopicsData {
-                for partition in forgotten.partitions {
-                    let key = PartitionKey(topic: forgotten.topic, topicId: forgotten.topicId, partition: partition)
-                    if session.partitions.removeValue(forKey: key) != nil { session.order.removeAll { $0 == key } }
+            var forgotten = Set<PartitionKey>()
+            for topic in request.forgottenTopicsData {
+                for partition in topic.partitions {
+                    let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: partition)
+                    if session.partitions.removeValue(forKey: key) != nil { forgotten.insert(key) }
                 }
             }
+            if !forgotten.isEmpty { session.order.removeAll { forgotten.contains($0) } }
             for topic in request.topics {
                 for partition in topic.partitions {
                     let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: partition.partition)
@@ -144,16 +156,9 @@ final class FetchSessionCache: Sendable {
                 for (partitionIndex, data) in topic.partitions.enumerated() {
                     let file = pass.files[topicIndex][partitionIndex]
                     let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: data.partitionIndex)
-                    guard let cached = session.partitions[key] else { continue }
                     let hasRecords = (file?.length ?? 0) > 0 || (data.records?.readableBytes ?? 0) > 0
-                    let news =
-                        hasRecords || data.errorCode != ErrorCode.noError.rawValue
-                        || cached.sentHighWatermark != data.highWatermark || cached.sentLastStableOffset != data.lastStableOffset
-                        || cached.sentLogStartOffset != data.logStartOffset
-                    guard news else { continue }
-                    session.partitions[key]?.sentHighWatermark = data.highWatermark
-                    session.partitions[key]?.sentLastStableOffset = data.lastStableOffset
-                    session.partitions[key]?.sentLogStartOffset = data.logStartOffset
+                    guard session.partitions[key]?.hasNews(data, hasRecords: hasRecords) == true else { continue }
+                    session.partitions[key]?.noteSent(data)
                     kept.partitions.append(data)
                     keptFiles.append(file)
                 }
@@ -191,10 +196,7 @@ final class FetchSessionCache: Sendable {
         for topic in response.responses {
             for data in topic.partitions {
                 let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: data.partitionIndex)
-                guard session.partitions[key] != nil else { continue }
-                session.partitions[key]?.sentHighWatermark = data.highWatermark
-                session.partitions[key]?.sentLastStableOffset = data.lastStableOffset
-                session.partitions[key]?.sentLogStartOffset = data.logStartOffset
+                session.partitions[key]?.noteSent(data)
             }
         }
     }
