@@ -93,8 +93,7 @@ private final class GatheredResults: Sendable {
     }
 
     func results() async -> [StorageError?] {
-        if let done = state.withLockedValue({ $0.remaining == 0 ? $0.results : nil }) { return done }
-        return await withCheckedContinuation { continuation in
+        await withCheckedContinuation { continuation in
             let done = state.withLockedValue { state -> [StorageError?]? in
                 if state.remaining == 0 { return state.results }
                 state.continuation = continuation
