@@ -21,7 +21,7 @@ struct FetchSession: Sendable {
     private(set) var ends: [TopicPartition: (highWatermark: Int64, lastStableOffset: Int64)] = [:]
 
     /// What to send: every partition for a full fetch, else the ones whose offset moved or that
-    /// are new, and the ones to forget.
+    /// are new, and the ones to forget (in no order: the request groups them by topic).
     struct Plan {
         var isFull: Bool
         var sessionId: Int32
@@ -34,15 +34,15 @@ struct FetchSession: Sendable {
     /// fetch without a session when `enabled` is false or the version has no sessions (v0-6).
     mutating func plan(_ positions: [TopicPartition: Int64], version: Int16, enabled: Bool = true) -> Plan {
         guard version >= 7, enabled else {
-            return Plan(isFull: true, sessionId: 0, epoch: -1, partitions: positions.keys.sorted(), forgotten: [])
+            return Plan(isFull: true, sessionId: 0, epoch: -1, partitions: Array(positions.keys), forgotten: [])
         }
         if self.version != version { reset(keepingId: true) }
         self.version = version
         if epoch == 0 {
-            return Plan(isFull: true, sessionId: id, epoch: 0, partitions: positions.keys.sorted(), forgotten: [])
+            return Plan(isFull: true, sessionId: id, epoch: 0, partitions: Array(positions.keys), forgotten: [])
         }
-        let changed = positions.filter { sent[$0.key] != $0.value }.keys.sorted()
-        let forgotten = sent.keys.filter { positions[$0] == nil }.sorted()
+        let changed = positions.filter { sent[$0.key] != $0.value }.map(\.key)
+        let forgotten = sent.keys.filter { positions[$0] == nil }
         return Plan(isFull: false, sessionId: id, epoch: epoch, partitions: changed, forgotten: forgotten)
     }
 

@@ -121,11 +121,13 @@ extension KafkaConsumer {
         let offsets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, positions[$0]!.0) })
         var session = state.withLockedValue { $0.fetchSessions[leader] } ?? FetchSession()
         let timeout = TimeAmount.milliseconds(configuration.client.requestTimeoutMs + Int64(configuration.fetchMaxWaitMs))
-        var response = FetchResponse()
-        var plan = session.plan(offsets, version: version, enabled: configuration.fetchSessions)
+        var response: FetchResponse
+        var plan: FetchSession.Plan
         // A session the broker refuses (evicted, or at another epoch) is fetched again in full.
-        for attempt in 0..<2 {
-            if attempt > 0 { plan = session.plan(offsets, version: version, enabled: configuration.fetchSessions) }
+        var attempts = 0
+        repeat {
+            attempts += 1
+            plan = session.plan(offsets, version: version, enabled: configuration.fetchSessions)
             request.sessionId = plan.sessionId
             request.sessionEpoch = plan.epoch
             request.topics = plan.partitions.byTopic().map { topic, indexes in
@@ -159,8 +161,7 @@ extension KafkaConsumer {
             }
             metrics.fetches.increment()
             metrics.fetchLatency.record(since: started)
-            if session.handle(response, plan: plan, positions: offsets, names: names) { break }
-        }
+        } while !session.handle(response, plan: plan, positions: offsets, names: names) && attempts < 2
         state.withLockedValue { $0.fetchSessions[leader] = session }
         if response.errorCode != 0 { throw KafkaError(ErrorCode(rawValue: response.errorCode)) }
         var chunks: [Chunk] = []
@@ -243,14 +244,10 @@ extension KafkaConsumer {
             }
             for (partition, next) in advanced where state.partitions[partition]?.epoch == positions[partition]!.1 {
                 state.partitions[partition]?.fetchPosition = next
-                // Nothing of the partition waits to be handed out (no chunk buffered, this
-                // round's included, and the position reached where this fetch started, so the
-                // chunk the records iterator holds is done): what was fetched was only markers
-                // or aborted data, and the position moves past it now. Otherwise it moves when
-                // the last record before it goes.
-                if state.partitions[partition]?.consumed == positions[partition]!.0,
-                    !state.chunks.contains(where: { $0.partition == partition })
-                {
+                // This round's chunks are buffered already, so this holds only when the fetch
+                // brought markers or aborted data alone: the position moves past them now.
+                // Otherwise it moves when the last record before it goes.
+                if state.handedOutEverything(of: partition, before: positions[partition]!.0) {
                     state.partitions[partition]?.consumed = next
                 }
             }
@@ -259,9 +256,7 @@ extension KafkaConsumer {
             // and a commit of it, never jumps past records the application has not seen. Until
             // then the next rounds ask for the same offset again.
             for partition in resets where state.partitions[partition]?.epoch == positions[partition]!.1 {
-                guard state.partitions[partition]?.consumed == positions[partition]!.0,
-                    !state.chunks.contains(where: { $0.partition == partition })
-                else { continue }
+                guard state.handedOutEverything(of: partition, before: positions[partition]!.0) else { continue }
                 state.partitions[partition]?.fetchPosition = nil
                 state.partitions[partition]?.pending = reset
             }

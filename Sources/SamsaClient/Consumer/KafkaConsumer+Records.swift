@@ -91,22 +91,22 @@ extension KafkaConsumer {
     /// records gets `CancellationError`.
     func nextChunk() async throws -> Chunk? {
         while true {
-            let (chunk, done, failure) = state.withLockedValue { state -> (Chunk?, Bool, (any Error)?) in
-                if let failure = state.failure { return (nil, true, failure) }
+            let (chunk, closed, failure) = state.withLockedValue { state -> (Chunk?, Bool, (any Error)?) in
+                if let failure = state.failure { return (nil, false, failure) }
                 if state.closed { return (nil, true, nil) }
                 while !state.chunks.isEmpty {
                     let chunk = state.chunks.removeFirst()
                     state.bufferedBytes -= chunk.bytes
                     if state.partitions[chunk.partition]?.epoch == chunk.epoch { return (chunk, false, nil) }
                 }
-                return (nil, state.closed, nil)
+                return (nil, false, nil)
             }
             if let failure { throw failure }
+            if closed { return nil }
             if let chunk {
                 fetchWake.fire()
                 return chunk
             }
-            if done { return nil }
             try Task.checkCancellation()
             await recordsWake.wait(until: nil)
         }

@@ -103,6 +103,14 @@ public final class KafkaConsumer: Sendable, Service {
             removeChunks { $0.partition == partition }
         }
 
+        /// True when every record of `partition` before `position` was handed out: no chunk of it
+        /// is buffered, and the position handed out reached `position` (so the chunk a records
+        /// iterator may hold is done). Only then may the position move past what a fetch from
+        /// `position` found without records (markers, aborted data) or be reset.
+        func handedOutEverything(of partition: TopicPartition, before position: Int64) -> Bool {
+            partitions[partition]?.consumed == position && !chunks.contains { $0.partition == partition }
+        }
+
         /// Stops reading `dropped` and forgets what was fetched for them.
         mutating func stop(_ dropped: Set<TopicPartition>) {
             for partition in dropped { partitions[partition] = nil }
