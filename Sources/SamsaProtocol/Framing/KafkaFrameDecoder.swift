@@ -30,14 +30,14 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let size = buffer.getInteger(at: buffer.readerIndex, as: Int32.self) else {
-            return needMoreData(&buffer)
+            return needMoreData(&buffer, allocator: context.channel.allocator)
         }
         let maxFrameBytes = limit.bytes
         guard size >= 0, Int(size) <= maxFrameBytes else {
             throw FrameSizeError(size: Int(size), maxFrameBytes: maxFrameBytes)
         }
         guard buffer.readableBytes >= 4 + Int(size) else {
-            return needMoreData(&buffer)
+            return needMoreData(&buffer, allocator: context.channel.allocator)
         }
         buffer.moveReaderIndex(forwardBy: 4)
         let frame = buffer.readSlice(length: Int(size))!
@@ -52,16 +52,16 @@ public struct KafkaFrameDecoder: ByteToMessageDecoder {
     /// keeps the whole slice): after a 1 MB produce request, a megabyte copied into fresh memory
     /// for every request (`perf` showed 11 % of the broker in that copy and 7 % in page faults
     /// with 1,000 partitions). Copied here: only the bytes of the next frame read so far.
-    private mutating func needMoreData(_ buffer: inout ByteBuffer) -> DecodingState {
+    private mutating func needMoreData(_ buffer: inout ByteBuffer, allocator: ByteBufferAllocator) -> DecodingState {
         guard framesShareBuffer else { return .needMoreData }
         framesShareBuffer = false
-        var rest = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        var rest = allocator.buffer(capacity: buffer.readableBytes)
         rest.writeImmutableBuffer(buffer)
         buffer = rest
         return .needMoreData
     }
 
-    /// Reclaims only the buffer's own bytes: after ``needMoreData(_:)`` nothing is read yet.
+    /// Reclaims only the buffer's own bytes: after ``needMoreData(_:allocator:)`` nothing is read yet.
     public func shouldReclaimBytes(buffer: ByteBuffer) -> Bool {
         buffer.readerIndex >= 2048 && !framesShareBuffer
     }
