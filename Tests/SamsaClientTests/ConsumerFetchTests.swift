@@ -58,6 +58,15 @@ struct ConsumerPositionTests {
         return producer
     }
 
+    /// A consumer that fetches one batch at a time (the first batch is always whole), without
+    /// auto-commit.
+    private static func oneBatchPerFetch(_ client: ClientConfiguration) -> ConsumerConfiguration {
+        var configuration = ConsumerConfiguration(client: client)
+        configuration.enableAutoCommit = false
+        configuration.maxPartitionFetchBytes = 1
+        return configuration
+    }
+
     /// Holds the second Fetch the cluster gets until ``release()``.
     private final class SecondFetchHold: Sendable {
         private let (gate, opening) = AsyncStream.makeStream(of: Void.self)
@@ -134,10 +143,8 @@ struct ConsumerPositionTests {
             // The second fetch (from 10) is held until the records before 15 are deleted, so it
             // finds its offset out of range while records 1-9 wait to be handed out.
             let hold = SecondFetchHold(cluster)
-            var configuration = ConsumerConfiguration(client: client)
-            configuration.enableAutoCommit = false
+            var configuration = Self.oneBatchPerFetch(client)
             configuration.autoOffsetReset = .earliest
-            configuration.maxPartitionFetchBytes = 1  // one batch per fetch
             configuration.fetchMaxWaitMs = 50
             let consumer = try KafkaConsumer(configuration: configuration)
             let watch = FetchWatch(cluster, partition)
@@ -166,10 +173,7 @@ struct ConsumerPositionTests {
             let partition = TopicPartition("t", 0)
             let client = try ClientConfiguration(bootstrapServers: cluster.bootstrapServers)
             let producer = try await Self.twoBatches(client)
-            var configuration = ConsumerConfiguration(client: client)
-            configuration.enableAutoCommit = false
-            configuration.maxPartitionFetchBytes = 1  // one batch per fetch
-            let consumer = try KafkaConsumer(configuration: configuration)
+            let consumer = try KafkaConsumer(configuration: Self.oneBatchPerFetch(client))
             let watch = FetchWatch(cluster, partition)
             try await consumer.assign([partition: .earliest])
             var records = consumer.records.makeAsyncIterator()

@@ -173,6 +173,12 @@ static int compare_doubles(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Sorts `values` and prints their p50, p99 and p99.9 between `before` and `after`. */
+static void print_percentiles(FILE *out, const char *before, double *values, long count, const char *after) {
+    qsort(values, (size_t)count, sizeof(double), compare_doubles);
+    fprintf(out, "%s%.3f %.3f %.3f%s", before, values[count / 2], values[count * 99 / 100], values[count * 999 / 1000], after);
+}
+
 static int end_to_end(const char *brokers, const char *topic, long rate, long seconds) {
     char error[256], bootstraps[256];
     rd_kafka_t *mock_owner = NULL;
@@ -240,20 +246,19 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     }
     /* The first second warms up connections and metadata. */
     long skip = rate < count ? rate : 0, measured = count - skip;
-    double *sorted = state.latencies + skip;
-    qsort(sorted, (size_t)measured, sizeof(double), compare_doubles);
-    printf("%.3f %.3f %.3f\n", sorted[measured / 2], sorted[measured * 99 / 100], sorted[measured * 999 / 1000]);
+    print_percentiles(stdout, "", state.latencies + skip, measured, "\n");
     /* The producer's part: send to delivery report, on stderr so that stdout stays one line. */
-    double *acks = acked_after + skip;
-    qsort(acks, (size_t)measured, sizeof(double), compare_doubles);
-    fprintf(stderr, "delivery report after p50 %.3f p99 %.3f p99.9 %.3f ms\n", acks[measured / 2], acks[measured * 99 / 100],
-            acks[measured * 999 / 1000]);
+    print_percentiles(stderr, "delivery report after p50/p99/p99.9 ", acked_after + skip, measured, " ms\n");
     rd_kafka_topic_partition_list_destroy(partitions);
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     rd_kafka_destroy(producer);
     if (mock_owner) rd_kafka_destroy(mock_owner);
     free(state.latencies);
+    free(sent_at);
+    free(acked_after);
+    sent_at = NULL;
+    acked_after = NULL;
     return 0;
 }
 
