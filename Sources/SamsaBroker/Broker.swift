@@ -145,6 +145,7 @@ public final class Broker: RequestProcessor, Service {
             let arrival = configuration.requestArrivalTimeoutMilliseconds
             settings.frameArrivalTimeout = arrival > 0 ? .milliseconds(arrival) : nil
             settings.maxQueuedRequestBytes = configuration.connectionQueuedMaxRequestBytes
+            settings.loopbackCongestionControl = configuration.loopbackCongestionControl
             let server = KafkaServer(configuration: settings, processor: processor ?? self, eventLoopGroup: eventLoopGroup, logger: logger)
             return (listener.name, server)
         }

@@ -26,6 +26,9 @@ public struct BrokerConfiguration: Sendable {
     public var requestArrivalTimeoutMilliseconds: Int64 = 30_000
     /// The most bytes of requests one connection holds started and not yet answered.
     public var connectionQueuedMaxRequestBytes: Int = 64 * 1024 * 1024
+    /// The TCP congestion control of loopback connections whose system default paces its
+    /// sends (BBR); nil keeps the system's.
+    public var loopbackCongestionControl: String? = "cubic"
     /// Broker-wide defaults of the topic configs (`log.retention.ms` and friends).
     public var logDefaults: LogConfig = LogConfig()
     /// How often retention, compaction, interval flushes and checkpoints run.

@@ -49,6 +49,20 @@ struct BrokerConfigsTests {
         #expect(byName["listen"] == nil)
     }
 
+    @Test("loopback.congestion.control takes an algorithm's name, or system to keep the system's")
+    func loopbackCongestionControl() throws {
+        var configuration = BrokerConfiguration()
+        #expect(configuration.loopbackCongestionControl == "cubic")
+        try configuration.apply(key: "loopback.congestion.control", value: "reno")
+        #expect(configuration.loopbackCongestionControl == "reno")
+        try configuration.apply(key: "loopback.congestion.control", value: "system")
+        #expect(configuration.loopbackCongestionControl == nil)
+        #expect(throws: ConfigurationError.self) {
+            try configuration.apply(key: "loopback.congestion.control", value: "a-name-of-twenty-bytes")
+        }
+        #expect(throws: ConfigurationError.self) { try configuration.apply(key: "loopback.congestion.control", value: "") }
+    }
+
     @Test("unknown keys, fixed Kafka configs and bad values are refused with the key named")
     func refusals() {
         var configuration = BrokerConfiguration()

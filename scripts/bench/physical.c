@@ -3,9 +3,14 @@
  * the broker: loopback TCP throughput, sequential 1 MiB writes with and without fdatasync, and
  * the latency of fdatasync after a 4 KiB write. Built with `cc -O2 physical.c`.
  *
- *   physical loopback MIB          prints MB/s through one loopback TCP connection
- *   physical sendfile PATH MIB     prints MB/s of a cached MIB MiB file sent with sendfile(2)
+ *   physical loopback MIB [CC]     prints MB/s through one loopback TCP connection
+ *   physical sendfile PATH MIB [CC]
+ *                                  prints MB/s of a cached MIB MiB file sent with sendfile(2)
  *                                  through one loopback TCP connection (a consume's bound)
+ *
+ * CC names the sender's TCP congestion control (TCP_CONGESTION), as the broker chooses "cubic"
+ * for loopback connections where the system's default is BBR, which paces its sends; without
+ * it the system's default is used.
  *   physical write PATH MIB SYNC   prints MB/s of 1 MiB writes (SYNC 1: fdatasync after each)
  *   physical fdatasync PATH COUNT  prints the p50 and p99 of write(4 KiB) + fdatasync in ms
  */
@@ -13,6 +18,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +34,15 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int loopback(long mib) {
+/* Sets the congestion control of a socket when one is named; exits on failure. */
+static void congestion(int socket, const char *algorithm) {
+    if (algorithm && setsockopt(socket, IPPROTO_TCP, TCP_CONGESTION, algorithm, strlen(algorithm))) {
+        perror("TCP_CONGESTION");
+        _exit(1);
+    }
+}
+
+static int loopback(long mib, const char *algorithm) {
     int listener = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t length = sizeof address;
@@ -37,6 +51,7 @@ static int loopback(long mib) {
     static char buffer[1 << 20];
     if (fork() == 0) {
         int client = socket(AF_INET, SOCK_STREAM, 0);
+        congestion(client, algorithm);
         if (connect(client, (struct sockaddr *)&address, sizeof address)) _exit(1);
         for (long i = 0; i < mib; i++) {
             for (size_t sent = 0; sent < sizeof buffer;) {
@@ -60,7 +75,7 @@ static int loopback(long mib) {
 }
 
 /* The file is written and read once first, so it is in the page cache as a backlog is. */
-static int send_file(const char *path, long mib) {
+static int send_file(const char *path, long mib, const char *algorithm) {
     static char buffer[1 << 20];
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return 1;
@@ -73,6 +88,7 @@ static int send_file(const char *path, long mib) {
     getsockname(listener, (struct sockaddr *)&address, &length);
     if (fork() == 0) {
         int client = socket(AF_INET, SOCK_STREAM, 0);
+        congestion(client, algorithm);
         if (connect(client, (struct sockaddr *)&address, sizeof address)) _exit(1);
         off_t offset = 0;
         while (offset < (off_t)mib << 20)
@@ -137,10 +153,10 @@ static int latency(const char *path, int count) {
 }
 
 int main(int argc, char **argv) {
-    if (argc >= 3 && strcmp(argv[1], "loopback") == 0) return loopback(atol(argv[2]));
-    if (argc >= 4 && strcmp(argv[1], "sendfile") == 0) return send_file(argv[2], atol(argv[3]));
+    if (argc >= 3 && strcmp(argv[1], "loopback") == 0) return loopback(atol(argv[2]), argc >= 4 ? argv[3] : NULL);
+    if (argc >= 4 && strcmp(argv[1], "sendfile") == 0) return send_file(argv[2], atol(argv[3]), argc >= 5 ? argv[4] : NULL);
     if (argc >= 5 && strcmp(argv[1], "write") == 0) return sequential(argv[2], atol(argv[3]), atoi(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "fdatasync") == 0) return latency(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: physical loopback MIB | sendfile PATH MIB | write PATH MIB SYNC | fdatasync PATH COUNT\n");
+    fprintf(stderr, "usage: physical loopback MIB [CC] | sendfile PATH MIB [CC] | write PATH MIB SYNC | fdatasync PATH COUNT\n");
     return 2;
 }

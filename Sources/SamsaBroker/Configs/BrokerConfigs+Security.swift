@@ -147,6 +147,13 @@ extension BrokerConfigs {
             configuration, value throws(ConfigurationError) in
             configuration.connectionQueuedMaxRequestBytes = Int(try integer(value, atLeast: 1024))
         },
+        samsa(
+            "loopback.congestion.control",
+            "TCP congestion control of loopback connections where the system's paces sends (bbr), or system to keep it (default cubic)"
+        ) { configuration, value throws(ConfigurationError) in
+            guard !value.isEmpty, value.utf8.count < 16 else { throw ConfigurationError("expected an algorithm's name or system") }
+            configuration.loopbackCongestionControl = value == "system" ? nil : value
+        },
         samsa("sasl.users", "NAME:PASSWORD,... created at start with SCRAM credentials if they have none (the first administrator)") {
             configuration, value throws(ConfigurationError) in
             configuration.security.sasl.bootstrapUsers = try value.split(separator: ",").map { entry throws(ConfigurationError) in

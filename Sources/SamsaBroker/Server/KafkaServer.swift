@@ -35,6 +35,9 @@ public final class KafkaServer: Service, Sendable {
         public var frameArrivalTimeout: TimeAmount? = .seconds(30)
         /// The most bytes of requests a connection holds started and not yet answered.
         public var maxQueuedRequestBytes = 64 * 1024 * 1024
+        /// The TCP congestion control that loopback connections get in place of a pacing one
+        /// (BBR); nil keeps the system's. See ``LoopbackCongestionControl``.
+        public var loopbackCongestionControl: String? = "cubic"
 
         public init(
             host: String = "127.0.0.1", port: Int = 9092, maxFrameBytes: Int = 100 * 1024 * 1024,
@@ -89,6 +92,8 @@ public final class KafkaServer: Service, Sendable {
 
     public func run() async throws {
         let configuration = self.configuration
+        let congestionControl = LoopbackCongestionControl(replacement: configuration.loopbackCongestionControl)
+        let logger = self.logger
         let serverChannel: NIOAsyncChannel<AcceptedConnection, Never>
         do {
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
@@ -97,7 +102,12 @@ public final class KafkaServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
                 .bind(host: configuration.host, port: configuration.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    congestionControl.apply(to: channel).whenFailure { error in
+                        logger.debug(
+                            "loopback connection keeps its congestion control",
+                            metadata: ["wanted": "\(congestionControl.replacement ?? "-")", "error": "\(error)"])
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
                         let session = ConnectionSession(
                             listenerName: configuration.listenerName, securityProtocol: configuration.securityProtocol,
                             maxFrameBytes: configuration.maxFrameBytes,
