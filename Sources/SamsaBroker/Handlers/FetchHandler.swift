@@ -10,9 +10,10 @@ import ServiceLifecycle
 /// fetch offset, within PartitionMaxBytes and the response's MaxBytes, except that the first
 /// batch found is returned whole whatever the limits (KIP-74); see ``FetchReader``.
 /// read_committed (IsolationLevel 1) reads up to the last stable offset and lists the aborted
-/// transactions; read_uncommitted reads up to the high watermark. The record bytes go out with
-/// `sendfile` from the segment files (``FetchResponseWriter``); a file system without
-/// descriptors (tests) gets one read per partition instead.
+/// transactions; read_uncommitted reads up to the high watermark. The record bytes go out from
+/// the segment files (``FetchResponseWriter``): with `sendfile`, or over TLS in chunks read as
+/// the connection drains (``ResponseFrameEncoder``); a file system without descriptors (tests)
+/// gets one read per partition instead.
 ///
 /// v0-3 (beyond Kafka 4) read the legacy message formats: each partition's batches are read
 /// into memory and down-converted (magic 0 for v0-1, magic 1 for v2-3, uncompressed, control
@@ -56,14 +57,14 @@ struct FetchHandler: RequestHandler {
     func respond(to request: FetchRequest, context: RequestContext) async throws -> ResponseFrame? {
         var pass = try await fetch(request, context: context)
         if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
-        // Record bytes that cannot be sent from the file are read here, one read per partition
-        // and one trip to the blocking pool for all: files without a descriptor, and every
-        // file over TLS, where sendfile would bypass the encryption.
-        let readsEveryFile = context.connection.session.securityProtocol.usesTLS
+        // Record bytes of files without a descriptor (an in-memory file system) are read here,
+        // one read per partition and one trip to the blocking pool for all. The others go out
+        // from their files: with sendfile, or over TLS in chunks read as the connection drains
+        // (``ResponseFrameEncoder``).
         var reads: [(topic: Int, partition: Int, range: FileRange)] = []
         for (topicIndex, topicFiles) in pass.files.enumerated() {
             for (partitionIndex, file) in topicFiles.enumerated() {
-                guard let file, readsEveryFile || file.file.fileDescriptor == nil else { continue }
+                guard let file, file.file.fileDescriptor == nil else { continue }
                 reads.append((topicIndex, partitionIndex, file))
                 pass.files[topicIndex][partitionIndex] = nil
             }

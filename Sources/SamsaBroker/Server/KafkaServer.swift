@@ -125,7 +125,8 @@ public final class KafkaServer: Service, Sendable {
                             try handlers.addHandler(FrameDeadlineHandler(limit: timeout))
                         }
                         try handlers.addHandler(ByteToMessageHandler(KafkaFrameDecoder(limit: session.frameLimit)))
-                        try handlers.addHandler(ResponseFrameEncoder())
+                        // Over TLS the records must pass through the TLS handler: no sendfile.
+                        try handlers.addHandler(ResponseFrameEncoder(readsFiles: configuration.tls != nil))
                         return AcceptedConnection(
                             channel: try NIOAsyncChannel<ByteBuffer, ResponseFrame>(
                                 wrappingChannelSynchronously: channel, configuration: Self.channelConfiguration),
