@@ -88,8 +88,10 @@ final class FetchSessionCache: Sendable {
             return epoch == 0 ? .newSession : .sessionless
         }
         return sessions.withLockedValue { sessions -> Lookup in
-            guard var session = sessions[id] else { return .failed(.fetchSessionIdNotFound) }
-            guard session.nextEpoch == epoch else { return .failed(.invalidFetchSessionEpoch) }
+            guard let current = sessions[id] else { return .failed(.fetchSessionIdNotFound) }
+            guard current.nextEpoch == epoch else { return .failed(.invalidFetchSessionEpoch) }
+            // Taken out of the table while it changes, so its partitions are not copied.
+            var session = sessions.removeValue(forKey: id)!
             session.nextEpoch = Self.epoch(after: epoch)
             session.lastUsed = now
             var forgotten = Set<PartitionKey>()
@@ -146,7 +148,8 @@ final class FetchSessionCache: Sendable {
     /// it has not been told), and notes what they tell it. The pass's files stay aligned.
     func keepNews(of pass: inout FetchPass, session id: Int32) {
         sessions.withLockedValue { sessions in
-            guard var session = sessions[id] else { return }
+            // Taken out of the table while it changes, so its partitions are not copied.
+            guard var session = sessions.removeValue(forKey: id) else { return }
             var topics: [FetchResponse.FetchableTopicResponse] = []
             var files: [[FileRange?]] = []
             for (topicIndex, topic) in pass.response.responses.enumerated() {
@@ -157,8 +160,10 @@ final class FetchSessionCache: Sendable {
                     let file = pass.files[topicIndex][partitionIndex]
                     let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: data.partitionIndex)
                     let hasRecords = (file?.length ?? 0) > 0 || (data.records?.readableBytes ?? 0) > 0
-                    guard session.partitions[key]?.hasNews(data, hasRecords: hasRecords) == true else { continue }
-                    session.partitions[key]?.noteSent(data)
+                    guard let index = session.partitions.index(forKey: key),
+                        session.partitions.values[index].hasNews(data, hasRecords: hasRecords)
+                    else { continue }
+                    session.partitions.values[index].noteSent(data)
                     kept.partitions.append(data)
                     keptFiles.append(file)
                 }
