@@ -2,7 +2,8 @@
 """What security costs `samsa serve`, in one run: produce and consume throughput over TLS as a
 ratio of plaintext (the librdkafka load generator, scripts/bench/rdkafka-bench.c), and SCRAM
 authentications per second (SaslHandshake + two SaslAuthenticate round trips on fresh
-connections, from PROCESSES client processes). Median of ROUNDS rounds, with the range.
+connections, from PROCESSES client processes). Also a TLS consumer asking for 50 MiB per fetch,
+and the broker's peak RSS after it. Median of ROUNDS rounds, with the range.
 
     scripts/bench-security.py [ROUNDS] [PROCESSES]      # default 3 rounds, 2 processes
 
@@ -34,11 +35,21 @@ start_module = import_module("bench-start")
 from security_fixtures import make_certificates  # noqa: E402
 
 RECORDS = 500_000
+LARGE_FETCHES = ",max.partition.fetch.bytes=52428800,fetch.max.bytes=52428800"
 AUTH_SECONDS = 3.0
 
 
 def run(*args: str, env: dict | None = None) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident set size of a process (VmHWM)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def mb_per_second(output: str, size: int = 1024) -> float:
@@ -147,6 +158,13 @@ def main(rounds: int, processes: int) -> None:
                     mb_per_second(run(generator, "produce", f"127.0.0.1:{port}", topic, str(RECORDS), "1024", "1", env=env)))
                 add(f"consume 1 KiB backlog, {name} (MB/s)",
                     mb_per_second(run(generator, "consume", f"127.0.0.1:{port}", topic, str(RECORDS), env=env)))
+                if name == "TLS":
+                    # A consumer asking for 50 MiB per fetch: the broker reads the records of an
+                    # answer in chunks as the connection drains, so its memory stays flat.
+                    large = {**env, "RDKAFKA_CONFIG": env["RDKAFKA_CONFIG"] + LARGE_FETCHES}
+                    add("consume 1 KiB backlog, TLS, 50 MiB fetches (MB/s)",
+                        mb_per_second(run(generator, "consume", f"127.0.0.1:{port}", topic, str(RECORDS), env=large)))
+                    add("broker peak RSS so far (MB)", peak_rss_mb(process.pid))
             add("produce over TLS / plaintext", rows["produce 1 KiB acks=1, TLS (MB/s)"][-1] / rows["produce 1 KiB acks=1, plaintext (MB/s)"][-1])
             add("consume over TLS / plaintext", rows["consume 1 KiB backlog, TLS (MB/s)"][-1] / rows["consume 1 KiB backlog, plaintext (MB/s)"][-1])
             add(f"SCRAM-SHA-256 authentications/s ({processes} client processes)", scram_per_second(sasl_port, processes))
