@@ -13,8 +13,8 @@ import NIOCore
 /// BBR, a common default, paces every send to the bandwidth it has estimated, with timers.
 /// Over loopback there is no link to estimate and no queue to keep short, so pacing only
 /// costs: on a 2-core VM, loopback TCP moves 3.9 GB/s with BBR against 11-12 GB/s with CUBIC,
-/// and a fetch of a backlog by one client runs at 1.3-1.7 GB/s or, by chance of BBR's first
-/// estimates, at 3.8 GB/s. A loopback connection that the kernel gave a pacing algorithm gets
+/// and a fetch of a backlog by one client runs at 1.3-1.7 GB/s in most runs and 3.8 GB/s in
+/// others. A loopback connection that the kernel gave a pacing algorithm gets
 /// ``replacement`` instead; remote connections keep the system's choice, and so does any
 /// connection whose algorithm does not pace.
 ///
