@@ -197,9 +197,7 @@ extension KafkaConsumer {
                     if decoded.next > position { advanced[key] = decoded.next }
                     let next = max(decoded.next, position)
                     lagMax = max(lagMax, data.highWatermark - next)
-                    let end =
-                        configuration.isolationLevel == .readCommitted && data.lastStableOffset >= 0
-                        ? data.lastStableOffset : data.highWatermark
+                    let end = configuration.isolationLevel.end(highWatermark: data.highWatermark, lastStableOffset: data.lastStableOffset)
                     if decoded.records.isEmpty && next >= end { atEnd[key] = next }
                     metrics.records.increment(by: decoded.records.count)
                     metrics.bytes.increment(by: data.records?.readableBytes ?? 0)
@@ -227,10 +225,10 @@ extension KafkaConsumer {
         if !plan.isFull {
             for partition in partitions where !answered.contains(partition) {
                 guard let end = session.ends[partition], let position = offsets[partition] else { continue }
-                let stable =
-                    configuration.isolationLevel == .readCommitted && end.lastStableOffset >= 0 ? end.lastStableOffset : end.highWatermark
                 lagMax = max(lagMax, end.highWatermark - position)
-                if position >= stable { atEnd[partition] = position }
+                if position >= configuration.isolationLevel.end(highWatermark: end.highWatermark, lastStableOffset: end.lastStableOffset) {
+                    atEnd[partition] = position
+                }
             }
         }
         metrics.lagMax.record(lagMax)
@@ -272,5 +270,13 @@ extension KafkaConsumer {
         for end in ends { partitionEndContinuation.yield(end) }
         if !chunks.isEmpty { recordsWake.fire() }
         return !chunks.isEmpty || !advanced.isEmpty
+    }
+}
+
+extension IsolationLevel {
+    /// Where a consumer at this level stops reading: the last stable offset for read_committed
+    /// (when the broker sent one), the high watermark otherwise.
+    fileprivate func end(highWatermark: Int64, lastStableOffset: Int64) -> Int64 {
+        self == .readCommitted && lastStableOffset >= 0 ? lastStableOffset : highWatermark
     }
 }
