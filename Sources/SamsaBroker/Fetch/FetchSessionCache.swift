@@ -49,6 +49,22 @@ final class FetchSessionCache: Sendable {
         var order: [PartitionKey]
         var partitions: [PartitionKey: CachedPartition]
         var lastUsed: Int64
+
+        /// Adds the partitions `topics` name, in order, or updates their fetch state when the
+        /// session has them already.
+        mutating func add(_ topics: [FetchRequest.FetchTopic]) {
+            for topic in topics {
+                for partition in topic.partitions {
+                    let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: partition.partition)
+                    if let index = partitions.index(forKey: key) {
+                        partitions.values[index].fetch = partition
+                    } else {
+                        order.append(key)
+                        partitions[key] = CachedPartition(fetch: partition)
+                    }
+                }
+            }
+        }
     }
 
     /// What a request asks of its session.
@@ -102,17 +118,7 @@ final class FetchSessionCache: Sendable {
                 }
             }
             if !forgotten.isEmpty { session.order.removeAll { forgotten.contains($0) } }
-            for topic in request.topics {
-                for partition in topic.partitions {
-                    let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: partition.partition)
-                    if session.partitions[key] == nil {
-                        session.order.append(key)
-                        session.partitions[key] = CachedPartition(fetch: partition)
-                    } else {
-                        session.partitions[key]?.fetch = partition
-                    }
-                }
-            }
+            session.add(request.topics)
             sessions[id] = session
             return .incremental(id: id, topics: Self.topics(session))
         }
@@ -122,13 +128,7 @@ final class FetchSessionCache: Sendable {
     /// its id; 0 when every slot is taken by a session used recently.
     func open(_ request: FetchRequest, answeredBy response: FetchResponse, now: Int64) -> Int32 {
         var session = Session(nextEpoch: 1, order: [], partitions: [:], lastUsed: now)
-        for topic in request.topics {
-            for partition in topic.partitions {
-                let key = PartitionKey(topic: topic.topic, topicId: topic.topicId, partition: partition.partition)
-                if session.partitions[key] == nil { session.order.append(key) }
-                session.partitions[key] = CachedPartition(fetch: partition)
-            }
-        }
+        session.add(request.topics)
         Self.record(response, in: &session)
         return sessions.withLockedValue { sessions -> Int32 in
             if sessions.count >= capacity {
