@@ -227,8 +227,9 @@ public final class KafkaServer: Service, Sendable {
     ///
     /// Requests that may let the next one start early (produce: once appended, while it waits
     /// for its fsync; see ``RequestOrdering``) run as child tasks on the processor's executor;
-    /// every other request runs in the reading loop itself, on the connection's event loop. Answers are written by the event loop as they complete, in order,
-    /// chained on futures: no task wakes up between a handler's answer and its write.
+    /// every other request runs in the reading loop itself, on the connection's event loop.
+    /// Answers are written by the event loop as they complete, in order, chained on futures: no
+    /// task wakes up between a handler's answer and its write.
     private func pipeline(
         inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, context: ConnectionContext, logger: Logger
     ) async throws {
