@@ -100,17 +100,24 @@ def main(rounds: int) -> None:
             add("generator alone (mock), 100 B (M rec/s)", rate(run(generator, "produce", "mock", f"s{round_}", str(SMALL_RECORDS), "100", "1"), 100)[1] / 1e6)
             backlogs = {1: f"p1-all-{round_}", 12: f"p12-all-{round_}"}
             for partitions in (1, 12):
-                for acks in ("1", "all"):
-                    topic = f"p{partitions}-{acks}-{round_}"
+                # acks=all twice: with librdkafka's default (no idempotence), as the issue's
+                # generator ran, and idempotent, where librdkafka keeps one request per
+                # partition in flight (see BENCHMARKS.md).
+                for acks, idempotent in (("1", False), ("all", False), ("all", True)):
+                    mode = ", idempotent" if idempotent else ""
+                    topic = f"p{partitions}-{acks}{'-idempotent' if idempotent else ''}-{round_}"
                     run(start_module.BINARY, "topic", "create", topic, "-p", str(partitions), "-b", brokers)
                     if acks == "all":
                         # The virtual disk's speed drifts within minutes: its bound is taken
                         # right before each durable row.
-                        add(f"sequential 1 MiB writes + fdatasync, before acks=all with {partitions} partition(s) (MB/s)",
+                        add(f"sequential 1 MiB writes + fdatasync, before acks=all{mode} with {partitions} partition(s) (MB/s)",
                             float(run(physical, "write", scratch, "256", "1")))
                     cpu_before = cpu_seconds(process.pid)
-                    output = run(generator, "produce", brokers, topic, str(KIB_RECORDS), "1024", acks, str(partitions))
-                    add(f"produce 1 KiB, acks={acks}, {partitions} partition(s) (MB/s)", rate(output, 1024)[0])
+                    output = subprocess.run(
+                        [generator, "produce", brokers, topic, str(KIB_RECORDS), "1024", acks, str(partitions)], check=True,
+                        capture_output=True, text=True,
+                        env={**os.environ, "RDKAFKA_CONFIG": f"enable.idempotence={'true' if idempotent else 'false'}"}).stdout
+                    add(f"produce 1 KiB, acks={acks}{mode}, {partitions} partition(s) (MB/s)", rate(output, 1024)[0])
                     if (acks, partitions) == ("1", 1):
                         add("broker CPU per GB produced, 1 KiB acks=1 (s)", (cpu_seconds(process.pid) - cpu_before) / (KIB_RECORDS * 1024 / 1e9))
                     if topic not in backlogs.values():
@@ -154,8 +161,11 @@ def main(rounds: int) -> None:
     bounds = {
         "produce 1 KiB, acks=1, 1 partition(s) (MB/s)": "generator alone (mock), 1 KiB (MB/s)",
         "produce 1 KiB, acks=1, 12 partition(s) (MB/s)": "generator alone (mock), 1 KiB (MB/s)",
-        "produce 1 KiB, acks=all, 1 partition(s) (MB/s)": "sequential 1 MiB writes + fdatasync, before acks=all with 1 partition(s) (MB/s)",
-        "produce 1 KiB, acks=all, 12 partition(s) (MB/s)": "sequential 1 MiB writes + fdatasync, before acks=all with 12 partition(s) (MB/s)",
+        **{
+            f"produce 1 KiB, acks=all{mode}, {partitions} partition(s) (MB/s)":
+                f"sequential 1 MiB writes + fdatasync, before acks=all{mode} with {partitions} partition(s) (MB/s)"
+            for partitions in (1, 12) for mode in ("", ", idempotent")
+        },
         "produce 100 B, acks=1 (M rec/s)": "generator alone (mock), 100 B (M rec/s)",
         "consume a 1 KiB backlog, 1 partition (MB/s)": "loopback TCP as the broker sends (MB/s)",
         "fetch a 1 KiB backlog, raw Fetch requests, 1 partition(s) of 1 MiB (MB/s)": "loopback TCP as the broker sends (MB/s)",

@@ -169,8 +169,12 @@ public final class Broker: RequestProcessor, Service {
         frame.getInteger(at: frame.readerIndex, as: Int16.self) == ApiKey.produce.rawValue
     }
 
-    /// Produce requests run on the blocking pool's threads, so their appends need no hop.
-    public var pipelinedRequestExecutor: (any TaskExecutor)? { core.blocking.executor }
+    /// Large produce requests run on the blocking pool's threads, so their appends need no hop;
+    /// small ones stay on the connection's event loop and append there when that does not
+    /// block (see ``ProduceHandler/inlineAppendBytes``): no thread hand-off at all.
+    public func pipelinedRequestExecutor(for frame: ByteBuffer) -> (any TaskExecutor)? {
+        frame.readableBytes <= ProduceHandler.inlineAppendBytes ? nil : core.blocking.executor
+    }
 
     public func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let session = connection.session

@@ -78,7 +78,7 @@ final class InterceptingProcessor: RequestProcessor {
 
     func mayAllowNext(_ frame: ByteBuffer) -> Bool { broker.mayAllowNext(frame) }
 
-    var pipelinedRequestExecutor: (any TaskExecutor)? { broker.pipelinedRequestExecutor }
+    func pipelinedRequestExecutor(for frame: ByteBuffer) -> (any TaskExecutor)? { broker.pipelinedRequestExecutor(for: frame) }
 
     func process(_ frame: ByteBuffer, connection: ConnectionContext) async throws(RequestRejection) -> ResponseFrame? {
         let candidates = interceptions.withLockedValue { list in

@@ -11,22 +11,12 @@ import Testing
 struct ProduceDurabilityTests {
     typealias Fixtures = ProduceFixtures
 
-    /// Blocks on a pool thread until `predicate` holds for the gate's counts, so the test's
-    /// task does not hold one of the few cooperative threads while it waits.
-    private func waitUntil(_ fileSystem: GatedFileSystem, _ predicate: @escaping @Sendable (GatedFileSystem.Counts) -> Bool) async throws {
-        try await NIOThreadPool.singleton.runIfActive { fileSystem.waitUntil(predicate) }
-    }
-
     /// acks=-1 requests waiting for a fsync hold no thread of the blocking pool: with two
     /// threads and one fsync held at a gate, two more acks=-1 requests still append (and share
     /// the next fsync) and another topic's acks=1 request is answered while the gate is closed.
     @Test("requests waiting for a fsync leave the blocking pool free", .timeLimit(.minutes(1)))
     func waitersHoldNoThreads() async throws {
-        let gated = GatedFileSystem(pathContaining: "slow-0/" + LogFileNames.segmentFileName(0, LogFileNames.logSuffix))
-        let directory = TestDataDirectory(path: "/samsa-data", fileSystem: gated, clock: ManualClock(), memory: gated.base)
-        try await withProduceTestBroker(dataDirectory: directory, configure: { $0.blockingThreadCount = 2 }) { broker, address in
-            try await Fixtures.createTopic(broker, "slow")
-            try await Fixtures.createTopic(broker, "fast")
+        try await Fixtures.withSlowAndFastTopics(blockingThreads: 2) { broker, address, gated in
             let log = try #require(broker.core.logs.log(for: TopicPartition(topic: "slow", partition: 0)))
             let before = gated.current
             gated.closeGate()
@@ -37,10 +27,10 @@ struct ProduceDurabilityTests {
                         for (index, connection) in [first, second, third].enumerated() {
                             let request = Fixtures.request(acks: -1, [("slow", 0, try Fixtures.batch(count: 1, prefix: "s\(index)"))])
                             sent.append((connection, try await connection.send(request, version: 9)))
-                            if index == 0 { try await waitUntil(gated) { $0.heldSyncs == 1 } }
+                            if index == 0 { try await gated.reaches { $0.heldSyncs == 1 } }
                         }
                         // All three are appended while the first fsync is held.
-                        try await waitUntil(gated) { $0.writes == before.writes + 3 }
+                        try await gated.reaches { $0.writes == before.writes + 3 }
                         try await ProduceTestConnection.with(address) { other in
                             let response = try await other.request(
                                 Fixtures.request(acks: 1, [("fast", 0, try Fixtures.batch(count: 2))]), version: 9)

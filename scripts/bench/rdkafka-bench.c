@@ -75,7 +75,6 @@ static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
 static int produce(const char *brokers, const char *topic, long count, int size, const char *acks, int partitions) {
     char error[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    set_from_environment(conf);
     if (strcmp(brokers, "mock") == 0) {
         set(conf, "test.mock.num.brokers", "1");
     } else {
@@ -86,6 +85,7 @@ static int produce(const char *brokers, const char *topic, long count, int size,
     set(conf, "linger.ms", "5");
     set(conf, "batch.size", "1000000");
     set(conf, "queue.buffering.max.messages", "1000000");
+    set_from_environment(conf);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (!producer) { fprintf(stderr, "%s\n", error); return 2; }

@@ -151,8 +151,20 @@ struct ProduceHandler: RequestHandler {
         }
     }
 
-    /// Appends the pending batches on the blocking pool, then waits until those acks=-1
-    /// answers after are durable. Every pending partition fails alike for an invalid `acks`.
+    /// Requests with at most this many bytes of records append where they run (the
+    /// connection's event loop, see ``Broker/pipelinedRequestExecutor(for:)``) when their
+    /// appends do not block; larger ones run on the blocking pool.
+    ///
+    /// A small append costs a few microseconds of copying into the page cache, less than the
+    /// two thread hand-offs to the pool and back, which on a machine whose cores are busy also
+    /// wait for the scheduler. With librdkafka sending a request per few records (linger.ms 0,
+    /// idempotence off) at 20,000 records/s, appending on the pool made the broker fall behind:
+    /// delivery took 140-160 ms at the median, against 0.9 ms appending in place.
+    static let inlineAppendBytes = 64 * 1024
+
+    /// Appends the pending batches (in place when small, see ``inlineAppendBytes``; on the
+    /// blocking pool otherwise), then waits until those acks=-1 answers after are durable.
+    /// Every pending partition fails alike for an invalid `acks`.
     private func append(
         _ pending: [PendingAppend], acks: Int16, context: RequestContext
     ) async throws -> [Position: PartitionResult<AppendedBatch>] {
@@ -164,7 +176,12 @@ struct ProduceHandler: RequestHandler {
             let appender = ProduceAppender(
                 core: core, version: context.apiVersion, waitForFlush: acks == -1,
                 allowInternalTopics: context.clientId == InternalTopics.adminClientId)
-            outcomes = try await core.blocking.run { pending.map { appender.append($0) } }
+            let bytes = pending.reduce(0) { $0 + $1.batch.readableBytes }
+            if bytes <= Self.inlineAppendBytes, pending.allSatisfy(appender.appendsWithoutBlocking) {
+                outcomes = pending.map { appender.append($0) }
+            } else {
+                outcomes = try await core.blocking.run { pending.map { appender.append($0) } }
+            }
             // Appended: the connection's next request may be read and appended while these
             // wait to be durable, and share their fsync.
             context.connection.ordering?.allowNext()

@@ -6,7 +6,8 @@ import SamsaStorage
 
 /// Appends one partition's batch for a produce request: the checks Kafka makes in
 /// `UnifiedLog.append` and `LogValidator` that need the log's configuration, the idempotent
-/// producer checks, and the append itself. Runs on ``BlockingWork``.
+/// producer checks, and the append itself. Runs on ``BlockingWork``, or in place when the
+/// request is small and its appends do not block (``appendsWithoutBlocking(_:)``).
 ///
 /// The CRC is computed once: by the log's append for a batch that is appended, and here only
 /// for a batch refused or answered as a duplicate (Kafka checks the CRC before those checks,
@@ -33,6 +34,15 @@ struct ProduceAppender: Sendable {
         } catch {
             return .failure(.storage(error, during: .append, partition: item.partition, logger: core.logger))
         }
+    }
+
+    /// Whether appending `item` only writes to the page cache and takes locks held briefly, so
+    /// it may run where blocking is not allowed: not when the log fsyncs in the append (a
+    /// `flush.messages` policy), nor for an idempotent or transactional batch whose partition's
+    /// producer state is not loaded yet (the first load reads the log).
+    func appendsWithoutBlocking(_ item: ProduceHandler.PendingAppend) -> Bool {
+        if case .interval(messages: .some, _) = item.log.config.flushPolicy { return false }
+        return !item.header.hasProducerId || core.producerStates.isLoaded(item.partition, log: item.log)
     }
 
     /// The append and its checks; throws a ``PartitionError`` for a batch Kafka refuses.

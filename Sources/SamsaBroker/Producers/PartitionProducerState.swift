@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import SamsaStorage
+import Synchronization
 
 /// The producer state of one partition log, guarded by a lock that also covers the append:
 /// a batch's sequence check and its append happen together, so two concurrent requests of one
@@ -14,7 +15,11 @@ final class PartitionProducerState: @unchecked Sendable {
     private let lock = NIOLock()
     // Guarded by `lock`.
     private var table = ProducerTable()
-    private var loaded = false
+    private var loaded = false {
+        didSet { loadedFlag.store(loaded, ordering: .releasing) }
+    }
+    /// `loaded`, readable without the lock, which a load holds for as long as it reads the log.
+    private let loadedFlag = Atomic(false)
     /// The table may differ from the last snapshot written.
     private var changedSinceSnapshot = false
     /// Serialises snapshot writes of this partition (they share one temporary file); never
@@ -41,6 +46,10 @@ final class PartitionProducerState: @unchecked Sendable {
             return try body(&table)
         }
     }
+
+    /// The table has been loaded: ``withTable(load:_:)`` will not read the log. Does not wait
+    /// for a load in progress (it answers false then).
+    var isLoaded: Bool { loadedFlag.load(ordering: .acquiring) }
 
     /// Runs `body` on the table if it has been loaded; does nothing otherwise. `body` returns
     /// whether it changed the table.

@@ -40,6 +40,15 @@ package final class ProducerStateManager: Sendable {
         }
     }
 
+    /// The producer table of `partition`, whose current log is `log`, is loaded: an idempotent
+    /// append to it reads nothing from the log first. Never waits.
+    func isLoaded(_ partition: TopicPartition, log: PartitionLog) -> Bool {
+        states.withLockedValue { states in
+            guard let state = states[partition], state.log === log else { return false }
+            return state.isLoaded
+        }
+    }
+
     /// Runs `body` with the producer table of `partition` locked, loading the table from the
     /// log first if needed. Blocks: call it on ``BlockingWork``.
     func withTable<Result>(

@@ -6,8 +6,10 @@ import NIOCore
 /// Without it, every request woke one of Swift's cooperative threads after the event loop had
 /// read it, and its answer crossed back to the event loop; on a machine whose cores are busy,
 /// each such wake-up may wait for the scheduler (`perf sched` showed waits of several
-/// milliseconds), which made the tail of request latency. Work that blocks never runs here:
-/// file I/O goes through ``BlockingWork``, and coordinators are actors on their own executors.
+/// milliseconds), which made the tail of request latency. Work that may block never runs here:
+/// file I/O goes through ``BlockingWork``, except small appends that only copy into the page
+/// cache (``ProduceHandler/inlineAppendBytes``), and coordinators are actors on their own
+/// executors.
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 

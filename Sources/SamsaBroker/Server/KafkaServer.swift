@@ -192,8 +192,9 @@ public final class KafkaServer: Service, Sendable {
             logger[metadataKey: "peer"] = "\(remote)"
         }
         logger.debug("connection opened")
-        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
-            await serveRequests(connection, channel: channel, context: context, logger: logger)
+        let executor = EventLoopTaskExecutor(channel.eventLoop)
+        await withTaskExecutorPreference(executor) {
+            await serveRequests(connection, channel: channel, executor: executor, context: context, logger: logger)
         }
         logger.debug("connection closed")
     }
@@ -201,13 +202,14 @@ public final class KafkaServer: Service, Sendable {
     /// Serves the connection until it closes, logging why it did. Runs on the connection's event
     /// loop (see ``EventLoopTaskExecutor``).
     private func serveRequests(
-        _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, context: ConnectionContext,
+        _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, executor: EventLoopTaskExecutor,
+        context: ConnectionContext,
         logger: Logger
     ) async {
         do {
             try await withGracefulShutdownHandler {
                 try await connection.executeThenClose { inbound, _ in
-                    try await pipeline(inbound: inbound, channel: channel, context: context, logger: logger)
+                    try await pipeline(inbound: inbound, channel: channel, executor: executor, context: context, logger: logger)
                 }
             } onGracefulShutdown: {
                 // Ends the inbound stream after the requests in progress; their responses still go out.
@@ -226,12 +228,14 @@ public final class KafkaServer: Service, Sendable {
     /// holding at most ``pipelinedRequests`` of them at once.
     ///
     /// Requests that may let the next one start early (produce: once appended, while it waits
-    /// for its fsync; see ``RequestOrdering``) run as child tasks on the processor's executor;
-    /// every other request runs in the reading loop itself, on the connection's event loop.
+    /// for its fsync; see ``RequestOrdering``) run as child tasks, on the executor the processor
+    /// picks for each (the connection's event loop when it picks none); every other request
+    /// runs in the reading loop itself, on the connection's event loop.
     /// Answers are written by the event loop as they complete, in order, chained on futures: no
     /// task wakes up between a handler's answer and its write.
     private func pipeline(
-        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, context: ConnectionContext, logger: Logger
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, executor: EventLoopTaskExecutor,
+        context: ConnectionContext, logger: Logger
     ) async throws {
         let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: configuration.maxQueuedRequestBytes)
         let processor = self.processor
@@ -248,7 +252,9 @@ public final class KafkaServer: Service, Sendable {
                     let ordering = RequestOrdering()
                     var requestContext = context
                     requestContext.ordering = ordering
-                    group.addTask(executorPreference: processor.pipelinedRequestExecutor) {
+                    // A child given no executor would start on Swift's global one, not inherit the
+                    // loop's: it is named here.
+                    group.addTask(executorPreference: processor.pipelinedRequestExecutor(for: frame) ?? executor) {
                         do throws(RequestRejection) {
                             promise.succeed(try await processor.process(frame, connection: requestContext))
                         } catch {

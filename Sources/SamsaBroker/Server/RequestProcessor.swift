@@ -52,15 +52,16 @@ public protocol RequestProcessor: Sendable {
     /// Every other request runs in the reading loop itself, which saves a task and its wake-ups.
     func mayAllowNext(_ frame: ByteBuffer) -> Bool
 
-    /// Where the requests of ``mayAllowNext(_:)`` run; nil for Swift's global executor.
-    var pipelinedRequestExecutor: (any TaskExecutor)? { get }
+    /// Where a request of ``mayAllowNext(_:)`` runs; nil keeps it on the connection's event
+    /// loop, where the reading loop runs.
+    func pipelinedRequestExecutor(for frame: ByteBuffer) -> (any TaskExecutor)?
 }
 
 extension RequestProcessor {
     /// Requests are never pipelined unless the processor says so.
     public func mayAllowNext(_ frame: ByteBuffer) -> Bool { false }
 
-    public var pipelinedRequestExecutor: (any TaskExecutor)? { nil }
+    public func pipelinedRequestExecutor(for frame: ByteBuffer) -> (any TaskExecutor)? { nil }
 }
 
 /// A request that closes its connection instead of getting a response; the reason is logged.

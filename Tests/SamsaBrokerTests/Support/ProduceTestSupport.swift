@@ -6,6 +6,7 @@ import SamsaBinary
 import SamsaProtocol
 import SamsaRecords
 import SamsaStorage
+import SamsaTesting
 import ServiceLifecycle
 
 @testable import SamsaBroker
@@ -55,6 +56,14 @@ struct ProduceTestConnection {
     /// True once the broker has closed the connection (nothing more to read).
     func isClosedByPeer() async throws -> Bool {
         await connection.isClosedByPeer()
+    }
+}
+
+extension GatedFileSystem {
+    /// Waits until `predicate` holds for the gate's counts, blocking a thread of NIO's own pool
+    /// rather than one of the few cooperative threads.
+    func reaches(_ predicate: @escaping @Sendable (Counts) -> Bool) async throws {
+        try await NIOThreadPool.singleton.runIfActive { self.waitUntil(predicate) }
     }
 }
 
@@ -117,6 +126,22 @@ enum ProduceFixtures {
             }
         }
         return request
+    }
+
+    /// Runs a broker with a blocking pool of `blockingThreads` over an in-memory file system whose
+    /// fsyncs of slow-0's first segment wait at a gate while it is closed (it starts open), with
+    /// the topics "slow" and "fast".
+    static func withSlowAndFastTopics(
+        blockingThreads: Int, _ body: (Broker, SocketAddress, GatedFileSystem) async throws -> Void
+    ) async throws {
+        let gated = GatedFileSystem(pathContaining: "slow-0/" + LogFileNames.segmentFileName(0, LogFileNames.logSuffix))
+        let directory = TestDataDirectory(path: "/samsa-data", fileSystem: gated, clock: ManualClock(), memory: gated.base)
+        try await withProduceTestBroker(dataDirectory: directory, configure: { $0.blockingThreadCount = blockingThreads }) {
+            broker, address in
+            try await createTopic(broker, "slow")
+            try await createTopic(broker, "fast")
+            try await body(broker, address, gated)
+        }
     }
 
     /// Creates `name` through the broker core.
