@@ -135,28 +135,23 @@ final class LocalLog {
         logStartOffset = min(logStartOffset, logEndOffset)
     }
 
-    /// Deletes whole segments (never the active one while it is the only one: a new active
-    /// segment is rolled first when all would go).
-    func remove(_ doomed: [LogSegment]) throws(StorageError) {
-        guard !doomed.isEmpty else { return }
+    /// Takes whole segments out of the log (never the active one while it is the only one: a
+    /// new active segment is rolled first when all would go) and returns those taken, whose
+    /// files the caller deletes (``PartitionLog`` does so without its lock held).
+    @discardableResult
+    func detach(_ doomed: [LogSegment]) throws(StorageError) -> [LogSegment] {
+        guard !doomed.isEmpty else { return [] }
         if doomed.contains(where: { $0 === activeSegment }), activeSegment.size > 0 {
             try roll()
         }
         let active = activeSegment
         let identities = Set(doomed.filter { $0 !== active }.map { ObjectIdentifier($0) })
-        guard !identities.isEmpty else { return }
+        guard !identities.isEmpty else { return [] }
         let removed = segments.filter { identities.contains(ObjectIdentifier($0)) }
         segments.removeAll { identities.contains(ObjectIdentifier($0)) }
-        for segment in removed {
-            try segment.deleteFiles()
-            logger.info(
-                "deleted segment",
-                metadata: [
-                    "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
-                ])
-        }
         directoryNeedsSync = true
         logStartOffset = max(logStartOffset, segments[0].baseOffset)
+        return removed
     }
 
     /// Replaces the segment at `index` in the list (after compaction rewrote its files).

@@ -19,19 +19,25 @@ extension PartitionLog {
     /// Throws offset-out-of-range beyond the high watermark.
     @discardableResult
     public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
-        try state.withLock { state throws(StorageError) in
-            try state.checkUsable()
-            guard offset <= state.highWatermark else {
-                throw StorageError.offsetOutOfRange(offset, logStartOffset: state.local.logStartOffset, logEndOffset: state.highWatermark)
+        try checkpointWrites.withLock { _ throws(StorageError) in
+            let (removed, checkpoint) = try state.withLock { state throws(StorageError) -> ([LogSegment], PartitionCheckpoint?) in
+                try state.checkUsable()
+                guard offset <= state.highWatermark else {
+                    throw StorageError.offsetOutOfRange(
+                        offset, logStartOffset: state.local.logStartOffset, logEndOffset: state.highWatermark)
+                }
+                guard offset > state.local.logStartOffset else { return ([], nil) }
+                state.local.logStartOffset = offset
+                let removed = try state.local.detach(segmentsBelowLogStart(state.local))
+                state.local.logStartOffset = max(offset, state.local.logStartOffset)
+                return (removed, Self.checkpoint(of: state))
             }
-            guard offset > state.local.logStartOffset else { return state.local.logStartOffset }
-            state.local.logStartOffset = offset
-            try state.local.remove(segmentsBelowLogStart(state.local))
-            state.local.logStartOffset = max(offset, state.local.logStartOffset)
+            guard let checkpoint else { return self.logStartOffset }
             // The new log start must survive a crash, or deleted records would come back; the
             // checkpoint's directory sync also makes the segment removals durable.
-            try writeCheckpoint(state)
-            return state.local.logStartOffset
+            try deleteFiles(of: removed)
+            try checkpoint.write(in: directory, fileSystem: fileSystem)
+            return checkpoint.logStartOffset
         }
     }
 
@@ -52,14 +58,32 @@ extension PartitionLog {
     /// watermark. Returns how many segments were deleted.
     @discardableResult
     public func applyRetention() throws(StorageError) -> Int {
-        try state.withLock { state throws(StorageError) in
-            try state.checkUsable()
-            let doomed = expiredSegments(state)
-            guard !doomed.isEmpty else { return 0 }
-            try state.local.remove(doomed)
+        try checkpointWrites.withLock { _ throws(StorageError) in
+            let (removed, checkpoint) = try state.withLock { state throws(StorageError) -> ([LogSegment], PartitionCheckpoint?) in
+                try state.checkUsable()
+                let doomed = expiredSegments(state)
+                guard !doomed.isEmpty else { return ([], nil) }
+                return (try state.local.detach(doomed), Self.checkpoint(of: state))
+            }
+            guard let checkpoint else { return 0 }
+            try deleteFiles(of: removed)
             // Also makes the segment removals durable (the checkpoint syncs the directory).
-            try writeCheckpoint(state)
-            return doomed.count
+            try checkpoint.write(in: directory, fileSystem: fileSystem)
+            return removed.count
+        }
+    }
+
+    /// Deletes the files of segments taken out of the log. Runs without the log's lock, so
+    /// appends and reads do not wait for the file system; readers still holding a range of
+    /// one keep reading it through their open file.
+    private func deleteFiles(of segments: [LogSegment]) throws(StorageError) {
+        for segment in segments {
+            try segment.deleteFiles()
+            logger.info(
+                "deleted segment",
+                metadata: [
+                    "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
+                ])
         }
     }
 
@@ -98,30 +122,38 @@ extension PartitionLog {
 
     /// Writes `partition.checkpoint`: the log start offset, the recovery point and the
     /// transaction state at that point. Recovery after a crash starts from it.
+    ///
+    /// The checkpoint is taken under the log's lock and written, with its fsyncs, after it is
+    /// released, so appends never wait for them; checkpoint writes are serialised on their own
+    /// lock, taken first, so a later state is never overwritten by an earlier one.
     public func writeCheckpoint() throws(StorageError) {
-        try state.withLock { state throws(StorageError) in
-            try state.checkUsable()
-            try writeCheckpoint(state)
+        try checkpointWrites.withLock { _ throws(StorageError) in
+            let checkpoint = try state.withLock { state throws(StorageError) in
+                try state.checkUsable()
+                return Self.checkpoint(of: state)
+            }
+            try checkpoint.write(in: directory, fileSystem: fileSystem)
         }
     }
 
-    /// Writes the checkpoint of `state` (called with the lock held).
-    func writeCheckpoint(_ state: State) throws(StorageError) {
-        let checkpoint = PartitionCheckpoint(
+    /// What the checkpoint of `state` says (taken with the log's lock held).
+    static func checkpoint(of state: State) -> PartitionCheckpoint {
+        PartitionCheckpoint(
             logStartOffset: state.local.logStartOffset, recoveryPoint: state.local.recoveryPoint,
             transactions: state.durableTransactions)
-        try checkpoint.write(in: directory, fileSystem: fileSystem)
     }
 
     /// Flushes everything, writes the indexes and the checkpoint, and closes the log. Later
     /// calls throw ``StorageError/isClosed``. Readers holding a ``FileRange`` can still read it.
     public func close() throws(StorageError) {
         try flush()
-        try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
-            guard !state.isClosed else { return }
-            for segment in state.local.segments { try segment.syncIndexes() }
-            try writeCheckpoint(state)
-            state.isClosed = true
+        try checkpointWrites.withLock { _ throws(StorageError) in
+            try state.withLock(notifyingWaiters: true) { state throws(StorageError) in
+                guard !state.isClosed else { return }
+                for segment in state.local.segments { try segment.syncIndexes() }
+                try Self.checkpoint(of: state).write(in: directory, fileSystem: fileSystem)
+                state.isClosed = true
+            }
         }
     }
 

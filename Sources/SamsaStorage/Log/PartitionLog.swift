@@ -1,9 +1,11 @@
 // Lock order in the storage layer (a thread holding one lock may only take those below it):
 //   1. the broker's producer-state lock (`withTable(for:log:)`), held around an append so the
 //      sequence check and the append are one step;
-//   2. a partition log's lock (`PartitionLog.state`), never held across a call into the
-//      broker or another log; fsyncs of a group commit run without it;
-//   3. the locks inside a file system (InMemoryFileSystem's tree, a file's contents).
+//   2. a partition log's checkpoint-write lock (`PartitionLog.checkpointWrites`), held while a
+//      checkpoint is taken and written;
+//   3. a partition log's lock (`PartitionLog.state`), never held across a call into the
+//      broker or another log; fsyncs of a group commit and of checkpoints run without it;
+//   4. the locks inside a file system (InMemoryFileSystem's tree, a file's contents).
 // `LogManager`'s dictionary lock is a leaf of its own: it is held only to look up, insert or
 // remove entries, never while a log is opened, flushed, closed or a partition lock is taken.
 
@@ -31,6 +33,8 @@ public final class PartitionLog: Sendable {
     /// Advance the high watermark to the log end on every append (a single replica).
     let highWatermarkFollowsLogEnd: Bool
     let state: ConditionLock<State>
+    /// Serialises checkpoint writes, which run outside `state`'s lock; taken before it.
+    let checkpointWrites = ConditionLock(())
 
     /// The mutable state of a log.
     struct State {
