@@ -19,26 +19,16 @@ extension PartitionLog {
     /// Throws offset-out-of-range beyond the high watermark.
     @discardableResult
     public func deleteRecords(before offset: Int64) throws(StorageError) -> Int64 {
-        try checkpointWrites.withLock { _ throws(StorageError) in
-            let (removed, checkpoint) = try state.withLock { state throws(StorageError) -> ([LogSegment], PartitionCheckpoint?) in
-                try state.checkUsable()
-                guard offset <= state.highWatermark else {
-                    throw StorageError.offsetOutOfRange(
-                        offset, logStartOffset: state.local.logStartOffset, logEndOffset: state.highWatermark)
-                }
-                guard offset > state.local.logStartOffset else { return ([], nil) }
-                state.local.logStartOffset = offset
-                let removed = try state.local.detach(segmentsBelowLogStart(state.local))
-                state.local.logStartOffset = max(offset, state.local.logStartOffset)
-                return (removed, Self.checkpoint(of: state))
+        // The new log start must survive a crash, or deleted records would come back.
+        let change = try checkpointing { state throws(StorageError) -> [LogSegment]? in
+            guard offset <= state.highWatermark else {
+                throw StorageError.offsetOutOfRange(offset, logStartOffset: state.local.logStartOffset, logEndOffset: state.highWatermark)
             }
-            guard let checkpoint else { return self.logStartOffset }
-            // The new log start must survive a crash, or deleted records would come back; the
-            // checkpoint's directory sync also makes the segment removals durable.
-            try deleteFiles(of: removed)
-            try checkpoint.write(in: directory, fileSystem: fileSystem)
-            return checkpoint.logStartOffset
+            guard offset > state.local.logStartOffset else { return nil }
+            state.local.logStartOffset = offset
+            return segmentsBelowLogStart(state.local)
         }
+        return change?.checkpoint.logStartOffset ?? logStartOffset
     }
 
     /// The segments wholly below the log start offset (not an empty active segment).
@@ -58,32 +48,40 @@ extension PartitionLog {
     /// watermark. Returns how many segments were deleted.
     @discardableResult
     public func applyRetention() throws(StorageError) -> Int {
-        try checkpointWrites.withLock { _ throws(StorageError) in
-            let (removed, checkpoint) = try state.withLock { state throws(StorageError) -> ([LogSegment], PartitionCheckpoint?) in
-                try state.checkUsable()
-                let doomed = expiredSegments(state)
-                guard !doomed.isEmpty else { return ([], nil) }
-                return (try state.local.detach(doomed), Self.checkpoint(of: state))
-            }
-            guard let checkpoint else { return 0 }
-            try deleteFiles(of: removed)
-            // Also makes the segment removals durable (the checkpoint syncs the directory).
-            try checkpoint.write(in: directory, fileSystem: fileSystem)
-            return removed.count
+        let change = try checkpointing { state throws(StorageError) -> [LogSegment]? in
+            let doomed = expiredSegments(state)
+            return doomed.isEmpty ? nil : doomed
         }
+        return change?.removed.count ?? 0
     }
 
-    /// Deletes the files of segments taken out of the log. Runs without the log's lock, so
-    /// appends and reads do not wait for the file system; readers still holding a range of
-    /// one keep reading it through their open file.
-    private func deleteFiles(of segments: [LogSegment]) throws(StorageError) {
-        for segment in segments {
-            try segment.deleteFiles()
-            logger.info(
-                "deleted segment",
-                metadata: [
-                    "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
-                ])
+    /// Runs `change` with the log's lock held; unless it returns nil, takes the segments it
+    /// returns out of the log and notes the checkpoint of the state it left. Then, with the lock
+    /// released, deletes those segments' files and writes the checkpoint (whose directory sync
+    /// also makes the removals durable), so appends and reads never wait for the file system;
+    /// readers still holding a range of a removed segment keep reading it through their open
+    /// file. Checkpoint writes are serialised on their own lock, taken first, so a later state
+    /// is never overwritten by an earlier one.
+    private func checkpointing(
+        after change: (inout State) throws(StorageError) -> [LogSegment]?
+    ) throws(StorageError) -> (removed: [LogSegment], checkpoint: PartitionCheckpoint)? {
+        try checkpointWrites.withLock { _ throws(StorageError) in
+            let taken = try state.withLock { state throws(StorageError) -> (removed: [LogSegment], checkpoint: PartitionCheckpoint)? in
+                try state.checkUsable()
+                guard let doomed = try change(&state) else { return nil }
+                return (try state.local.detach(doomed), Self.checkpoint(of: state))
+            }
+            guard let taken else { return nil }
+            for segment in taken.removed {
+                try segment.deleteFiles()
+                logger.info(
+                    "deleted segment",
+                    metadata: [
+                        "file": "\(segment.logFile.path)", "baseOffset": "\(segment.baseOffset)", "bytes": "\(segment.size)",
+                    ])
+            }
+            try taken.checkpoint.write(in: directory, fileSystem: fileSystem)
+            return taken
         }
     }
 
@@ -122,18 +120,9 @@ extension PartitionLog {
 
     /// Writes `partition.checkpoint`: the log start offset, the recovery point and the
     /// transaction state at that point. Recovery after a crash starts from it.
-    ///
-    /// The checkpoint is taken under the log's lock and written, with its fsyncs, after it is
-    /// released, so appends never wait for them; checkpoint writes are serialised on their own
-    /// lock, taken first, so a later state is never overwritten by an earlier one.
+    /// Written with its fsyncs after the log's lock is released (see ``checkpointing(after:)``).
     public func writeCheckpoint() throws(StorageError) {
-        try checkpointWrites.withLock { _ throws(StorageError) in
-            let checkpoint = try state.withLock { state throws(StorageError) in
-                try state.checkUsable()
-                return Self.checkpoint(of: state)
-            }
-            try checkpoint.write(in: directory, fileSystem: fileSystem)
-        }
+        _ = try checkpointing { _ in [] }
     }
 
     /// What the checkpoint of `state` says (taken with the log's lock held).
