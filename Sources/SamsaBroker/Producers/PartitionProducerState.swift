@@ -15,11 +15,9 @@ final class PartitionProducerState: @unchecked Sendable {
     private let lock = NIOLock()
     // Guarded by `lock`.
     private var table = ProducerTable()
-    private var loaded = false {
-        didSet { loadedFlag.store(loaded, ordering: .releasing) }
-    }
-    /// `loaded`, readable without the lock, which a load holds for as long as it reads the log.
-    private let loadedFlag = Atomic(false)
+    /// Set once, under `lock`, when the table is loaded; an atomic so ``isLoaded`` can read it
+    /// without the lock, which a load holds for as long as it reads the log.
+    private let loaded = Atomic(false)
     /// The table may differ from the last snapshot written.
     private var changedSinceSnapshot = false
     /// Serialises snapshot writes of this partition (they share one temporary file); never
@@ -37,9 +35,9 @@ final class PartitionProducerState: @unchecked Sendable {
         load: (PartitionLog) throws -> ProducerTable, _ body: (inout ProducerTable) throws -> Result
     ) throws -> Result {
         try lock.withLock {
-            if !loaded {
+            if !isLoaded {
                 table = try load(log)
-                loaded = true
+                loaded.store(true, ordering: .releasing)
             }
             // Most calls append; telling which did is not worth it for a flag.
             changedSinceSnapshot = true
@@ -49,13 +47,13 @@ final class PartitionProducerState: @unchecked Sendable {
 
     /// The table has been loaded: ``withTable(load:_:)`` will not read the log. Does not wait
     /// for a load in progress (it answers false then).
-    var isLoaded: Bool { loadedFlag.load(ordering: .acquiring) }
+    var isLoaded: Bool { loaded.load(ordering: .acquiring) }
 
     /// Runs `body` on the table if it has been loaded; does nothing otherwise. `body` returns
     /// whether it changed the table.
     func ifLoaded(_ body: (inout ProducerTable) -> Bool) {
         lock.withLock {
-            if loaded, body(&table) { changedSinceSnapshot = true }
+            if isLoaded, body(&table) { changedSinceSnapshot = true }
         }
     }
 
@@ -65,7 +63,7 @@ final class PartitionProducerState: @unchecked Sendable {
     /// writing it fails.
     func takeSnapshot(force: Bool = false) -> ProducerStateSnapshot? {
         lock.withLock {
-            guard loaded, changedSinceSnapshot || force else { return nil }
+            guard isLoaded, changedSinceSnapshot || force else { return nil }
             changedSinceSnapshot = false
             return ProducerStateSnapshot(offset: log.logEndOffset, table: table)
         }
