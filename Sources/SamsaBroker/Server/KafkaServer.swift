@@ -192,9 +192,8 @@ public final class KafkaServer: Service, Sendable {
             logger[metadataKey: "peer"] = "\(remote)"
         }
         logger.debug("connection opened")
-        let executor = EventLoopTaskExecutor(channel.eventLoop)
-        await withTaskExecutorPreference(executor) {
-            await serveRequests(connection, channel: channel, executor: executor, context: context, logger: logger)
+        await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+            await serveRequests(connection, channel: channel, context: context, logger: logger)
         }
         logger.debug("connection closed")
     }
@@ -202,14 +201,13 @@ public final class KafkaServer: Service, Sendable {
     /// Serves the connection until it closes, logging why it did. Runs on the connection's event
     /// loop (see ``EventLoopTaskExecutor``).
     private func serveRequests(
-        _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, executor: EventLoopTaskExecutor,
-        context: ConnectionContext,
+        _ connection: NIOAsyncChannel<ByteBuffer, ResponseFrame>, channel: any Channel, context: ConnectionContext,
         logger: Logger
     ) async {
         do {
             try await withGracefulShutdownHandler {
                 try await connection.executeThenClose { inbound, _ in
-                    try await pipeline(inbound: inbound, channel: channel, executor: executor, context: context, logger: logger)
+                    try await pipeline(inbound: inbound, channel: channel, context: context, logger: logger)
                 }
             } onGracefulShutdown: {
                 // Ends the inbound stream after the requests in progress; their responses still go out.
@@ -234,11 +232,13 @@ public final class KafkaServer: Service, Sendable {
     /// Answers are written by the event loop as they complete, in order, chained on futures: no
     /// task wakes up between a handler's answer and its write.
     private func pipeline(
-        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, executor: EventLoopTaskExecutor,
-        context: ConnectionContext, logger: Logger
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>, channel: any Channel, context: ConnectionContext, logger: Logger
     ) async throws {
         let budget = PipelineBudget(maxRequests: Self.pipelinedRequests, maxBytes: configuration.maxQueuedRequestBytes)
         let processor = self.processor
+        // A child task given no executor would start on Swift's global one rather than keep the
+        // loop's: those the processor leaves to the connection name its loop.
+        let connectionExecutor = EventLoopTaskExecutor(channel.eventLoop)
         var answers = OrderedAnswers(channel: channel, budget: budget, logger: logger)
         try await withThrowingDiscardingTaskGroup { group in
             for try await frame in inbound {
@@ -252,9 +252,7 @@ public final class KafkaServer: Service, Sendable {
                     let ordering = RequestOrdering()
                     var requestContext = context
                     requestContext.ordering = ordering
-                    // A child given no executor would start on Swift's global one, not inherit the
-                    // loop's: it is named here.
-                    group.addTask(executorPreference: processor.pipelinedRequestExecutor(for: frame) ?? executor) {
+                    group.addTask(executorPreference: processor.pipelinedRequestExecutor(for: frame) ?? connectionExecutor) {
                         do throws(RequestRejection) {
                             promise.succeed(try await processor.process(frame, connection: requestContext))
                         } catch {
