@@ -104,10 +104,10 @@ final class FetchSessionCache: Sendable {
             return epoch == 0 ? .newSession : .sessionless
         }
         return sessions.withLockedValue { sessions -> Lookup in
-            guard let current = sessions[id] else { return .failed(.fetchSessionIdNotFound) }
-            guard current.nextEpoch == epoch else { return .failed(.invalidFetchSessionEpoch) }
+            guard let index = sessions.index(forKey: id) else { return .failed(.fetchSessionIdNotFound) }
+            guard sessions.values[index].nextEpoch == epoch else { return .failed(.invalidFetchSessionEpoch) }
             // Taken out of the table while it changes, so its partitions are not copied.
-            var session = sessions.removeValue(forKey: id)!
+            var session = sessions.remove(at: index).value
             session.nextEpoch = Self.epoch(after: epoch)
             session.lastUsed = now
             var forgotten = Set<PartitionKey>()

@@ -27,7 +27,6 @@ import NIOCore
 /// (a consumer reads what was just written, or a backlog it is working through).
 final class ResponseFrameEncoder: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
     typealias OutboundIn = ResponseFrame
     typealias OutboundOut = IOData
 
