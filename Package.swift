@@ -191,6 +191,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
+        .testTarget(name: "SamsaCommandTests", dependencies: ["samsa", "SamsaClient"], swiftSettings: strictSettings),
         .testTarget(
             name: "SamsaProtocolTests",
             dependencies: ["SamsaProtocol", "SamsaRecords", "SamsaFuzzer"],

@@ -4,9 +4,10 @@ kill -9 (recovery), from the process start to the first answered request (ApiVer
 
     scripts/bench-start.py [PARTITIONS ...]      # default: 1000 10000
 
-Builds nothing: run `swift build -c release --product samsa` first. Each figure is the median
-of 3 starts, with the range; RSS after the start is the broker's resident memory once idle, and
-the memory per partition is its growth over the RSS of the same broker started without them.
+Builds nothing: run `swift build -c release --product samsa` first, or name another binary in
+$SAMSA_BIN. Each figure is the median of 3 starts, with the range; RSS after the start is the
+broker's resident memory once idle, and the memory per partition is its growth over the RSS of
+the same broker started without them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import tempfile
 import time
 
-BINARY = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "samsa")
+BINARY = os.environ.get("SAMSA_BIN", os.path.join(os.path.dirname(__file__), "..", ".build", "release", "samsa"))
 
 
 def free_port() -> int:

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +52,7 @@ struct Samsa: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if error is ExitCode || code == .success { exit(withError: error) }
-            let message = message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let message = message(for: error).split(separator: "\n").map { $0.trimmingWhitespace() }
             var line = "samsa: " + message.filter { !$0.isEmpty }.joined(separator: "; ")
             if code == .validationFailure, let usage = usageHint(for: error) { line += " (see \(usage))" }
             line += "\n"
@@ -92,4 +96,13 @@ struct BenchCommand: ParsableCommand {
 
 enum SamsaVersion {
     static let current = "0.1.0"
+}
+
+extension Substring {
+    /// The text without leading and trailing spaces and tabs.
+    fileprivate func trimmingWhitespace() -> Substring {
+        func isBlank(_ character: Character) -> Bool { character == " " || character == "\t" }
+        guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else { return "" }
+        return self[first...last]
+    }
 }

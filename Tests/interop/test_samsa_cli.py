@@ -1,7 +1,7 @@
 """The `samsa` client commands against a real broker, checked with confluent-kafka and kcat: group
 lag, offset resets (dry run, then --execute), kcat's -f formats byte for byte, --json output and
-input, --grep, the end-to-end benchmark's summary, and one clear line with exit status 2 for bad
-input."""
+input, --grep, the end-to-end benchmark's summary, one clear line with exit status 2 for bad
+input, and a `samsa serve` process without Foundation's full library or ICU in its memory."""
 
 from __future__ import annotations
 
@@ -389,3 +389,13 @@ def test_reset_offsets_by_duration_and_datetime(broker, new_topic, require):
     assert bad.returncode == 2 and b"--by-duration an hour" in bad.stderr
     since = samsa(broker, "consume", topic, "-p", "0", "--from", "@2000-01-01T00:00:00Z", "-e").stdout
     assert since == b"r0\nr1\nr2\nr3\nr4\n"
+
+
+def test_serve_loads_neither_foundation_nor_icu(broker):
+    """The command links only FoundationEssentials: the full Foundation library and ICU would add
+    about 6 MB to every broker's resident memory, for nothing the broker uses."""
+    assert broker.process is not None
+    with open(f"/proc/{broker.process.pid}/maps") as maps:
+        libraries = {line.split()[-1].rsplit("/", 1)[-1] for line in maps if ".so" in line}
+    assert "libFoundationEssentials.so" in libraries
+    assert not {"libFoundation.so", "libFoundationInternationalization.so", "lib_FoundationICU.so"} & libraries, sorted(libraries)

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +36,7 @@ struct LatencySummary {
     var count: UInt64
     var p50, p95, p99, p999, max: Double
 
-    var json: [String: Any] {
+    var json: JSONValue {
         [
             "count": Int(count), "p50": JSONOutput.milliseconds(p50), "p95": JSONOutput.milliseconds(p95),
             "p99": JSONOutput.milliseconds(p99), "p99_9": JSONOutput.milliseconds(p999), "max": JSONOutput.milliseconds(max),
@@ -96,19 +100,18 @@ enum BenchReport {
 
     static func summary(
         mode: String, records: Int, bytes: Int, failed: Int = 0, elapsed: Duration, latency: LatencySummary?,
-        extra: [String: Any] = [:], json: Bool
+        extra: [String: JSONValue] = [:], json: Bool
     ) {
         let seconds = seconds(elapsed)
         let recordsPerSecond = Double(records) / max(seconds, 1e-9)
         let megabytesPerSecond = Double(bytes) / max(seconds, 1e-9) / 1e6
         if json {
-            var object: [String: Any] = [
+            let document: JSONValue = [
                 "mode": mode, "records": records, "bytes": bytes, "failed": failed, "seconds": (seconds * 1e6).rounded() / 1e6,
                 "records_per_second": (recordsPerSecond * 10).rounded() / 10, "mb_per_second": (megabytesPerSecond * 1000).rounded() / 1000,
-                "latency_ms": latency.map { $0.json as Any } ?? NSNull(),
+                "latency_ms": latency?.json,
             ]
-            object.merge(extra) { _, new in new }
-            return JSONOutput.write(object)
+            return JSONOutput.write(document.merging(extra))
         }
         StandardOutput.write(
             Table.render([
@@ -131,7 +134,10 @@ enum BenchReport {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
+    /// `value` with `digits` decimals, as printf's `%.*f` writes it.
     static func format(_ value: Double, digits: Int = 1) -> String {
-        String(format: "%.\(digits)f", value)
+        var text = [CChar](repeating: 0, count: 512)
+        _ = withVaList([Int32(digits), value]) { vsnprintf(&text, text.count, "%.*f", $0) }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SamsaClient
 
 /// `samsa cluster`: the cluster id, controller, brokers, the API versions served and the features.
@@ -60,24 +64,24 @@ struct ClusterCommand: AsyncParsableCommand {
     private func printJSON(
         _ description: ClusterDescription, apis: [(name: String, apiKey: Int16, versions: ClosedRange<Int16>)], features: BrokerFeatures?
     ) {
-        func map(_ levels: [String: ClosedRange<Int16>]) -> [String: Any] {
-            levels.mapValues { ["min_version": Int($0.lowerBound), "max_version": Int($0.upperBound)] as [String: Any] }
+        func map(_ levels: [String: ClosedRange<Int16>]) -> [String: JSONValue] {
+            levels.mapValues { ["min_version": $0.lowerBound, "max_version": $0.upperBound] }
         }
         JSONOutput.write([
-            "cluster_id": description.clusterId.map { $0 as Any } ?? NSNull(),
+            "cluster_id": description.clusterId,
             "controller": Int(description.controllerId),
             "brokers": description.brokers.map {
-                ["node_id": Int($0.nodeId), "host": $0.address.host, "port": $0.address.port] as [String: Any]
+                ["node_id": $0.nodeId, "host": $0.address.host, "port": $0.address.port] as JSONValue
             },
             "apis": apis.map {
                 [
                     "name": $0.name, "key": Int($0.apiKey), "min_version": Int($0.versions.lowerBound),
                     "max_version": Int($0.versions.upperBound),
-                ] as [String: Any]
+                ] as JSONValue
             },
             "features": features.map {
-                ["supported": map($0.supported), "finalized": map($0.finalized), "finalized_epoch": $0.finalizedEpoch] as Any
-            } ?? NSNull(),
+                ["supported": map($0.supported), "finalized": map($0.finalized), "finalized_epoch": $0.finalizedEpoch] as JSONValue
+            },
         ])
     }
 }

@@ -2,7 +2,11 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 import SamsaClient
 import SamsaRecords
@@ -35,8 +39,8 @@ struct ConsumeCommand: AsyncParsableCommand {
             by "key_encoding", "value_encoding" (and per header "value_encoding") set \
             to "base64". Null stays null. `samsa produce --json` reads these lines back.
 
-            --grep takes a regular expression (ICU syntax, as NSRegularExpression; \
-            (?i) for any case). A record matches when the expression is found in its \
+            --grep takes a regular expression (the syntax of Swift's Regex, as PCRE and \
+            Java write them; (?i) for any case). A record matches when the expression is found in its \
             key, its value, or one of its headers written as name=value; bytes that are \
             not UTF-8 are searched as U+FFFD. -c counts matching records only.
             """
@@ -136,9 +140,10 @@ struct ConsumeCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {
                 var printed = 0
+                let matches = matcher?.predicate()
                 batches: for try await batch in consumer.batches {
                     var out: [UInt8] = []
-                    for record in batch where matcher?.matches(record) ?? true {
+                    for record in batch where matches?(record) ?? true {
                         output.append(record, to: &out)
                         printed += 1
                         if let limit, printed >= limit {
@@ -232,21 +237,30 @@ enum RecordOutput: Sendable {
 }
 
 /// `--grep`: a regular expression searched in a record's key, value and headers (`name=value`).
-// NSRegularExpression is immutable and documented as safe to use from several threads at once.
-struct RecordMatcher: @unchecked Sendable {
-    private let expression: NSRegularExpression
+/// A `Regex` is not `Sendable`, so the matcher keeps the pattern, checked when it is made, and
+/// the task that filters records compiles it for itself with ``predicate()``.
+struct RecordMatcher: Sendable {
+    private let pattern: String
 
     init(_ pattern: String) throws {
         do {
-            expression = try NSRegularExpression(pattern: pattern)
+            _ = try Regex(pattern)
         } catch {
             throw ValidationError("--grep \(pattern): not a valid regular expression")
         }
+        self.pattern = pattern
     }
 
-    func matches(_ record: ConsumerRecord) -> Bool {
+    /// Whether a record matches, for the calling task only.
+    func predicate() -> (ConsumerRecord) -> Bool {
+        // The pattern compiled in init; it compiles the same way again.
+        let expression = try! Regex(pattern)
+        return { record in Self.matches(record, expression) }
+    }
+
+    private static func matches(_ record: ConsumerRecord, _ expression: Regex<AnyRegexOutput>) -> Bool {
         func found(_ text: String) -> Bool {
-            expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            text.contains(expression)
         }
         if let key = record.key, found(String(decoding: key.readableBytesView, as: UTF8.self)) { return true }
         if let value = record.value, found(String(decoding: value.readableBytesView, as: UTF8.self)) { return true }

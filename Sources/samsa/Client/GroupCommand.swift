@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SamsaClient
 
 /// `samsa group`: consumer groups, their members, offsets and lag.
@@ -78,11 +82,13 @@ struct GroupCommand: AsyncParsableCommand {
                     return JSONOutput.write([
                         "group": group, "state": description.state, "assignor": description.protocol,
                         "protocol_type": description.protocolType,
-                        "members": description.members.map { member -> [String: Any] in
+                        "members": description.members.map { member -> JSONValue in
                             [
                                 "member_id": member.memberId, "client_id": member.clientId, "host": member.host,
-                                "group_instance_id": member.groupInstanceId.map { $0 as Any } ?? NSNull(),
-                                "assignment": member.assignment.sorted().map { ["topic": $0.topic, "partition": Int($0.partition)] },
+                                "group_instance_id": member.groupInstanceId,
+                                "assignment": member.assignment.sorted().map {
+                                    ["topic": $0.topic, "partition": $0.partition] as JSONValue
+                                },
                             ]
                         },
                         "partitions": JSONOutput.rows(rows, numeric: ["partition", "committed", "end", "lag"]), "total_lag": total,
@@ -131,7 +137,7 @@ struct GroupCommand: AsyncParsableCommand {
                 try await admin.deleteGroupOffsets(group, partitions)
                 if output.json {
                     return JSONOutput.write([
-                        "group": group, "deleted": partitions.map { ["topic": $0.topic, "partition": Int($0.partition)] },
+                        "group": group, "deleted": partitions.map { ["topic": $0.topic, "partition": $0.partition] as JSONValue },
                     ])
                 }
                 StandardOutput.write("deleted the offsets of \(partitions.count) partitions\n")

@@ -2,7 +2,11 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import SamsaClient
@@ -181,7 +185,7 @@ struct ProduceCommand: AsyncParsableCommand {
 
     /// The records of `input`: split at the delimiter; a trailing empty record is dropped.
     private func split(_ input: [UInt8]) -> [ArraySlice<UInt8>] {
-        let separator = Array(delimiter.replacingOccurrences(of: "\\n", with: "\n").utf8)
+        let separator = Array(delimiter.replacing("\\n", with: "\n").utf8)
         var records: [ArraySlice<UInt8>] = []
         var start = input.startIndex
         var index = input.startIndex

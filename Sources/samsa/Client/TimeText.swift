@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Times and durations as users type them: ms since the epoch or ISO 8601 date-times, and
 /// ISO 8601 durations (as Kafka's `--by-duration` takes) or short forms like `15m`.
@@ -6,11 +10,10 @@ enum TimeText {
     /// `1700000000000` or `2026-12-04T10:00:00Z` (fractional seconds and offsets allowed).
     static func milliseconds(_ text: String) -> Int64? {
         if let value = Int64(text), value >= 0 { return value }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+        for style in [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()] {
+            if let date = try? style.parse(text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+        }
+        return nil
     }
 
     /// `PT15M`, `P1DT2H30M`, `PT0.5S`, or `30s`, `15m`, `2h`, `7d`, `250ms`.

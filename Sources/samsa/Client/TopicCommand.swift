@@ -1,5 +1,9 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SamsaClient
 
 /// `samsa topic`: list, describe, create, delete and configure topics.
@@ -66,7 +70,7 @@ struct TopicCommand: AsyncParsableCommand {
                 if output.json {
                     return JSONOutput.write([
                         "topic": topic, "id": "\(described.id)",
-                        "partitions": described.partitions.map { partition -> [String: Any] in
+                        "partitions": described.partitions.map { partition -> JSONValue in
                             let key = TopicPartition(topic, partition.index)
                             return [
                                 "partition": Int(partition.index), "leader": Int(partition.leader),
@@ -74,7 +78,7 @@ struct TopicCommand: AsyncParsableCommand {
                                 "start": starts[key] ?? -1, "end": ends[key] ?? -1,
                             ]
                         },
-                        "configs": configs.mapValues { $0.value.map { $0 as Any } ?? NSNull() },
+                        "configs": configs.mapValues(\.value),
                     ])
                 }
                 StandardOutput.write("topic \(topic)  partitions \(described.partitions.count)  id \(described.id)\n")
@@ -192,9 +196,9 @@ struct TopicCommand: AsyncParsableCommand {
                     if output.json {
                         return JSONOutput.write([
                             "topic": topic,
-                            "configs": configs.mapValues { value -> [String: Any] in
+                            "configs": configs.mapValues { value -> JSONValue in
                                 [
-                                    "value": value.value.map { $0 as Any } ?? NSNull(), "default": value.isDefault,
+                                    "value": value.value, "default": value.isDefault,
                                     "read_only": value.isReadOnly,
                                 ]
                             },
