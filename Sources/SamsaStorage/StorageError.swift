@@ -13,6 +13,7 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
         case closed
         case notFound
         case alreadyExists
+        case notCached
     }
 
     private let kind: Kind
@@ -62,6 +63,17 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file or directory exists already.
     public static func alreadyExists(path: String) -> Self {
         Self(.alreadyExists, path: path)
+    }
+
+    /// A read that may not wait for the disk needed bytes outside the page cache. Stays inside
+    /// the storage layer: its callers get nil from a `readIfCached` method instead.
+    static func notCached(path: String) -> Self {
+        Self(.notCached, path: path)
+    }
+
+    var isNotCached: Bool {
+        if case .notCached = kind { return true }
+        return false
     }
 
     /// True for ``offsetOutOfRange(_:logStartOffset:logEndOffset:)``.
@@ -115,6 +127,8 @@ public struct StorageError: Error, Hashable, Sendable, CustomStringConvertible {
             return "not found\(location)"
         case .alreadyExists:
             return "already exists\(location)"
+        case .notCached:
+            return "not in the page cache\(location)"
         }
     }
 }

@@ -155,6 +155,9 @@ final class FaultyFile: StorageFile {
     }
 
     func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer { try base.read(at: position, count: count) }
+    func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer? {
+        try base.readIfCached(at: position, count: count)
+    }
 
     func sync() throws(StorageError) {
         if faults.takeSyncFault(path: path) { throw StorageError.io("fdatasync", path: path, errno: EIO) }

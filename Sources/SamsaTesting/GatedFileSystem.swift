@@ -3,7 +3,8 @@ import SamsaStorage
 
 /// A file system over an ``InMemoryFileSystem`` that lets a test hold file syncs at a gate and
 /// wait for writes and syncs to happen, so concurrency tests decide the interleaving instead of
-/// the scheduler: no sleeps, no timing.
+/// the scheduler: no sleeps, no timing. It can also play a disk whose pages are not in memory,
+/// for readers that may not wait for one (``missesCache``).
 ///
 /// Only files whose path contains `filter` are counted and gated.
 public final class GatedFileSystem: FileSystem {
@@ -22,6 +23,10 @@ public final class GatedFileSystem: FileSystem {
         public var fileSystemSyncs = 0
         /// Files opened and not yet released (whatever the filter).
         public var openFiles = 0
+        /// Reads of matching files answered from memory, and those turned away while
+        /// ``GatedFileSystem/missesCache`` is set (``StorageFile/readIfCached(at:count:)``).
+        public var cachedReads = 0
+        public var cacheMisses = 0
     }
 
     public let base = InMemoryFileSystem()
@@ -41,6 +46,22 @@ public final class GatedFileSystem: FileSystem {
 
     /// Lets held and later syncs through.
     public func openGate() { counts.withLock(notifyingWaiters: true) { $0.gateOpen = true } }
+
+    /// While true, ``StorageFile/readIfCached(at:count:)`` of matching files finds nothing in
+    /// memory, as on a disk whose pages the kernel dropped; plain reads still succeed.
+    public var missesCache: Bool {
+        get { cacheMissing.withLock { $0 } }
+        set { cacheMissing.withLock { $0 = newValue } }
+    }
+    private let cacheMissing = ConditionLock(false)
+
+    /// Counts a read that may not wait; false when it misses the cache.
+    func readsFromMemory(_ path: String) -> Bool {
+        guard matches(path) else { return true }
+        let misses = missesCache
+        counts.withLock(notifyingWaiters: true) { misses ? ($0.cacheMisses += 1) : ($0.cachedReads += 1) }
+        return !misses
+    }
 
     /// Blocks until `predicate` holds for the counts.
     public func waitUntil(_ predicate: (Counts) -> Bool) {
@@ -124,6 +145,11 @@ final class GatedFile: StorageFile {
     }
 
     public func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer { try base.read(at: position, count: count) }
+
+    public func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer? {
+        guard fileSystem.readsFromMemory(path) else { return nil }
+        return try base.readIfCached(at: position, count: count)
+    }
 
     public func sync() throws(StorageError) {
         fileSystem.passGate(path)

@@ -17,27 +17,19 @@ struct ProduceInPlaceTests {
     /// held acks=-1 request is answered once the gate opens.
     @Test("a small produce is answered while the only blocking thread is held", .timeLimit(.minutes(1)))
     func answeredWithoutThePool() async throws {
-        try await Fixtures.withSlowAndFastTopics(blockingThreads: 1) { broker, address, gated in
-            gated.closeGate()
-            try await ProduceTestConnection.with(address) { durable in
-                let held = try await durable.send(
-                    Fixtures.request(acks: -1, [("slow", 0, try Fixtures.batch(count: 1, prefix: "s"))]), version: 9)
-                try await gated.reaches { $0.heldSyncs == 1 }
-                try await ProduceTestConnection.with(address) { other in
-                    for round in 0..<3 {
-                        let response = try await other.request(
-                            Fixtures.request(acks: 1, [("fast", 0, try Fixtures.batch(count: 2, prefix: "f\(round)"))]), version: 9)
-                        let partition = response.responses[0].partitionResponses[0]
-                        #expect(partition.errorCode == 0)
-                        #expect(partition.baseOffset == Int64(2 * round))
-                    }
+        try await Fixtures.whileTheOnlyBlockingThreadIsHeld { _, address in
+            try await ProduceTestConnection.with(address) { other in
+                for round in 0..<3 {
+                    let response = try await other.request(
+                        Fixtures.request(acks: 1, [("fast", 0, try Fixtures.batch(count: 2, prefix: "f\(round)"))]), version: 9)
+                    let partition = response.responses[0].partitionResponses[0]
+                    #expect(partition.errorCode == 0)
+                    #expect(partition.baseOffset == Int64(2 * round))
                 }
-                #expect(gated.current.heldSyncs == 1, "the fsync of slow-0 was held all along")
-                gated.openGate()
-                let response = try await durable.receive(ProduceResponse.self, version: 9, correlationId: held)
-                #expect(response.responses[0].partitionResponses[0].errorCode == 0)
             }
-            #expect(try await Fixtures.storedValues(broker, "fast") == ["f0-0", "f0-1", "f1-0", "f1-1", "f2-0", "f2-1"])
+        } afterwards: { broker in
+            let stored = try await Fixtures.storedValues(broker, "fast")
+            #expect(stored == ["f0-0", "f0-1", "f1-0", "f1-1", "f2-0", "f2-1"])
         }
     }
 

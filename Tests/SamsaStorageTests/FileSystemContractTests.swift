@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import Testing
 @testable import SamsaStorage
@@ -95,6 +98,53 @@ import SamsaTesting
             #expect(try fileSystem.contentsOfDirectory(at: root + "/a/b").isEmpty)
             #expect(throws: StorageError.self) { try fileSystem.syncDirectory(at: root + "/missing") }
         }
+    }
+
+    /// Bytes just written are in memory: `readIfCached` returns what `read` returns, short
+    /// at the end of the file and empty past it, never nil.
+    @Test(arguments: Kind.allCases)
+    func readIfCachedReturnsWhatIsInMemory(kind: Kind) throws {
+        try withFileSystem(kind) { fileSystem, root in
+            try fileSystem.createDirectory(at: root)
+            let file = try fileSystem.openFile(at: root + "/f", create: true)
+            try file.write(ByteBuffer(string: "hello world"), at: 0)
+            #expect(try file.readIfCached(at: 0, count: 11).map { String(buffer: $0) } == "hello world")
+            #expect(try file.readIfCached(at: 6, count: 100).map { String(buffer: $0) } == "world")
+            #expect(try file.readIfCached(at: 50, count: 3)?.readableBytes == 0)
+        }
+    }
+
+    /// Pages the kernel dropped are not read by `readIfCached` (nil), while `read` still reads
+    /// them from the disk. On a file system that keeps every page in memory (tmpfs) nothing can
+    /// be dropped, and the test says so instead of asserting the miss.
+    @Test func posixReadIfCachedMissesDroppedPages() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let path = directory.path + "/f"
+        let file = try PosixFileSystem().openFile(at: path, create: true)
+        let bytes = ByteBuffer(repeating: 7, count: 1 << 20)
+        try file.write(bytes, at: 0)
+        try file.sync()
+        let descriptor = try #require(file.fileDescriptor)
+        #expect(posix_fadvise(descriptor, 0, 0, POSIX_FADV_DONTNEED) == 0)
+        if try pagesResident(descriptor, length: 1 << 20) == 0 {
+            #expect(try file.readIfCached(at: 4096, count: 4096) == nil)
+        } else {
+            print("note: \(directory.path) keeps its pages in memory; the cache miss is not exercised here")
+        }
+        #expect(try file.read(at: 0, count: 1 << 20) == bytes)
+        #expect(try file.readIfCached(at: 0, count: 1 << 20) == bytes, "read brought the pages back")
+    }
+
+    /// How many of the first `length` bytes' pages of the file are in memory (mincore(2)).
+    private func pagesResident(_ descriptor: Int32, length: Int) throws -> Int {
+        let mapped = try #require(mmap(nil, length, PROT_READ, MAP_SHARED, descriptor, 0))
+        #expect(mapped != MAP_FAILED)
+        defer { munmap(mapped, length) }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var residency = [UInt8](repeating: 0, count: (length + pageSize - 1) / pageSize)
+        #expect(mincore(mapped, length, &residency) == 0)
+        return residency.filter { $0 & 1 != 0 }.count
     }
 
     @Test func inMemoryCrashDropsUnsyncedData() throws {

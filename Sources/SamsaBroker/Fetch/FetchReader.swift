@@ -46,6 +46,18 @@ struct FetchReader: Sendable {
 
     /// Reads every requested partition once. Blocking: call on the blocking pool.
     func read() -> FetchPass {
+        // Only a read that may not wait for the disk gives up.
+        read(cachedOnly: false)!
+    }
+
+    /// Reads every requested partition once if no read has to wait for the disk; nil as soon
+    /// as one would (its batch headers are not in the page cache). Does not block: an event
+    /// loop calls it, and hands the fetch to the blocking pool only when it returns nil.
+    func readIfCached() -> FetchPass? {
+        read(cachedOnly: true)
+    }
+
+    private func read(cachedOnly: Bool) -> FetchPass? {
         let image = core.topics.image
         let isolation = self.isolation
         var pass = FetchPass(response: FetchResponse(), files: [], byteCount: 0, hasError: false, partitions: [])
@@ -69,7 +81,12 @@ struct FetchReader: Sendable {
                     let key = TopicPartition(topic: topic!.name, partition: partition.partition)
                     pass.partitions.append(key)
                     let limit = min(max(0, Int(partition.partitionMaxBytes)), remaining)
-                    outcome = read(partition, of: key, from: log, maxBytes: limit, minOneBatch: minOneBatch, isolation: isolation)
+                    guard
+                        let read = read(
+                            partition, of: key, from: log, maxBytes: limit, minOneBatch: minOneBatch, isolation: isolation,
+                            cachedOnly: cachedOnly)
+                    else { return nil }
+                    outcome = read
                 }
                 let (data, file) = Self.partitionData(partition.partition, outcome)
                 let length = file?.length ?? 0
@@ -97,12 +114,19 @@ struct FetchReader: Sendable {
         }
     }
 
+    /// The partition's read; nil when `cachedOnly` and it would wait for the disk.
     private func read(
         _ partition: FetchRequest.FetchPartition, of key: TopicPartition, from log: PartitionLog, maxBytes: Int, minOneBatch: Bool,
-        isolation: FetchIsolation
-    ) -> PartitionResult<FetchDataInfo> {
+        isolation: FetchIsolation, cachedOnly: Bool
+    ) -> PartitionResult<FetchDataInfo>? {
         do {
-            return .success(try log.read(from: partition.fetchOffset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch))
+            let offset = partition.fetchOffset
+            guard cachedOnly else {
+                return .success(try log.read(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch))
+            }
+            return try log.readIfCached(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch).map {
+                .success($0)
+            }
         } catch {
             return .failure(.storage(error, during: .read, partition: key, logger: core.logger))
         }

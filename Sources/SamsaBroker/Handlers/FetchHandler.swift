@@ -58,9 +58,9 @@ struct FetchHandler: RequestHandler {
         var pass = try await fetch(request, context: context)
         if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
         // Record bytes of files without a descriptor (an in-memory file system) are read here,
-        // one read per partition and one trip to the blocking pool for all. The others go out
-        // from their files: with sendfile, or over TLS in chunks read as the connection drains
-        // (``ResponseFrameEncoder``).
+        // one read per partition, in place when they are in memory, else with one trip to the
+        // blocking pool for all. The others go out from their files: with sendfile, or over TLS
+        // in chunks read as the connection drains (``ResponseFrameEncoder``).
         var reads: [(topic: Int, partition: Int, range: FileRange)] = []
         for (topicIndex, topicFiles) in pass.files.enumerated() {
             for (partitionIndex, file) in topicFiles.enumerated() {
@@ -71,7 +71,14 @@ struct FetchHandler: RequestHandler {
         }
         if !reads.isEmpty {
             let ranges = reads.map(\.range)
-            let buffers = try await core.blocking.run { try ranges.map { range throws(StorageError) in try range.read() } }
+            var buffers: [ByteBuffer] = []
+            for range in ranges {
+                guard let buffer = try range.readIfCached() else { break }
+                buffers.append(buffer)
+            }
+            if buffers.count < ranges.count {
+                buffers = try await core.blocking.run { try ranges.map { range throws(StorageError) in try range.read() } }
+            }
             for (read, buffer) in zip(reads, buffers) {
                 pass.response.responses[read.topic].partitions[read.partition].records = buffer
             }
@@ -162,7 +169,7 @@ struct FetchHandler: RequestHandler {
         let deadline = core.clock.nowMilliseconds() + waitLimit.nanoseconds / 1_000_000
 
         var snapshot = notifier.snapshot()
-        var pass = try await core.blocking.run { reader.read() }
+        var pass = try await readOnce(reader)
         while pass.byteCount < minBytes, !pass.hasError, !pass.partitions.isEmpty, !Task.isShuttingDownGracefully {
             guard core.clock.nowMilliseconds() < deadline else { break }
             let partitions = pass.partitions
@@ -172,9 +179,17 @@ struct FetchHandler: RequestHandler {
                 await notifier.wait(for: partitions, after: since, deadline: deadline)
             }
             snapshot = notifier.snapshot()
-            pass = try await core.blocking.run { reader.read() }
+            pass = try await readOnce(reader)
             if reason != .appended { break }
         }
         return pass
+    }
+
+    /// Reads on the calling event loop when every batch header the read looks at is in the page
+    /// cache, as it is for a consumer near the log's end, and on the blocking pool otherwise: the
+    /// usual fetch then costs no thread hand-off, and an event loop never waits for the disk.
+    private func readOnce(_ reader: FetchReader) async throws -> FetchPass {
+        if let pass = reader.readIfCached() { return pass }
+        return try await core.blocking.run { reader.read() }
     }
 }

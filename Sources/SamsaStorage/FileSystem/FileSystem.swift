@@ -57,6 +57,10 @@ public protocol StorageFile: AnyObject, Sendable {
     func write(gathering buffers: [ByteBuffer], at position: Int64) throws(StorageError)
     /// Reads up to `count` bytes at `position`; fewer only when the file ends first.
     func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer
+    /// Reads as ``read(at:count:)`` does, but only from memory: nil when the bytes are not all
+    /// in the page cache and the read would wait for the disk. A thread that must not block (an
+    /// event loop) tries this first and hands the read to one that may only when it misses.
+    func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer?
     /// Makes all data written so far durable (fdatasync).
     func sync() throws(StorageError)
     /// Cuts or extends the file to `size` bytes.
@@ -106,5 +110,13 @@ package enum StoragePath {
         guard let slash = trimmed.lastIndex(of: "/") else { return "." }
         if slash == trimmed.startIndex { return "/" }
         return String(trimmed[..<slash])
+    }
+}
+
+extension StorageFile {
+    /// Reads as ``read(at:count:)`` does: the default for files held in memory, which never wait
+    /// for a disk.
+    public func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer? {
+        try read(at: position, count: count)
     }
 }

@@ -201,6 +201,37 @@ final class PosixFile: StorageFile {
         return buffer
     }
 
+    /// `preadv2` with `RWF_NOWAIT`: the kernel answers from the page cache or says EAGAIN. A
+    /// short read is the file's end only when the next read finds nothing (EAGAIN there means
+    /// the rest is on the disk).
+    func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer? {
+        precondition(count >= 0, "negative read count")
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        var failure: Int32?
+        var missed = false
+        let total = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
+            var done = 0
+            while done < count {
+                let got = csamsa_pread_if_cached(descriptor, bytes.baseAddress! + done, count - done, off_t(position) + off_t(done))
+                if got < 0 {
+                    switch errno {
+                    case EINTR: continue
+                    case EAGAIN, EOPNOTSUPP: missed = true
+                    default: failure = errno
+                    }
+                    return 0
+                }
+                if got == 0 { break }
+                done += got
+            }
+            return done
+        }
+        if let failure { throw StorageError.io("preadv2", path: path, errno: failure) }
+        if missed { return nil }
+        precondition(total <= count)
+        return buffer
+    }
+
     func sync() throws(StorageError) {
         #if canImport(Glibc)
         let result = fdatasync(descriptor)

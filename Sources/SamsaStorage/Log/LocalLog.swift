@@ -81,7 +81,9 @@ final class LocalLog {
     }
 
     /// Reads from `offset` up to `maxBytes`, never returning offsets ≥ `upperBound`.
-    func read(from offset: Int64, maxBytes: Int, upperBound: Int64, minOneBatch: Bool) throws(StorageError) -> FileRange? {
+    func read(
+        from offset: Int64, maxBytes: Int, upperBound: Int64, minOneBatch: Bool, cachedOnly: Bool
+    ) throws(StorageError) -> FileRange? {
         guard offset >= logStartOffset, offset <= logEndOffset else {
             throw StorageError.offsetOutOfRange(offset, logStartOffset: logStartOffset, logEndOffset: logEndOffset)
         }
@@ -93,9 +95,11 @@ final class LocalLog {
             if segment.baseOffset >= upperBound { return nil }
             var maxPosition = segment.size
             if upperBound < segment.nextOffset {
-                maxPosition = try segment.translate(upperBound)?.position ?? segment.size
+                maxPosition = try segment.translate(upperBound, cachedOnly: cachedOnly)?.position ?? segment.size
             }
-            if let range = try segment.read(from: offset, maxBytes: maxBytes, maxPosition: maxPosition, minOneBatch: minOneBatch) {
+            if let range = try segment.read(
+                from: offset, maxBytes: maxBytes, maxPosition: maxPosition, minOneBatch: minOneBatch, cachedOnly: cachedOnly)
+            {
                 return range
             }
             // Nothing at or after `offset` here (a gap left by compaction): try the next segment.

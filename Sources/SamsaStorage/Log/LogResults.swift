@@ -31,7 +31,16 @@ public struct FileRange: Sendable {
 
     /// Reads the range into a buffer.
     public func read() throws(StorageError) -> ByteBuffer {
-        let buffer = try file.read(at: position, count: length)
+        try checked(try file.read(at: position, count: length))
+    }
+
+    /// Reads the range into a buffer only from memory: nil when some of it is not in the page
+    /// cache (see ``StorageFile/readIfCached(at:count:)``).
+    public func readIfCached() throws(StorageError) -> ByteBuffer? {
+        try file.readIfCached(at: position, count: length).map { buffer throws(StorageError) in try checked(buffer) }
+    }
+
+    private func checked(_ buffer: ByteBuffer) throws(StorageError) -> ByteBuffer {
         guard buffer.readableBytes == length else {
             throw StorageError.corrupt(path: file.path, position: position + Int64(buffer.readableBytes), "file shorter than expected")
         }

@@ -264,6 +264,27 @@ public final class PartitionLog: Sendable {
         from offset: Int64, maxBytes: Int, isolation: FetchIsolation = .highWatermark,
         minOneBatch: Bool = true
     ) throws(StorageError) -> FetchDataInfo {
+        try read(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch, cachedOnly: false)
+    }
+
+    /// Reads as ``read(from:maxBytes:isolation:minOneBatch:)`` does, but only from memory: nil
+    /// when a batch header it has to look at is not in the page cache. The records themselves
+    /// are not read here (they go out from the returned ``FileRange``).
+    public func readIfCached(
+        from offset: Int64, maxBytes: Int, isolation: FetchIsolation = .highWatermark,
+        minOneBatch: Bool = true
+    ) throws(StorageError) -> FetchDataInfo? {
+        do throws(StorageError) {
+            return try read(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch, cachedOnly: true)
+        } catch {
+            if error.isNotCached { return nil }
+            throw error
+        }
+    }
+
+    private func read(
+        from offset: Int64, maxBytes: Int, isolation: FetchIsolation, minOneBatch: Bool, cachedOnly: Bool
+    ) throws(StorageError) -> FetchDataInfo {
         try state.withLock { state throws(StorageError) in
             try state.checkUsable()
             let lastStable = state.lastStableOffset
@@ -273,7 +294,8 @@ public final class PartitionLog: Sendable {
             case .highWatermark: upperBound = state.highWatermark
             case .committed: upperBound = lastStable
             }
-            let range = try state.local.read(from: offset, maxBytes: maxBytes, upperBound: upperBound, minOneBatch: minOneBatch)
+            let range = try state.local.read(
+                from: offset, maxBytes: maxBytes, upperBound: upperBound, minOneBatch: minOneBatch, cachedOnly: cachedOnly)
             var aborted: [AbortedTransaction]?
             if isolation == .committed { aborted = range == nil ? [] : state.local.abortedTransactions(from: offset, upTo: upperBound) }
             return FetchDataInfo(

@@ -199,11 +199,14 @@ final class LogSegment {
     }
 
     /// The position and header of the first batch whose last offset is ≥ `offset`, from the
-    /// index entry below it; nil when the segment holds no such batch.
-    func translate(_ offset: Int64, from startPosition: Int64 = 0) throws(StorageError) -> (position: Int64, header: RecordBatchHeader)? {
+    /// index entry below it; nil when the segment holds no such batch. With `cachedOnly`, throws
+    /// ``StorageError/notCached(path:)`` rather than wait for the disk.
+    func translate(
+        _ offset: Int64, from startPosition: Int64 = 0, cachedOnly: Bool = false
+    ) throws(StorageError) -> (position: Int64, header: RecordBatchHeader)? {
         var position = max(offsetIndex.lookup(offset).position, startPosition)
         while position < size {
-            guard let header = try scanner.header(at: position) else { return nil }
+            guard let header = try scanner.header(at: position, cachedOnly: cachedOnly) else { return nil }
             if header.lastOffset >= offset { return (position, header) }
             position += Int64(header.totalSize)
         }
@@ -212,8 +215,10 @@ final class LogSegment {
 
     /// Up to `maxBytes` from the batch holding `offset`, not past `maxPosition`; with
     /// `minOneBatch` at least the whole first batch even if larger than `maxBytes`.
-    func read(from offset: Int64, maxBytes: Int, maxPosition: Int64, minOneBatch: Bool) throws(StorageError) -> FileRange? {
-        guard let (position, header) = try translate(offset), position < maxPosition else { return nil }
+    func read(
+        from offset: Int64, maxBytes: Int, maxPosition: Int64, minOneBatch: Bool, cachedOnly: Bool
+    ) throws(StorageError) -> FileRange? {
+        guard let (position, header) = try translate(offset, cachedOnly: cachedOnly), position < maxPosition else { return nil }
         let limit = minOneBatch ? max(maxBytes, header.totalSize) : maxBytes
         let length = Int(min(Int64(limit), maxPosition - position))
         guard length > 0 else { return nil }

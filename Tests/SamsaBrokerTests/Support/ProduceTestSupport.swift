@@ -8,6 +8,7 @@ import SamsaRecords
 import SamsaStorage
 import SamsaTesting
 import ServiceLifecycle
+import Testing
 
 @testable import SamsaBroker
 
@@ -141,6 +142,28 @@ enum ProduceFixtures {
             try await createTopic(broker, "slow")
             try await createTopic(broker, "fast")
             try await body(broker, address, gated)
+        }
+    }
+
+    /// Runs `body` on a broker whose blocking pool has one thread, held all along by an acks=-1
+    /// produce to "slow" waiting in its fsync at the closed gate; the held request must be
+    /// answered once the gate opens after `body`. What `body` gets answered needed no thread of
+    /// the pool; `afterwards` runs once the gate is open again, with the pool free.
+    static func whileTheOnlyBlockingThreadIsHeld(
+        _ body: (Broker, SocketAddress) async throws -> Void, afterwards: (Broker) async throws -> Void = { _ in }
+    ) async throws {
+        try await withSlowAndFastTopics(blockingThreads: 1) { broker, address, gated in
+            gated.closeGate()
+            try await ProduceTestConnection.with(address) { durable in
+                let held = try await durable.send(request(acks: -1, [("slow", 0, try batch(count: 1, prefix: "s"))]), version: 9)
+                try await gated.reaches { $0.heldSyncs == 1 }
+                try await body(broker, address)
+                #expect(gated.current.heldSyncs == 1, "the fsync of slow-0 was held all along")
+                gated.openGate()
+                let response = try await durable.receive(ProduceResponse.self, version: 9, correlationId: held)
+                #expect(response.responses[0].partitionResponses[0].errorCode == 0)
+            }
+            try await afterwards(broker)
         }
     }
 
