@@ -59,7 +59,13 @@ public final class GatedFileSystem: FileSystem {
     func readsFromMemory(_ path: String) -> Bool {
         guard matches(path) else { return true }
         let misses = missesCache
-        counts.withLock(notifyingWaiters: true) { misses ? ($0.cacheMisses += 1) : ($0.cachedReads += 1) }
+        counts.withLock(notifyingWaiters: true) { counts in
+            if misses {
+                counts.cacheMisses += 1
+            } else {
+                counts.cachedReads += 1
+            }
+        }
         return !misses
     }
 
