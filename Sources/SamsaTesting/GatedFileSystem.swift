@@ -27,6 +27,8 @@ public final class GatedFileSystem: FileSystem {
         /// ``GatedFileSystem/missesCache`` is set (``StorageFile/readIfCached(at:count:)``).
         public var cachedReads = 0
         public var cacheMisses = 0
+        /// See ``GatedFileSystem/missesCache``.
+        public var missesCache = false
     }
 
     public let base = InMemoryFileSystem()
@@ -50,23 +52,21 @@ public final class GatedFileSystem: FileSystem {
     /// While true, ``StorageFile/readIfCached(at:count:)`` of matching files finds nothing in
     /// memory, as on a disk whose pages the kernel dropped; plain reads still succeed.
     public var missesCache: Bool {
-        get { cacheMissing.withLock { $0 } }
-        set { cacheMissing.withLock { $0 = newValue } }
+        get { current.missesCache }
+        set { counts.withLock { $0.missesCache = newValue } }
     }
-    private let cacheMissing = ConditionLock(false)
 
     /// Counts a read that may not wait; false when it misses the cache.
     func readsFromMemory(_ path: String) -> Bool {
         guard matches(path) else { return true }
-        let misses = missesCache
-        counts.withLock(notifyingWaiters: true) { counts in
-            if misses {
+        return counts.withLock(notifyingWaiters: true) { counts in
+            if counts.missesCache {
                 counts.cacheMisses += 1
             } else {
                 counts.cachedReads += 1
             }
+            return !counts.missesCache
         }
-        return !misses
     }
 
     /// Blocks until `predicate` holds for the counts.

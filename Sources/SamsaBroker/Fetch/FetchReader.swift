@@ -121,12 +121,11 @@ struct FetchReader: Sendable {
     ) -> PartitionResult<FetchDataInfo>? {
         do {
             let offset = partition.fetchOffset
-            guard cachedOnly else {
-                return .success(try log.read(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch))
-            }
-            return try log.readIfCached(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch).map {
-                .success($0)
-            }
+            let read =
+                cachedOnly
+                ? try log.readIfCached(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch)
+                : try log.read(from: offset, maxBytes: maxBytes, isolation: isolation, minOneBatch: minOneBatch)
+            return read.map { .success($0) }
         } catch {
             return .failure(.storage(error, during: .read, partition: key, logger: core.logger))
         }

@@ -58,28 +58,25 @@ struct FetchHandler: RequestHandler {
         var pass = try await fetch(request, context: context)
         if context.apiVersion < 4 { try await downConvert(&pass, request: request, version: context.apiVersion) }
         // Record bytes of files without a descriptor (an in-memory file system) are read here,
-        // one read per partition, in place when they are in memory, else with one trip to the
-        // blocking pool for all. The others go out from their files: with sendfile, or over TLS
-        // in chunks read as the connection drains (``ResponseFrameEncoder``).
-        var reads: [(topic: Int, partition: Int, range: FileRange)] = []
+        // one read per partition, in place when they are in memory; those that are not, with
+        // one trip to the blocking pool for all. The others go out from their files: with
+        // sendfile, or over TLS in chunks read as the connection drains (``ResponseFrameEncoder``).
+        var missed: [(topic: Int, partition: Int, range: FileRange)] = []
         for (topicIndex, topicFiles) in pass.files.enumerated() {
             for (partitionIndex, file) in topicFiles.enumerated() {
                 guard let file, file.file.fileDescriptor == nil else { continue }
-                reads.append((topicIndex, partitionIndex, file))
                 pass.files[topicIndex][partitionIndex] = nil
+                if let buffer = try file.readIfCached() {
+                    pass.response.responses[topicIndex].partitions[partitionIndex].records = buffer
+                } else {
+                    missed.append((topicIndex, partitionIndex, file))
+                }
             }
         }
-        if !reads.isEmpty {
-            let ranges = reads.map(\.range)
-            var buffers: [ByteBuffer] = []
-            for range in ranges {
-                guard let buffer = try range.readIfCached() else { break }
-                buffers.append(buffer)
-            }
-            if buffers.count < ranges.count {
-                buffers = try await core.blocking.run { try ranges.map { range throws(StorageError) in try range.read() } }
-            }
-            for (read, buffer) in zip(reads, buffers) {
+        if !missed.isEmpty {
+            let ranges = missed.map(\.range)
+            let buffers = try await core.blocking.run { try ranges.map { range throws(StorageError) in try range.read() } }
+            for (read, buffer) in zip(missed, buffers) {
                 pass.response.responses[read.topic].partitions[read.partition].records = buffer
             }
         }

@@ -179,32 +179,18 @@ final class PosixFile: StorageFile {
     }
 
     func read(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer {
-        precondition(count >= 0, "negative read count")
-        var buffer = ByteBufferAllocator().buffer(capacity: count)
-        var failure: Int32?
-        let total = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
-            var done = 0
-            while done < count {
-                let got = pread(descriptor, bytes.baseAddress! + done, count - done, off_t(position) + off_t(done))
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return 0
-                }
-                if got == 0 { break }
-                done += got
-            }
-            return done
-        }
-        if let failure { throw StorageError.io("pread", path: path, errno: failure) }
-        precondition(total <= count)
-        return buffer
+        // Only a read that may not wait for the disk gives up.
+        try read(at: position, count: count, cachedOnly: false)!
     }
 
-    /// `preadv2` with `RWF_NOWAIT`: the kernel answers from the page cache or says EAGAIN. A
-    /// short read is the file's end only when the next read finds nothing (EAGAIN there means
-    /// the rest is on the disk).
     func readIfCached(at position: Int64, count: Int) throws(StorageError) -> ByteBuffer? {
+        try read(at: position, count: count, cachedOnly: true)
+    }
+
+    /// Reads until `count` bytes or the end of the file. With `cachedOnly`, reads with
+    /// `preadv2(RWF_NOWAIT)`, which answers from the page cache or says EAGAIN, and returns nil
+    /// on EAGAIN: a short read is the file's end only when the next read finds nothing.
+    private func read(at position: Int64, count: Int, cachedOnly: Bool) throws(StorageError) -> ByteBuffer? {
         precondition(count >= 0, "negative read count")
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         var failure: Int32?
@@ -212,11 +198,15 @@ final class PosixFile: StorageFile {
         let total = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
             var done = 0
             while done < count {
-                let got = csamsa_pread_if_cached(descriptor, bytes.baseAddress! + done, count - done, off_t(position) + off_t(done))
+                let target = bytes.baseAddress! + done
+                let at = off_t(position) + off_t(done)
+                let got =
+                    cachedOnly
+                    ? csamsa_pread_if_cached(descriptor, target, count - done, at) : pread(descriptor, target, count - done, at)
                 if got < 0 {
                     switch errno {
                     case EINTR: continue
-                    case EAGAIN, EOPNOTSUPP: missed = true
+                    case EAGAIN where cachedOnly, EOPNOTSUPP where cachedOnly: missed = true
                     default: failure = errno
                     }
                     return 0
@@ -226,7 +216,7 @@ final class PosixFile: StorageFile {
             }
             return done
         }
-        if let failure { throw StorageError.io("preadv2", path: path, errno: failure) }
+        if let failure { throw StorageError.io(cachedOnly ? "preadv2" : "pread", path: path, errno: failure) }
         if missed { return nil }
         precondition(total <= count)
         return buffer

@@ -83,15 +83,9 @@ struct SegmentScanner {
     /// Reads the header at `position`; nil at the end of the file. With `cachedOnly`, throws
     /// ``StorageError/notCached(path:)`` rather than wait for the disk.
     func header(at position: Int64, cachedOnly: Bool = false) throws(StorageError) -> RecordBatchHeader? {
-        let bytes: ByteBuffer
-        if cachedOnly {
-            guard let cached = try file.readIfCached(at: position, count: RecordBatchHeader.size) else {
-                throw StorageError.notCached(path: file.path)
-            }
-            bytes = cached
-        } else {
-            bytes = try file.read(at: position, count: RecordBatchHeader.size)
-        }
+        let count = RecordBatchHeader.size
+        let read = cachedOnly ? try file.readIfCached(at: position, count: count) : try file.read(at: position, count: count)
+        guard let bytes = read else { throw StorageError.notCached(path: file.path) }
         if bytes.readableBytes == 0 { return nil }
         do throws(WireFormatError) {
             return try RecordBatchHeader(decoding: bytes, at: bytes.readerIndex)
