@@ -231,7 +231,7 @@ enum RecordOutput: Sendable {
     func append(_ record: ConsumerRecord, to out: inout [UInt8]) {
         switch self {
         case .format(let formatter): formatter.format(record, into: &out)
-        case .json: out += JSONOutput.line(RecordJSON.object(record))
+        case .json: JSONOutput.append(RecordJSON.object(record), to: &out)
         }
     }
 }

@@ -19,26 +19,14 @@ enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    /// The value of `key` when this is an object; nil otherwise or when the key is absent.
-    subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members[key]
-    }
-
     /// This object with the members of `other` added, replacing those of the same name.
     func merging(_ other: [String: JSONValue]) -> JSONValue {
         guard case .object(let members) = self else { preconditionFailure("merging into \(self), not an object") }
         return .object(members.merging(other) { _, new in new })
     }
 
-    /// The document as UTF-8, keys sorted so that the output is stable, with no spaces.
-    var utf8: [UInt8] {
-        var out: [UInt8] = []
-        write(into: &out)
-        return out
-    }
-
-    /// Appends the document to `out` (see ``utf8``).
+    /// Appends the document to `out` as UTF-8, keys sorted so that the output is stable, with
+    /// no spaces.
     func write(into out: inout [UInt8]) {
         switch self {
         case .null: out += "null".utf8

@@ -11,9 +11,15 @@ import SamsaRecords
 /// `--json` output: one JSON document per line, keys sorted so the output is stable.
 enum JSONOutput {
     static func line(_ document: JSONValue) -> [UInt8] {
-        var out = document.utf8
-        out.append(UInt8(ascii: "\n"))
+        var out: [UInt8] = []
+        append(document, to: &out)
         return out
+    }
+
+    /// Appends `document` and a newline to `out`.
+    static func append(_ document: JSONValue, to out: inout [UInt8]) {
+        document.write(into: &out)
+        out.append(UInt8(ascii: "\n"))
     }
 
     static func write(_ document: JSONValue) {

@@ -10,10 +10,9 @@ enum TimeText {
     /// `1700000000000` or `2026-12-04T10:00:00Z` (fractional seconds and offsets allowed).
     static func milliseconds(_ text: String) -> Int64? {
         if let value = Int64(text), value >= 0 { return value }
-        for style in [Date.ISO8601FormatStyle(includingFractionalSeconds: true), Date.ISO8601FormatStyle()] {
-            if let date = try? style.parse(text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        }
-        return nil
+        // The style with fractional seconds also reads times without them.
+        let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text)
+        return date.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
     }
 
     /// `PT15M`, `P1DT2H30M`, `PT0.5S`, or `30s`, `15m`, `2h`, `7d`, `250ms`.
