@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -140,6 +141,15 @@ class BrokerProcess:
         else:
             self.stop_cleanly()
         self.start()
+
+    def remove(self) -> None:
+        """Kills the broker if it still runs and deletes its data and log, unless
+        `SAMSA_INTEROP_KEEP` is set (then it prints where they are)."""
+        self.kill()
+        if os.environ.get("SAMSA_INTEROP_KEEP"):
+            print(f"\nbroker data and log kept in {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None

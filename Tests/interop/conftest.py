@@ -8,8 +8,6 @@ the end and must exit with status 0. Tests that need an API the broker does not 
 
 from __future__ import annotations
 
-import os
-import shutil
 
 import pytest
 
@@ -67,10 +65,7 @@ def broker():
             process.start()  # a failed restart left it down: start it so the clean stop is still checked
         process.stop_cleanly()
     finally:
-        if os.environ.get("SAMSA_INTEROP_KEEP"):
-            print(f"\nbroker data and log kept in {process.workdir}")
-        else:
-            shutil.rmtree(process.workdir, ignore_errors=True)
+        process.remove()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ find what they may do and what they may not.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 
 import pytest
@@ -46,7 +45,7 @@ def acl_broker(tmp_path_factory):
     try:
         process.stop_cleanly()
     finally:
-        shutil.rmtree(process.workdir, ignore_errors=True)
+        process.remove()
 
 
 def settings(broker, user: str) -> dict:

@@ -169,4 +169,4 @@ def test_exactly_once_while_the_application_and_the_broker_are_killed():
         if app is not None:
             app.kill()
             app.wait()
-        broker.kill()
+        broker.remove()

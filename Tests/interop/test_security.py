@@ -8,7 +8,6 @@ SASL_PLAINTEXT with PLAIN and mTLS; the commits are then read back over PLAINTEX
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
@@ -42,7 +41,7 @@ def secure(certificates):
     try:
         broker.process.stop_cleanly()
     finally:
-        shutil.rmtree(broker.process.workdir, ignore_errors=True)
+        broker.process.remove()
 
 
 def plaintext_topic(secure) -> str:
@@ -501,7 +500,7 @@ def test_sessions_are_reauthenticated_without_interrupting_a_producer(certificat
         try:
             broker.process.stop_cleanly()
         finally:
-            shutil.rmtree(broker.process.workdir, ignore_errors=True)
+            broker.process.remove()
 
 
 # --- the samsa tools (SamsaClient) over TLS and SASL ------------------------------------------------
