@@ -1,6 +1,44 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+#if canImport(Glibc)
+import Glibc
+
+/// glibc 2.36 and later load packed relative relocations (DT_RELR); a binary that has them does
+/// not start on an older glibc.
+let loaderReadsPackedRelocations: Bool = {
+    var text = [CChar](repeating: 0, count: 64)  // "glibc 2.36"
+    guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
+    let words = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: " ")
+    let version = words.last.map { $0.split(separator: ".").compactMap { Int($0) } } ?? []
+    return words.first == "glibc" && version.count >= 2 && (version[0], version[1]) >= (2, 36)
+}()
+#else
+let loaderReadsPackedRelocations = false
+#endif
+
+/// How a release `samsa` is linked on Linux; see docs/ARCHITECTURE.md, "The release binary".
+/// - the Swift runtime and FoundationEssentials statically (`-static-stdlib`; the two `-l` are
+///   libraries that static FoundationEssentials needs and does not name), so the binary runs
+///   without a Swift toolchain and maps only the runtime code it uses;
+/// - with lld, in the order of Sources/samsa/Layout/symbol-order.txt (made by
+///   scripts/layout/order-symbols.py): the code that starts and idles a broker first, then the
+///   code that serves requests, so an idle broker keeps a few MB of code in memory, not 20;
+/// - no symbol table for dynamic lookup (the static runtime asks for one by default and nothing
+///   uses it), and packed relative relocations where glibc reads them.
+/// Sources/CSamsaBacktracer points the static runtime at a crash backtracer.
+let samsaReleaseLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld",
+            "-Xlinker", "--no-export-dynamic",
+            "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/samsa/Layout/symbol-order.txt",
+            "-Xlinker", "--no-warn-symbol-ordering",
+        ] + (loaderReadsPackedRelocations ? ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : []),
+        .when(platforms: [.linux], configuration: .release)
+    )
+]
+
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
@@ -39,6 +77,7 @@ let package = Package(
         // C helpers: hardware CRC32C, and run-time loading of the system compression libraries.
         .target(name: "CSamsaCRC32C"),
         .target(name: "CSamsaFileSystem"),
+        .target(name: "CSamsaBacktracer"),
         .target(name: "CSamsaCompression", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 
         .target(
@@ -147,8 +186,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                "CSamsaBacktracer",
             ],
-            swiftSettings: strictSettings
+            exclude: ["Layout"],
+            swiftSettings: strictSettings,
+            linkerSettings: samsaReleaseLinking
         ),
 
         .testTarget(name: "SamsaBinaryTests", dependencies: ["SamsaBinary"], swiftSettings: strictSettings),
@@ -191,7 +233,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SamsaCodegenTests", dependencies: ["SamsaCodegenCore"], swiftSettings: strictSettings),
-        .testTarget(name: "SamsaCommandTests", dependencies: ["samsa", "SamsaClient"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SamsaCommandTests", dependencies: ["samsa", "SamsaClient", "CSamsaBacktracer"], swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SamsaProtocolTests",
             dependencies: ["SamsaProtocol", "SamsaRecords", "SamsaFuzzer"],
