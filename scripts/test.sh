@@ -2,7 +2,8 @@
 # Runs every Samsa test: installs what the tests need when it is missing, checks the code style
 # and that the generated protocol code matches Spec/, builds with warnings treated as failures, and runs
 # the Swift test suites, then the interoperability suite (real Kafka clients against
-# `samsa serve`, scripts/interop.sh).
+# `samsa serve`, scripts/interop.sh), then builds samsa in release mode and checks that binary
+# (scripts/release-check.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,3 +38,6 @@ swift test --skip-build
 
 step "Running the interoperability suite (kcat, confluent-kafka, kafka-python, aiokafka, sarama, kafka-go against samsa serve)"
 SAMSA_BIN="$(swift build --show-bin-path)/samsa" scripts/interop.sh
+
+step "Building samsa in release mode and checking that binary (scripts/release-check.sh)"
+scripts/release-check.sh
