@@ -14,6 +14,8 @@ and writes the file. Later rounds see functions that earlier layouts hid (see th
 sets are merged over the rounds.
 
 Usage: scripts/layout/order-symbols.py [--rounds 3]
+       scripts/layout/order-symbols.py --check   # trace the built release binary once; exit 1 when
+                                                 # the file misses over 10 % of what it entered
 Needs a C compiler and binutils' nm. Run it again when start-up or serving code changes much; a
 stale file only costs memory (names no longer found are skipped by the linker).
 """
@@ -104,7 +106,8 @@ def trace(binary: Path, tracer: Path, work: Path) -> tuple[list[int], list[int]]
 
 def function_names(binary: Path, addresses: list[int]) -> list[str]:
     """The functions containing the addresses, each once, in the order of the addresses."""
-    listing = subprocess.run(["nm", "-S", "--defined-only", str(binary)], check=True, capture_output=True,
+    nm = shutil.which("nm") or shutil.which("llvm-nm") or sys.exit("no nm (binutils) or llvm-nm on PATH")
+    listing = subprocess.run([nm, "-S", "--defined-only", str(binary)], check=True, capture_output=True,
                              text=True).stdout
     functions = []
     for line in listing.splitlines():
@@ -140,17 +143,60 @@ def write_order(idle: dict[str, None], serving: dict[str, None]) -> None:
     ORDER_FILE.write_text("\n".join(lines) + "\n")
 
 
+def build_tracer(output: Path) -> None:
+    compiler = shutil.which("cc") or shutil.which("clang") or sys.exit("no C compiler (cc or clang) on PATH")
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(output), str(TRACER_SOURCE), "-lpthread"], check=True)
+
+
+def listed_names() -> tuple[set[str], set[str]]:
+    """The names in the file: those of its start-and-idle part, and all."""
+    idle: set[str] = set()
+    every: set[str] = set()
+    part = idle
+    for line in ORDER_FILE.read_text().splitlines():
+        if line.startswith("# Serving requests"):
+            part = every
+        if line and not line.startswith("#"):
+            part.add(line)
+            every.add(line)
+    return idle, every
+
+
+def check(minimum: float) -> None:
+    """Traces the release binary as built and compares what it entered with the file."""
+    bin_dir = Path(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                                  capture_output=True, text=True).stdout.strip())
+    binary = bin_dir / "samsa"
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        tracer = work / "trace-code-entries.so"
+        build_tracer(tracer)
+        idle_addresses, all_addresses = trace(binary, tracer, work)
+        entered_idle = set(function_names(binary, idle_addresses))
+        entered = set(function_names(binary, all_addresses))
+    listed_idle, listed = listed_names()
+    idle_share = len(entered_idle & listed_idle) / max(len(entered_idle), 1)
+    share = len(entered & listed) / max(len(entered), 1)
+    print(f"{ORDER_FILE.relative_to(ROOT)} lists {idle_share:.1%} of the {len(entered_idle)} functions entered at "
+          f"start and idle, {share:.1%} of the {len(entered)} entered in all")
+    if min(idle_share, share) < minimum:
+        sys.exit(f"the layout is stale (under {minimum:.0%}): run scripts/layout/order-symbols.py and commit the file")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--check", action="store_true", help="compare the built release binary with the file")
     arguments = parser.parse_args()
+    if arguments.check:
+        check(minimum=0.9)
+        return
     idle: dict[str, None] = {}
     serving: dict[str, None] = {}
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         tracer = work / "trace-code-entries.so"
-        subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(tracer), str(TRACER_SOURCE), "-lpthread"],
-                       check=True)
+        build_tracer(tracer)
         for round_number in range(1, arguments.rounds + 1):
             binary = build_release()
             idle_addresses, all_addresses = trace(binary, tracer, work)
