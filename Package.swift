@@ -26,7 +26,9 @@ let loaderReadsPackedRelocations = false
 ///   code that serves requests, so an idle broker keeps a few MB of code in memory, not 20;
 /// - no symbol table for dynamic lookup (the static runtime asks for one by default and nothing
 ///   uses it), and packed relative relocations where glibc reads them.
-/// Sources/CSamsaBacktracer points the static runtime at a crash backtracer.
+/// Sources/CSamsaBacktracer points the static runtime at a crash backtracer. The unsafe flags sit
+/// on the executable only: SwiftPM checks the products a depending package uses, and the
+/// libraries' closures do not include `samsa`.
 let samsaReleaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [
