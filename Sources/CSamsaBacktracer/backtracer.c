@@ -12,14 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
-static int executable_file(const char *path) { return access(path, X_OK) == 0; }
+/// Whether `snprintf` wrote all of a candidate path (`written` bytes) and it names a program.
+static int runnable_candidate(const char *path, int written, size_t capacity) {
+    return written > 0 && (size_t)written < capacity && access(path, X_OK) == 0;
+}
 
 int csamsa_find_static_backtracer(const char *executable, const char *search_path, char *result, size_t capacity) {
     if (executable != NULL) {
         const char *slash = strrchr(executable, '/');
         if (slash != NULL) {
             int written = snprintf(result, capacity, "%.*s/swift-backtrace-static", (int)(slash - executable), executable);
-            if (written > 0 && (size_t)written < capacity && executable_file(result)) return 1;
+            if (runnable_candidate(result, written, capacity)) return 1;
         }
     }
     if (search_path == NULL) return 0;
@@ -30,7 +33,7 @@ int csamsa_find_static_backtracer(const char *executable, const char *search_pat
         if (length > 0) {
             int written = snprintf(result, capacity, "%.*s/../libexec/swift/linux/swift-backtrace-static", (int)length,
                                    directory);
-            if (written > 0 && (size_t)written < capacity && executable_file(result)) return 1;
+            if (runnable_candidate(result, written, capacity)) return 1;
         }
         if (end == NULL) break;
         directory = end + 1;

@@ -4,23 +4,22 @@ backtracer found by Sources/CSamsaBacktracer. These check what a user of that bi
 import re
 import signal
 import subprocess
-import time
+import tempfile
 import uuid
 
-from broker_process import BrokerProcess
+from broker_process import BrokerProcess, broker_binary, free_port
 from clients import kcat
 
 SWIFT_LIBRARIES = ("libswiftCore", "libswift_Concurrency", "libFoundation", "libdispatch", "libBlocksRuntime")
 
 
-def wait_for_log(broker: BrokerProcess, text: str, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = broker.log_text()
-        if text in log:
-            return log
-        time.sleep(0.1)
-    raise AssertionError(f"{text!r} did not appear in the broker's log within {timeout}s:\n{broker.log_tail()}")
+def read_until(lines, text: str, seen: list[str]) -> None:
+    """Reads the process's output line by line (blocking) until a line holds `text`."""
+    for line in lines:
+        seen.append(line)
+        if text in line:
+            return
+    raise AssertionError(f"the broker's output ended before {text!r}:\n{''.join(seen[-40:])}")
 
 
 def test_serves_records_without_loading_a_swift_library():
@@ -41,14 +40,23 @@ def test_serves_records_without_loading_a_swift_library():
 
 
 def test_a_crash_prints_a_symbolicated_backtrace():
-    """The statically linked runtime finds the toolchain's backtracer through PATH."""
-    broker = BrokerProcess(["--log-level", "warning"], name="release-crash")
-    try:
-        broker.start()
-        broker.process.send_signal(signal.SIGSEGV)
-        log = wait_for_log(broker, "Backtrace took")
-        assert "Program crashed" in log
-        frames = re.findall(r"^\s*\d+ (?:\[ra\] )?0x[0-9a-f]+ (\S+) \+ \d+ in samsa", log, re.MULTILINE)
-        assert frames, f"no frame of the backtrace names a function of samsa:\n{log[-3000:]}"
-    finally:
-        broker.remove()
+    """The statically linked runtime finds the toolchain's backtracer through PATH. Reads the
+    broker's output as it comes: ready, then the backtrace to its last line."""
+    with tempfile.TemporaryDirectory() as data:
+        broker = subprocess.Popen(
+            [str(broker_binary()), "serve", "--listen", f"127.0.0.1:{free_port()}", "--data-dir", data],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        )
+        seen: list[str] = []
+        try:
+            read_until(broker.stdout, "is ready", seen)
+            broker.send_signal(signal.SIGSEGV)
+            read_until(broker.stdout, "Backtrace took", seen)
+        finally:
+            broker.kill()
+            broker.wait()
+            broker.stdout.close()
+    log = "".join(seen)
+    assert "Program crashed" in log
+    frames = re.findall(r"^\s*\d+ (?:\[ra\] )?0x[0-9a-f]+ (\S+) \+ \d+ in samsa", log, re.MULTILINE)
+    assert frames, f"no frame of the backtrace names a function of samsa:\n{log[-3000:]}"

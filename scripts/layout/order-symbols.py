@@ -42,13 +42,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def release_binary() -> Path:
+    bin_dir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                             capture_output=True, text=True).stdout.strip()
+    return Path(bin_dir) / "samsa"
+
+
 def build_release() -> Path:
     """Relinks the release binary (SwiftPM does not see the order file as an input)."""
-    bin_dir = Path(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                  capture_output=True, text=True).stdout.strip())
-    (bin_dir / "samsa").unlink(missing_ok=True)
+    binary = release_binary()
+    binary.unlink(missing_ok=True)
     subprocess.run(["swift", "build", "-c", "release", "--product", "samsa"], cwd=ROOT, check=True)
-    return bin_dir / "samsa"
+    return binary
 
 
 def request_entries(output: Path, timeout: float = 60) -> list[int]:
@@ -164,9 +169,7 @@ def listed_names() -> tuple[set[str], set[str]]:
 
 def check(minimum: float) -> None:
     """Traces the release binary as built and compares what it entered with the file."""
-    bin_dir = Path(subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
-                                  capture_output=True, text=True).stdout.strip())
-    binary = bin_dir / "samsa"
+    binary = release_binary()
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         tracer = work / "trace-code-entries.so"
