@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import SamsaStorage
+import ServiceLifecycle
 
 /// The purgatory of long-poll fetches: a fetch that found less than its MinBytes waits here
 /// until one of its partitions gets new data or its wait expires (Kafka's `DelayedFetch`).
@@ -30,7 +31,7 @@ package final class AppendNotifier: Sendable {
     private struct Waiter {
         var partitions: [TopicPartition]
         var continuation: CheckedContinuation<WakeReason, Never>
-        var timeout: Task<Void, Never>?
+        var timeout: ClockWakeUp?
     }
 
     private struct State {
@@ -97,14 +98,27 @@ package final class AppendNotifier: Sendable {
 
     /// Waits until one of `partitions` is appended to after `snapshot`, or the clock reaches
     /// `deadline` (milliseconds). Returns at once if such an append already happened.
-    /// Cancelling the task ends the wait.
+    /// Cancelling the task ends the wait, and so does a graceful shutdown of the service it runs
+    /// in, so that idle consumers do not hold up a stopping server.
     package func wait(for partitions: [TopicPartition], after snapshot: Snapshot, deadline: Int64) async -> WakeReason {
         let id = state.withLockedValue { state -> UInt64 in
             defer { state.nextWaiterID += 1 }
             state.registering[state.nextWaiterID] = false
             return state.nextWaiterID
         }
-        return await withTaskCancellationHandler {
+        // A handler, not `cancelWhenGracefulShutdown`: that runs the wait in a task group beside a
+        // task waiting for the shutdown, and ending that task wakes one of Swift's threads.
+        return await withGracefulShutdownHandler {
+            await waitRegistered(id, for: partitions, after: snapshot, deadline: deadline)
+        } onGracefulShutdown: {
+            self.resume(id, with: .abandoned)
+        }
+    }
+
+    private func waitRegistered(
+        _ id: UInt64, for partitions: [TopicPartition], after snapshot: Snapshot, deadline: Int64
+    ) async -> WakeReason {
+        await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<WakeReason, Never>) in
                 let immediate = state.withLockedValue { state -> WakeReason? in
                     if state.registering.removeValue(forKey: id) == true { return .abandoned }
@@ -118,13 +132,7 @@ package final class AppendNotifier: Sendable {
                     continuation.resume(returning: immediate)
                     return
                 }
-                let clock = self.clock
-                let timer = Task { [self] in
-                    do {
-                        try await clock.sleep(untilMilliseconds: deadline)
-                    } catch {
-                        return  // Woken or abandoned first: the waiter is gone.
-                    }
+                let timer = clock.wake(atMilliseconds: deadline) { [self] in
                     self.resume(id, with: .timedOut)
                 }
                 // The waiter may already be gone (woken, cancelled); then the timer is not needed.

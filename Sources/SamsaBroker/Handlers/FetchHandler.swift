@@ -171,10 +171,8 @@ struct FetchHandler: RequestHandler {
             guard core.clock.nowMilliseconds() < deadline else { break }
             let partitions = pass.partitions
             let since = snapshot
-            // Graceful shutdown cancels the wait, so the server is not held up by idle consumers.
-            let reason = await cancelWhenGracefulShutdown {
-                await notifier.wait(for: partitions, after: since, deadline: deadline)
-            }
+            // Graceful shutdown ends the wait, so the server is not held up by idle consumers.
+            let reason = await notifier.wait(for: partitions, after: since, deadline: deadline)
             snapshot = notifier.snapshot()
             pass = try await readOnce(reader)
             if reason != .appended { break }
