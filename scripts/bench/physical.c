@@ -1,5 +1,5 @@
 /*
- * The physical bounds of this machine for scripts/bench-broker.sh, measured in the same run as
+ * The physical bounds of this machine for scripts/bench-broker.py, measured in the same run as
  * the broker: loopback TCP throughput, sequential 1 MiB writes with and without fdatasync, and
  * the latency of fdatasync after a 4 KiB write. Built with `cc -O2 physical.c`.
  *
@@ -13,9 +13,15 @@
  * it the system's default is used.
  *   physical write PATH MIB SYNC   prints MB/s of 1 MiB writes (SYNC 1: fdatasync after each)
  *   physical fdatasync PATH COUNT  prints the p50 and p99 of write(4 KiB) + fdatasync in ms
+ *   physical groupcommit PATH RATE SECONDS KIB
+ *                                  appends KIB KiB RATE times a second, paced, while one
+ *                                  flusher thread fdatasyncs whatever was appended since its last
+ *                                  round (a durable produce's group commit without a broker);
+ *                                  prints the p50, p99 and p99.9 of append to durable in ms
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -152,11 +158,72 @@ static int latency(const char *path, int count) {
     return 0;
 }
 
+/* groupcommit: the appender and the flusher share these under `lock`. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t appended_more = PTHREAD_COND_INITIALIZER;
+static long appended = 0, appends = 0;
+static int group_fd;
+static double *appended_at, *durable_after;
+
+static void *flush_rounds(void *unused) {
+    (void)unused;
+    long durable = 0;
+    while (durable < appends) {
+        pthread_mutex_lock(&lock);
+        while (appended == durable) pthread_cond_wait(&appended_more, &lock);
+        long target = appended;
+        pthread_mutex_unlock(&lock);
+        fdatasync(group_fd);
+        double done = now();
+        for (long i = durable; i < target; i++) durable_after[i] = (done - appended_at[i]) * 1000;
+        durable = target;
+    }
+    return NULL;
+}
+
+static int group_commit(const char *path, long rate, double seconds, int kib) {
+    group_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (group_fd < 0) return 1;
+    appends = (long)(rate * seconds);
+    appended_at = calloc(appends, sizeof(double));
+    durable_after = calloc(appends, sizeof(double));
+    size_t size = (size_t)kib * 1024;
+    char *block = malloc(size);
+    memset(block, 'x', size);
+    pthread_t flusher;
+    pthread_create(&flusher, NULL, flush_rounds, NULL);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < appends; i++) {
+        long long due = start.tv_sec * 1000000000LL + start.tv_nsec + i * 1000000000LL / rate;
+        struct timespec at = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        appended_at[i] = now();
+        if (write(group_fd, block, size) != (ssize_t)size) return 1;
+        pthread_mutex_lock(&lock);
+        appended = i + 1;
+        pthread_cond_signal(&appended_more);
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_join(flusher, NULL);
+    qsort(durable_after, appends, sizeof(double), compare);
+    printf("%.3f %.3f %.3f\n", durable_after[appends / 2], durable_after[appends * 99 / 100], durable_after[appends * 999 / 1000]);
+    close(group_fd);
+    unlink(path);
+    free(block);
+    free(appended_at);
+    free(durable_after);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "loopback") == 0) return loopback(atol(argv[2]), argc >= 4 ? argv[3] : NULL);
     if (argc >= 4 && strcmp(argv[1], "sendfile") == 0) return send_file(argv[2], atol(argv[3]), argc >= 5 ? argv[4] : NULL);
     if (argc >= 5 && strcmp(argv[1], "write") == 0) return sequential(argv[2], atol(argv[3]), atoi(argv[4]));
     if (argc >= 4 && strcmp(argv[1], "fdatasync") == 0) return latency(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: physical loopback MIB [CC] | sendfile PATH MIB [CC] | write PATH MIB SYNC | fdatasync PATH COUNT\n");
+    if (argc >= 6 && strcmp(argv[1], "groupcommit") == 0)
+        return group_commit(argv[2], atol(argv[3]), atof(argv[4]), atoi(argv[5]));
+    fprintf(stderr, "usage: physical loopback MIB [CC] | sendfile PATH MIB [CC] | write PATH MIB SYNC | fdatasync PATH COUNT"
+                    " | groupcommit PATH RATE SECONDS KIB\n");
     return 2;
 }
