@@ -25,7 +25,7 @@ public struct BrokerConfiguration: Sendable {
     /// A request frame must arrive whole within this of its first byte; 0 never.
     public var requestArrivalTimeoutMilliseconds: Int64 = 30_000
     /// The most bytes of requests one connection holds started and not yet answered.
-    public var connectionQueuedMaxRequestBytes: Int = 64 * 1024 * 1024
+    public var connectionQueuedMaxRequestBytes: Int = 16 * 1024 * 1024
     /// The TCP congestion control of loopback connections whose system default paces its
     /// sends (BBR); nil keeps the system's.
     public var loopbackCongestionControl: String? = "cubic"

@@ -26,23 +26,34 @@ struct ClockWakeUpTests {
         try await group.shutdownGracefully()
     }
 
-    @Test("a cancelled wake-up never fires")
+    @Test("a wake-up cancelled from another thread never fires")
     func cancelledNeverFires() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let clock = SystemClock()
         let cancelledFired = NIOLockedValueBox(false)
+        let armed = NIOLockedValueBox<ClockWakeUp?>(nil)
         let later = loop.makePromise(of: Void.self)
-        let cancelled = try await loop.submit {
+        // 1: armed; 2: cancelled. The loop stays in this task until the cancel, so its timers
+        // cannot run before it, however slowly this thread gets to it.
+        let handOff = ConditionLock(value: 0)
+        loop.execute {
             let now = clock.nowMilliseconds()
-            let cancelled = clock.wake(atMilliseconds: now + 1) { cancelledFired.withLockedValue { $0 = true } }
+            armed.withLockedValue { $0 = clock.wake(atMilliseconds: now + 1) { cancelledFired.withLockedValue { $0 = true } } }
             // A loop runs its timers in deadline order: had the first one stayed armed, it
             // would have fired before this one.
-            _ = clock.wake(atMilliseconds: now + 3) { later.succeed() }
-            return cancelled
-        }.get()
+            _ = clock.wake(atMilliseconds: now + 2) { later.succeed() }
+            handOff.lock()
+            handOff.unlock(withValue: 1)
+            handOff.lock(whenValue: 2)
+            handOff.unlock()
+        }
+        handOff.lock(whenValue: 1)
+        handOff.unlock()
         // Cancelled from another thread, as a fetch's timer is when an append wakes the fetch.
-        cancelled.cancel()
+        armed.withLockedValue { $0 }?.cancel()
+        handOff.lock()
+        handOff.unlock(withValue: 2)
         try await later.futureResult.get()
         #expect(cancelledFired.withLockedValue { $0 } == false)
         try await group.shutdownGracefully()

@@ -143,7 +143,7 @@ extension BrokerConfigs {
             configuration, value throws(ConfigurationError) in
             configuration.requestArrivalTimeoutMilliseconds = try integer(value, atLeast: 0)
         },
-        samsa("connection.queued.max.request.bytes", "bytes of requests one connection holds before it is read again (default 67108864)") {
+        samsa("connection.queued.max.request.bytes", "bytes of requests one connection holds before it is read again (default 16777216)") {
             configuration, value throws(ConfigurationError) in
             configuration.connectionQueuedMaxRequestBytes = Int(try integer(value, atLeast: 1024))
         },
