@@ -102,14 +102,18 @@ def main(rounds: int) -> None:
             # fdatasync thread, with no broker and no network.
             for name, value in zip(("p50", "p99", "p99.9"), run(physical, "groupcommit", scratch, "1600", "5", "12").split()):
                 add(f"group commit without a broker, 12 KiB appends at 1,600/s, append to durable, {name} (ms)", float(value))
-            for linger in ("0", "1"):
-                topic = f"e2e-{linger}-{round_}"
+            # Idempotent (rdkafka-bench's e2e default), and without idempotence, librdkafka's own
+            # default, where the producer sends about one request per record at linger.ms 0.
+            for linger, idempotent in (("0", True), ("1", True), ("0", False)):
+                topic = f"e2e-{linger}-{idempotent}-{round_}"
                 run(start_module.BINARY, "topic", "create", topic, "-p", "1", "-b", brokers)
                 latencies = subprocess.run(
                     [generator, "e2e", brokers, topic, "20000", "5"], check=True, capture_output=True, text=True,
-                    env={**os.environ, "RDKAFKA_CONFIG": f"linger.ms={linger}"}).stdout.split()
+                    env={**os.environ, "RDKAFKA_CONFIG": f"linger.ms={linger},enable.idempotence={str(idempotent).lower()}"}
+                ).stdout.split()
+                mode = "" if idempotent else ", not idempotent"
                 for name, value in zip(("p50", "p99", "p99.9"), latencies):
-                    add(f"end-to-end latency at 20k records/s, acks=all, linger.ms {linger}, {name} (ms)", float(value))
+                    add(f"end-to-end latency at 20k records/s, acks=all{mode}, linger.ms {linger}, {name} (ms)", float(value))
                 delete(topic)
             add(f"loopback TCP, {system} (MB/s)", float(run(physical, "loopback", "4096", system)))
             add("loopback TCP as the broker sends (MB/s)", float(run(physical, "loopback", "4096", broker)))
@@ -203,9 +207,9 @@ def main(rounds: int) -> None:
         },
         "produce 100 B, acks=1 (M rec/s)": "generator alone (mock), 100 B (M rec/s)",
         **{
-            f"end-to-end latency at 20k records/s, acks=all, linger.ms {linger}, p99.9 (ms)":
+            f"end-to-end latency at 20k records/s, acks=all{mode}, linger.ms {linger}, p99.9 (ms)":
                 "group commit without a broker, 12 KiB appends at 1,600/s, append to durable, p99.9 (ms)"
-            for linger in ("0", "1")
+            for linger, mode in (("0", ""), ("1", ""), ("0", ", not idempotent"))
         },
         "consume a 1 KiB backlog, 1 partition (MB/s)": "loopback TCP as the broker sends (MB/s)",
         "fetch a 1 KiB backlog, raw Fetch requests, 1 partition(s) of 1 MiB (MB/s)": "loopback TCP as the broker sends (MB/s)",
