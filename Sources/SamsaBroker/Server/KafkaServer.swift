@@ -285,8 +285,8 @@ public final class KafkaServer: Service, Sendable {
     /// this many per fsync round. librdkafka without idempotence and with `linger.ms` 0 sends
     /// about a request per record; at 20,000 records/s and 1 ms fsyncs, 16 let the socket's
     /// queue grow until records waited 0.1-0.3 s, where 128 keep them at 1.5-3 ms (p50).
-    /// Large requests are bounded by bytes (`connection.queued.max.request.bytes`, 16 MiB: about
-    /// 16 of 1 MB, as many as before) rather than by this count.
+    /// Large requests are bounded by bytes rather than by this count
+    /// (`connection.queued.max.request.bytes`, by default 16 MiB: about 16 requests of 1 MB).
     static let pipelinedRequests = 128
 
     /// NIO stops reading a connection once four decoded frames wait for the reading loop (its
