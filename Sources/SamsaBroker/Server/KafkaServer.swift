@@ -299,14 +299,22 @@ public final class KafkaServer: Service, Sendable {
 
 /// A connection's answers, written by its event loop in request order as they complete.
 ///
-/// Each answer's write is chained on the write before it, so answers go out in order however
-/// their handlers interleave; a write frees its request's room in the ``PipelineBudget`` once
-/// NIO has taken it. A request that fails (a ``RequestRejection``) or a write that fails closes
-/// the connection after the answers before it, and the budget, so the reading loop stops.
+/// Each answer is handed to the channel after the answer before it, so answers go out in order
+/// however their handlers interleave; a write frees its request's room in the ``PipelineBudget``
+/// once NIO has taken it. A request that fails (a ``RequestRejection``) or a write that fails
+/// closes the connection after the answers before it, and the budget, so the reading loop stops.
+///
+/// Answers are written without a flush each: one flush, run once the loop has handed on every
+/// answer ready, sends them in one system call. Twenty small produce answers completed by one
+/// fsync round then cost one write instead of twenty.
 private struct OrderedAnswers {
     private let channel: any Channel
     private let budget: PipelineBudget
     private let logger: Logger
+    private let flusher: CoalescedFlush
+    /// Completes once every answer appended so far is handed to the channel; fails once the
+    /// answers stopped.
+    private var handedOn: EventLoopFuture<Void>
     /// Completes once every answer appended so far is written; fails once the answers stopped.
     private(set) var written: EventLoopFuture<Void>
 
@@ -314,6 +322,8 @@ private struct OrderedAnswers {
         self.channel = channel
         self.budget = budget
         self.logger = logger
+        self.flusher = CoalescedFlush(channel: channel)
+        self.handedOn = channel.eventLoop.makeSucceededVoidFuture()
         self.written = channel.eventLoop.makeSucceededVoidFuture()
     }
 
@@ -322,28 +332,60 @@ private struct OrderedAnswers {
         let channel = self.channel
         let budget = self.budget
         let logger = self.logger
-        written = written.flatMap {
+        let flusher = self.flusher
+        let writeDone = channel.eventLoop.makePromise(of: Void.self)
+        handedOn = handedOn.flatMap {
             answer.flatMapError { error in
                 logger.warning("closing connection: \(error)")
                 return stop(channel, budget, error)
-            }.flatMap { response in
+            }.map { response in
                 guard let response else {
                     budget.release(bytes)
-                    return channel.eventLoop.makeSucceededVoidFuture()
+                    writeDone.succeed()
+                    return
                 }
-                let write = channel.writeAndFlush(response)
+                let write = flusher.write(response)
                 if response.closesConnection {
                     // No request after it starts; the close runs once the answer is written.
                     budget.close()
                     write.whenComplete { _ in channel.close(promise: nil) }
-                    return write
+                    write.cascade(to: writeDone)
+                    return
                 }
-                return write.map { budget.release(bytes) }.flatMapError { error in
+                write.map { budget.release(bytes) }.flatMapError { error in
                     logger.debug("connection closed: \(error)")
                     return stop(channel, budget, error)
-                }
+                }.cascade(to: writeDone)
             }
         }
+        handedOn.whenFailure { writeDone.fail($0) }
+        written = written.and(writeDone.futureResult).map { _ in }
+    }
+}
+
+/// Writes a connection's answers and flushes them together: the first write since the last
+/// flush schedules one on the event loop, which runs after the tasks already queued there (the
+/// other answers that completed meanwhile).
+final class CoalescedFlush: Sendable {
+    private let channel: any Channel
+    private let flushPending: NIOLoopBoundBox<Bool>
+
+    init(channel: any Channel) {
+        self.channel = channel
+        self.flushPending = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+    }
+
+    /// Writes `response`; on the channel's event loop.
+    func write(_ response: ResponseFrame) -> EventLoopFuture<Void> {
+        let write = channel.write(response)
+        if !flushPending.value {
+            flushPending.value = true
+            channel.eventLoop.execute { [self] in
+                flushPending.value = false
+                channel.flush()
+            }
+        }
+        return write
     }
 }
 
