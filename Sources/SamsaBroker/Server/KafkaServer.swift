@@ -311,20 +311,24 @@ private struct OrderedAnswers {
     private let channel: any Channel
     private let budget: PipelineBudget
     private let logger: Logger
-    private let flusher: CoalescedFlush
+    private let writer: CoalescedFlush
     /// Completes once every answer appended so far is handed to the channel; fails once the
     /// answers stopped.
     private var handedOn: EventLoopFuture<Void>
-    /// Completes once every answer appended so far is written; fails once the answers stopped.
-    private(set) var written: EventLoopFuture<Void>
 
     init(channel: any Channel, budget: PipelineBudget, logger: Logger) {
         self.channel = channel
         self.budget = budget
         self.logger = logger
-        self.flusher = CoalescedFlush(channel: channel)
+        self.writer = CoalescedFlush(channel: channel)
         self.handedOn = channel.eventLoop.makeSucceededVoidFuture()
-        self.written = channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// Completes once every answer appended so far is written; fails once the answers stopped.
+    /// A channel completes its writes in order, so the last one handed on is the last to finish.
+    var written: EventLoopFuture<Void> {
+        let writer = self.writer
+        return handedOn.flatMap { writer.lastWrite }
     }
 
     /// Writes `answer` after the answers appended before it; `bytes` is its request's size.
@@ -332,8 +336,7 @@ private struct OrderedAnswers {
         let channel = self.channel
         let budget = self.budget
         let logger = self.logger
-        let flusher = self.flusher
-        let writeDone = channel.eventLoop.makePromise(of: Void.self)
+        let writer = self.writer
         handedOn = handedOn.flatMap {
             answer.flatMapError { error in
                 logger.warning("closing connection: \(error)")
@@ -341,47 +344,57 @@ private struct OrderedAnswers {
             }.map { response in
                 guard let response else {
                     budget.release(bytes)
-                    writeDone.succeed()
                     return
                 }
-                let write = flusher.write(response)
+                let write = writer.write(response)
                 if response.closesConnection {
                     // No request after it starts; the close runs once the answer is written.
                     budget.close()
                     write.whenComplete { _ in channel.close(promise: nil) }
-                    write.cascade(to: writeDone)
                     return
                 }
-                write.map { budget.release(bytes) }.flatMapError { error in
-                    logger.debug("connection closed: \(error)")
-                    return stop(channel, budget, error)
-                }.cascade(to: writeDone)
+                write.whenComplete { result in
+                    switch result {
+                    case .success:
+                        budget.release(bytes)
+                    case .failure(let error):
+                        logger.debug("connection closed: \(error)")
+                        _ = stop(channel, budget, error) as EventLoopFuture<Void>
+                    }
+                }
             }
         }
-        handedOn.whenFailure { writeDone.fail($0) }
-        written = written.and(writeDone.futureResult).map { _ in }
     }
 }
 
 /// Writes a connection's answers and flushes them together: the first write since the last
 /// flush schedules one on the event loop, which runs after the tasks already queued there (the
-/// other answers that completed meanwhile).
+/// other answers that completed meanwhile). Used on the channel's event loop only.
 final class CoalescedFlush: Sendable {
+    private struct State {
+        var flushPending = false
+        var lastWrite: EventLoopFuture<Void>
+    }
+
     private let channel: any Channel
-    private let flushPending: NIOLoopBoundBox<Bool>
+    private let state: NIOLoopBoundBox<State>
 
     init(channel: any Channel) {
         self.channel = channel
-        self.flushPending = NIOLoopBoundBox(false, eventLoop: channel.eventLoop)
+        self.state = NIOLoopBoundBox(State(lastWrite: channel.eventLoop.makeSucceededVoidFuture()), eventLoop: channel.eventLoop)
     }
 
-    /// Writes `response`; on the channel's event loop.
+    /// The write of the last response handed on (succeeded before the first).
+    var lastWrite: EventLoopFuture<Void> { state.value.lastWrite }
+
+    /// Writes `response`.
     func write(_ response: ResponseFrame) -> EventLoopFuture<Void> {
         let write = channel.write(response)
-        if !flushPending.value {
-            flushPending.value = true
+        state.value.lastWrite = write
+        if !state.value.flushPending {
+            state.value.flushPending = true
             channel.eventLoop.execute { [self] in
-                flushPending.value = false
+                state.value.flushPending = false
                 channel.flush()
             }
         }
