@@ -41,18 +41,22 @@ def run(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
 
 
+# The end-to-end loads (linger.ms, idempotence): idempotent, rdkafka-bench's e2e default, and
+# without idempotence, librdkafka's own default, where the producer sends about one request per
+# record at linger.ms 0.
+END_TO_END_LOADS = (("0", True), ("1", True), ("0", False))
+
+
+def end_to_end_row(linger: str, idempotent: bool, percentile: str) -> str:
+    mode = "" if idempotent else ", not idempotent"
+    return f"end-to-end latency at 20k records/s, acks=all{mode}, linger.ms {linger}, {percentile} (ms)"
+
+
 def rate(output: str, size: int) -> tuple[float, float]:
     """(MB/s, records/s) from rdkafka-bench's "records seconds"."""
     records, seconds = output.split()
     per_second = int(records) / float(seconds)
     return per_second * size / 1e6, per_second
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def system_congestion_control() -> str:
@@ -102,18 +106,15 @@ def main(rounds: int) -> None:
             # fdatasync thread, with no broker and no network.
             for name, value in zip(("p50", "p99", "p99.9"), run(physical, "groupcommit", scratch, "1600", "5", "12").split()):
                 add(f"group commit without a broker, 12 KiB appends at 1,600/s, append to durable, {name} (ms)", float(value))
-            # Idempotent (rdkafka-bench's e2e default), and without idempotence, librdkafka's own
-            # default, where the producer sends about one request per record at linger.ms 0.
-            for linger, idempotent in (("0", True), ("1", True), ("0", False)):
+            for linger, idempotent in END_TO_END_LOADS:
                 topic = f"e2e-{linger}-{idempotent}-{round_}"
                 run(start_module.BINARY, "topic", "create", topic, "-p", "1", "-b", brokers)
                 latencies = subprocess.run(
                     [generator, "e2e", brokers, topic, "20000", "5"], check=True, capture_output=True, text=True,
                     env={**os.environ, "RDKAFKA_CONFIG": f"linger.ms={linger},enable.idempotence={str(idempotent).lower()}"}
                 ).stdout.split()
-                mode = "" if idempotent else ", not idempotent"
                 for name, value in zip(("p50", "p99", "p99.9"), latencies):
-                    add(f"end-to-end latency at 20k records/s, acks=all{mode}, linger.ms {linger}, {name} (ms)", float(value))
+                    add(end_to_end_row(linger, idempotent, name), float(value))
                 delete(topic)
             add(f"loopback TCP, {system} (MB/s)", float(run(physical, "loopback", "4096", system)))
             add("loopback TCP as the broker sends (MB/s)", float(run(physical, "loopback", "4096", broker)))
@@ -149,7 +150,7 @@ def main(rounds: int) -> None:
                     # before each durable row.
                     disk = float(run(physical, "write", scratch, "256", "1"))
                     add(f"sequential 1 MiB writes + fdatasync, before acks=all{mode} with {partitions} partition(s) (MB/s)", disk)
-                cpu_before = cpu_seconds(process.pid)
+                cpu_before = start_module.cpu_seconds(process.pid)
                 output = subprocess.run(
                     [generator, "produce", brokers, topic, str(KIB_RECORDS), "1024", acks, str(partitions)], check=True,
                     capture_output=True, text=True,
@@ -167,7 +168,7 @@ def main(rounds: int) -> None:
                     add(f"produce 1 KiB, acks=all{mode}, {partitions} partition(s), ratio to the lower of writes + "
                         "fdatasync and acks=1 in the same round", produced / min(disk, written[partitions]))
                 if (acks, partitions) == ("1", 1):
-                    add("broker CPU per GB produced, 1 KiB acks=1 (s)", (cpu_seconds(process.pid) - cpu_before) / (KIB_RECORDS * 1024 / 1e9))
+                    add("broker CPU per GB produced, 1 KiB acks=1 (s)", (start_module.cpu_seconds(process.pid) - cpu_before) / (KIB_RECORDS * 1024 / 1e9))
                 if topic not in backlogs.values():
                     delete(topic)
                 if (acks, partitions) == ("1", 12):
@@ -207,9 +208,9 @@ def main(rounds: int) -> None:
         },
         "produce 100 B, acks=1 (M rec/s)": "generator alone (mock), 100 B (M rec/s)",
         **{
-            f"end-to-end latency at 20k records/s, acks=all{mode}, linger.ms {linger}, p99.9 (ms)":
+            end_to_end_row(linger, idempotent, "p99.9"):
                 "group commit without a broker, 12 KiB appends at 1,600/s, append to durable, p99.9 (ms)"
-            for linger, mode in (("0", ""), ("1", ""), ("0", ", not idempotent"))
+            for linger, idempotent in END_TO_END_LOADS
         },
         "consume a 1 KiB backlog, 1 partition (MB/s)": "loopback TCP as the broker sends (MB/s)",
         "fetch a 1 KiB backlog, raw Fetch requests, 1 partition(s) of 1 MiB (MB/s)": "loopback TCP as the broker sends (MB/s)",

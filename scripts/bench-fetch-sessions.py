@@ -26,12 +26,6 @@ start_module = import_module("bench-start")
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(bootstrap: str, topic: str, partitions: int, sessions: bool, seconds: float, broker_pid: int) -> dict[str, float]:
     from kafka import KafkaConsumer, TopicPartition
 
@@ -57,11 +51,11 @@ def measure(bootstrap: str, topic: str, partitions: int, sessions: bool, seconds
             return handle(*arguments, **keywords)
 
         consumer._fetcher._handle_fetch_response = counting
-        broker_before, client_before, began = cpu_seconds(broker_pid), time.process_time(), time.monotonic()
+        broker_before, client_before, began = start_module.cpu_seconds(broker_pid), time.process_time(), time.monotonic()
         while time.monotonic() - began < seconds:
             consumer.poll(timeout_ms=100)
         elapsed = time.monotonic() - began
-        broker, client = cpu_seconds(broker_pid) - broker_before, time.process_time() - client_before
+        broker, client = start_module.cpu_seconds(broker_pid) - broker_before, time.process_time() - client_before
         return {
             "fetches per s": answers[0] / elapsed,
             "broker CPU per fetch (ms)": broker / max(1, answers[0]) * 1000,

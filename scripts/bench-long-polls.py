@@ -38,12 +38,6 @@ def fetch_request(wait_ms: int) -> bytes:
     return struct.pack(">i", len(message)) + message
 
 
-def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
 def context_switches(pid: int) -> int:
     total = 0
     for task in os.listdir(f"/proc/{pid}/task"):
@@ -77,7 +71,7 @@ def main(count: int, wait_ms: int, seconds: float) -> None:
                 s.sendall(request)
             answered = 0
             began = time.monotonic()
-            ticks, switches = cpu_ticks(process.pid), context_switches(process.pid)
+            cpu_before, switches = start_module.cpu_seconds(process.pid), context_switches(process.pid)
             while time.monotonic() - began < seconds:
                 for key, _ in selector.select(timeout=0.1):
                     s = key.fileobj
@@ -91,7 +85,7 @@ def main(count: int, wait_ms: int, seconds: float) -> None:
                         answered += 1
                         s.sendall(request)
             elapsed = time.monotonic() - began
-            cpu = (cpu_ticks(process.pid) - ticks) / os.sysconf("SC_CLK_TCK")
+            cpu = start_module.cpu_seconds(process.pid) - cpu_before
             switched = context_switches(process.pid) - switches
         finally:
             process.terminate()

@@ -157,13 +157,14 @@ def listed_names() -> tuple[set[str], set[str]]:
     """The names in the file: those of its start-and-idle part, and all."""
     idle: set[str] = set()
     every: set[str] = set()
-    part = idle
+    serving = False
     for line in ORDER_FILE.read_text().splitlines():
         if line.startswith("# Serving requests"):
-            part = every
-        if line and not line.startswith("#"):
-            part.add(line)
+            serving = True
+        elif line and not line.startswith("#"):
             every.add(line)
+            if not serving:
+                idle.add(line)
     return idle, every
 
 
