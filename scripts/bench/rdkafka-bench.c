@@ -10,6 +10,7 @@
  *   rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS]
  *   rdkafka-bench consume BROKERS TOPIC COUNT
  *   rdkafka-bench e2e BROKERS TOPIC RATE SECONDS
+ *   rdkafka-bench pace BROKERS TOPIC RATE SECONDS
  *
  * e2e produces RATE records of 1 KiB per second for SECONDS (acks=all, idempotent, linger.ms 0)
  * to partition 0 while a consumer in the same process reads them, and prints the p50, p99 and
@@ -17,6 +18,11 @@
  * "mock" both run against one librdkafka mock cluster: the generator's own floor. (Debian
  * bookworm's librdkafka 2.0.2 mock answers a fetch at the log's end with OFFSET_OUT_OF_RANGE,
  * so there the consumer receives nothing and e2e against "mock" fails.)
+ *
+ * pace is e2e's producer alone: it prints "pacing" once connected, then sends the same records
+ * at the same rate and prints the percentiles of send to delivery report. Against "mock" it puts the generator's own load on the machine, so that
+ * what runs beside it (scripts/bench-broker.py's group commit) meets the CPUs as busy as during
+ * an e2e run.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -186,14 +192,39 @@ static void print_percentiles(FILE *out, const char *before, double *values, lon
     fprintf(out, "%s%.3f %.3f %.3f%s", before, values[count / 2], values[count * 99 / 100], values[count * 999 / 1000], after);
 }
 
-static int end_to_end(const char *brokers, const char *topic, long rate, long seconds) {
+/* Produces `count` records of 1 KiB to partition 0 of `topic`, `rate` a second, starting in
+ * 0.2 s (a consumer's first fetch is then under way); each carries its send time and index. */
+static void produce_paced(rd_kafka_t *producer, const char *topic, long rate, long count) {
+    char value[1024];
+    memset(value, 'x', sizeof value);
+    long long start = monotonic_ns() + 200000000LL;
+    for (long i = 0; i < count; i++) {
+        long long due = start + i * 1000000000LL / rate;
+        struct timespec at = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+        long long sent = monotonic_ns();
+        long long index = i;
+        memcpy(value, &sent, 8);
+        memcpy(value + 8, &index, 8);
+        sent_at[i] = sent;
+        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value, sizeof value),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(intptr_t)(i + 1)),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(producer, 1);
+        rd_kafka_poll(producer, 0);
+    }
+}
+
+/* e2e, or with `consume` 0 its producer alone (pace). */
+static int end_to_end(const char *brokers, const char *topic, long rate, long seconds, int consume) {
     char error[256], bootstraps[256];
     rd_kafka_t *mock_owner = NULL;
+    rd_kafka_mock_cluster_t *cluster = NULL;
     if (strcmp(brokers, "mock") == 0) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         mock_owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
         if (!mock_owner) { fprintf(stderr, "%s\n", error); return 2; }
-        rd_kafka_mock_cluster_t *cluster = rd_kafka_mock_cluster_new(mock_owner, 1);
+        cluster = rd_kafka_mock_cluster_new(mock_owner, 1);
         rd_kafka_mock_topic_create(cluster, topic, 1, 1);
         snprintf(bootstraps, sizeof bootstraps, "%s", rd_kafka_mock_cluster_bootstraps(cluster));
         brokers = bootstraps;
@@ -207,6 +238,26 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (!producer) { fprintf(stderr, "%s\n", error); return 2; }
+    if (!consume) {
+        long count = rate * seconds;
+        sent_at = calloc((size_t)count, sizeof(long long));
+        acked_after = calloc((size_t)count, sizeof(double));
+        printf("pacing\n");
+        fflush(stdout);
+        produce_paced(producer, topic, rate, count);
+        rd_kafka_flush(producer, 120000);
+        if (failed) { fprintf(stderr, "%ld failed deliveries\n", failed); return 1; }
+        long skip = rate < count ? rate : 0;
+        print_percentiles(stdout, "", acked_after + skip, count - skip, "\n");
+        rd_kafka_destroy(producer);
+        if (cluster) rd_kafka_mock_cluster_destroy(cluster);
+        if (mock_owner) rd_kafka_destroy(mock_owner);
+        free(sent_at);
+        free(acked_after);
+        sent_at = NULL;
+        acked_after = NULL;
+        return 0;
+    }
     conf = rd_kafka_conf_new();
     set(conf, "bootstrap.servers", brokers);
     set(conf, "group.id", "rdkafka-bench-e2e");
@@ -224,24 +275,7 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     acked_after = calloc((size_t)count, sizeof(double));
     pthread_t thread;
     pthread_create(&thread, NULL, consume_latencies, &state);
-    char value[1024];
-    memset(value, 'x', sizeof value);
-    long long start = monotonic_ns() + 200000000LL; /* the consumer's first fetch is under way */
-    for (long i = 0; i < count; i++) {
-        long long due = start + i * 1000000000LL / rate;
-        struct timespec at = {.tv_sec = due / 1000000000LL, .tv_nsec = due % 1000000000LL};
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
-        long long sent = monotonic_ns();
-        long long index = i;
-        memcpy(value, &sent, 8);
-        memcpy(value + 8, &index, 8);
-        sent_at[i] = sent;
-        while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_VALUE(value, sizeof value),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE((void *)(intptr_t)(i + 1)),
-                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(producer, 1);
-        rd_kafka_poll(producer, 0);
-    }
+    produce_paced(producer, topic, rate, count);
     rd_kafka_flush(producer, 120000);
     long long deadline = monotonic_ns() + 30000000000LL;
     while (state.received < count && monotonic_ns() < deadline) rd_kafka_poll(producer, 100);
@@ -260,6 +294,7 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     rd_kafka_destroy(producer);
+    if (cluster) rd_kafka_mock_cluster_destroy(cluster);
     if (mock_owner) rd_kafka_destroy(mock_owner);
     free(state.latencies);
     free(sent_at);
@@ -273,7 +308,8 @@ int main(int argc, char **argv) {
     if (argc >= 7 && strcmp(argv[1], "produce") == 0)
         return produce(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), argv[6], argc >= 8 ? atoi(argv[7]) : 1);
     if (argc >= 5 && strcmp(argv[1], "consume") == 0) return consume(argv[2], argv[3], atol(argv[4]));
-    if (argc >= 6 && strcmp(argv[1], "e2e") == 0) return end_to_end(argv[2], argv[3], atol(argv[4]), atol(argv[5]));
-    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS] | consume BROKERS TOPIC COUNT | e2e BROKERS TOPIC RATE SECONDS\n");
+    if (argc >= 6 && strcmp(argv[1], "e2e") == 0) return end_to_end(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 1);
+    if (argc >= 6 && strcmp(argv[1], "pace") == 0) return end_to_end(argv[2], argv[3], atol(argv[4]), atol(argv[5]), 0);
+    fprintf(stderr, "usage: rdkafka-bench produce BROKERS TOPIC COUNT SIZE ACKS [PARTITIONS] | consume BROKERS TOPIC COUNT | e2e BROKERS TOPIC RATE SECONDS | pace BROKERS TOPIC RATE SECONDS\n");
     return 2;
 }
