@@ -340,7 +340,8 @@ private struct OrderedAnswers {
         handedOn = handedOn.flatMap {
             answer.flatMapError { error in
                 logger.warning("closing connection: \(error)")
-                return stop(channel, budget, error)
+                stop(channel, budget)
+                return channel.eventLoop.makeFailedFuture(error)
             }.map { response in
                 guard let response else {
                     budget.release(bytes)
@@ -359,7 +360,7 @@ private struct OrderedAnswers {
                         budget.release(bytes)
                     case .failure(let error):
                         logger.debug("connection closed: \(error)")
-                        _ = stop(channel, budget, error) as EventLoopFuture<Void>
+                        stop(channel, budget)
                     }
                 }
             }
@@ -403,10 +404,9 @@ final class CoalescedFlush: Sendable {
 }
 
 /// Ends a connection's answers: the reading loop stops and the channel closes.
-private func stop<Value>(_ channel: any Channel, _ budget: PipelineBudget, _ error: any Error) -> EventLoopFuture<Value> {
+private func stop(_ channel: any Channel, _ budget: PipelineBudget) {
     budget.close()
     channel.close(promise: nil)
-    return channel.eventLoop.makeFailedFuture(error)
 }
 
 /// A connection the listener accepted, handed to its task. One that never reaches a task (the
