@@ -20,9 +20,9 @@
  * so there the consumer receives nothing and e2e against "mock" fails.)
  *
  * pace is e2e's producer alone: it prints "pacing" once connected, then sends the same records
- * at the same rate and prints the percentiles of send to delivery report. Against "mock" it puts the generator's own load on the machine, so that
- * what runs beside it (scripts/bench-broker.py's group commit) meets the CPUs as busy as during
- * an e2e run.
+ * at the same rate and prints the percentiles of send to delivery report. Against "mock" it puts
+ * the generator's own load on the machine, so that what runs beside it (scripts/bench-broker.py's
+ * group commit) meets the CPUs as busy as during an e2e run.
  */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -238,61 +238,60 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_t *producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof error);
     if (!producer) { fprintf(stderr, "%s\n", error); return 2; }
-    if (!consume) {
-        long count = rate * seconds;
-        sent_at = calloc((size_t)count, sizeof(long long));
-        acked_after = calloc((size_t)count, sizeof(double));
-        printf("pacing\n");
-        fflush(stdout);
-        produce_paced(producer, topic, rate, count);
-        rd_kafka_flush(producer, 120000);
-        if (failed) { fprintf(stderr, "%ld failed deliveries\n", failed); return 1; }
-        long skip = rate < count ? rate : 0;
-        print_percentiles(stdout, "", acked_after + skip, count - skip, "\n");
-        rd_kafka_destroy(producer);
-        if (cluster) rd_kafka_mock_cluster_destroy(cluster);
-        if (mock_owner) rd_kafka_destroy(mock_owner);
-        free(sent_at);
-        free(acked_after);
-        sent_at = NULL;
-        acked_after = NULL;
-        return 0;
-    }
-    conf = rd_kafka_conf_new();
-    set(conf, "bootstrap.servers", brokers);
-    set(conf, "group.id", "rdkafka-bench-e2e");
-    set(conf, "enable.auto.commit", "false");
-    set(conf, "fetch.wait.max.ms", "100");
-    set_from_environment(conf);
-    rd_kafka_t *consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
-    if (!consumer) { fprintf(stderr, "%s\n", error); return 2; }
-    rd_kafka_topic_partition_list_t *partitions = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(partitions, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(consumer, partitions);
     long count = rate * seconds;
-    struct latency_consumer state = {.consumer = consumer, .expected = count, .latencies = calloc((size_t)count, sizeof(double))};
     sent_at = calloc((size_t)count, sizeof(long long));
     acked_after = calloc((size_t)count, sizeof(double));
+    struct latency_consumer state = {.expected = count};
     pthread_t thread;
-    pthread_create(&thread, NULL, consume_latencies, &state);
+    if (consume) {
+        conf = rd_kafka_conf_new();
+        set(conf, "bootstrap.servers", brokers);
+        set(conf, "group.id", "rdkafka-bench-e2e");
+        set(conf, "enable.auto.commit", "false");
+        set(conf, "fetch.wait.max.ms", "100");
+        set_from_environment(conf);
+        state.consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof error);
+        if (!state.consumer) { fprintf(stderr, "%s\n", error); return 2; }
+        rd_kafka_topic_partition_list_t *partitions = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(partitions, topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(state.consumer, partitions);
+        rd_kafka_topic_partition_list_destroy(partitions);
+        state.latencies = calloc((size_t)count, sizeof(double));
+        pthread_create(&thread, NULL, consume_latencies, &state);
+    } else {
+        printf("pacing\n");
+        fflush(stdout);
+    }
     produce_paced(producer, topic, rate, count);
     rd_kafka_flush(producer, 120000);
-    long long deadline = monotonic_ns() + 30000000000LL;
-    while (state.received < count && monotonic_ns() < deadline) rd_kafka_poll(producer, 100);
-    state.stop = 1;
-    pthread_join(thread, NULL);
-    if (state.received < count || failed) {
-        fprintf(stderr, "received %ld of %ld records, %ld failed deliveries\n", state.received, count, failed);
-        return 1;
+    if (consume) {
+        long long deadline = monotonic_ns() + 30000000000LL;
+        while (state.received < count && monotonic_ns() < deadline) rd_kafka_poll(producer, 100);
+        state.stop = 1;
+        pthread_join(thread, NULL);
     }
     /* The first second warms up connections and metadata. */
     long skip = rate < count ? rate : 0, measured = count - skip;
-    print_percentiles(stdout, "", state.latencies + skip, measured, "\n");
-    /* The producer's part: send to delivery report, on stderr so that stdout stays one line. */
-    print_percentiles(stderr, "delivery report after p50/p99/p99.9 ", acked_after + skip, measured, " ms\n");
-    rd_kafka_topic_partition_list_destroy(partitions);
-    rd_kafka_consumer_close(consumer);
-    rd_kafka_destroy(consumer);
+    int status = 0;
+    if (consume && state.received < count) {
+        fprintf(stderr, "received %ld of %ld records\n", state.received, count);
+        status = 1;
+    }
+    if (failed) {
+        fprintf(stderr, "%ld failed deliveries\n", failed);
+        status = 1;
+    }
+    if (status == 0 && consume) {
+        print_percentiles(stdout, "", state.latencies + skip, measured, "\n");
+        /* The producer's part: send to delivery report, on stderr so that stdout stays one line. */
+        print_percentiles(stderr, "delivery report after p50/p99/p99.9 ", acked_after + skip, measured, " ms\n");
+    } else if (status == 0) {
+        print_percentiles(stdout, "", acked_after + skip, measured, "\n");
+    }
+    if (consume) {
+        rd_kafka_consumer_close(state.consumer);
+        rd_kafka_destroy(state.consumer);
+    }
     rd_kafka_destroy(producer);
     if (cluster) rd_kafka_mock_cluster_destroy(cluster);
     if (mock_owner) rd_kafka_destroy(mock_owner);
@@ -301,7 +300,7 @@ static int end_to_end(const char *brokers, const char *topic, long rate, long se
     free(acked_after);
     sent_at = NULL;
     acked_after = NULL;
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv) {
