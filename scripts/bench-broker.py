@@ -9,9 +9,9 @@ Needs Debian's librdkafka-dev (the load generator is scripts/bench/rdkafka-bench
 world's reference client) and a C compiler; builds samsa in release mode. Bounds: loopback TCP,
 sequential 1 MiB writes with and without fdatasync, fdatasync latency, the latency of appends
 group-committed without a broker (scripts/bench/physical.c), alone and beside the generator's
-end-to-end load, and the generator against librdkafka's in-process mock cluster. The broker's fetch path is also measured alone, with raw
-Fetch requests (scripts/bench/fetch-bench.c), against sendfile(2) of a cached file over
-loopback, the way the broker sends a backlog.
+end-to-end load, and the generator against librdkafka's in-process mock cluster. The broker's
+fetch path is also measured alone, with raw Fetch requests (scripts/bench/fetch-bench.c), against
+sendfile(2) of a cached file over loopback, the way the broker sends a backlog.
 
 The consume rows are bounded by loopback TCP as the broker's loopback connections send: with
 CUBIC where the system's default congestion control is BBR, which paces sends (the broker's
@@ -81,6 +81,8 @@ def main(rounds: int) -> None:
     process, _ = start_module.start(port, os.path.join(work, "data"))
     brokers = f"127.0.0.1:{port}"
     rows: dict[str, list[float]] = {}
+    # The bounds' file on the broker's disk.
+    scratch = os.path.join(work, "scratch")
     system = system_congestion_control()
     # What the broker's loopback connections send with (LoopbackCongestionControl).
     broker = "cubic" if system.startswith("bbr") else system
@@ -97,7 +99,7 @@ def main(rounds: int) -> None:
         os.sync()
 
     def group_commit() -> list[str]:
-        latencies = run(physical, "groupcommit", os.path.join(work, "scratch"), "1600", "5", "12").split()
+        latencies = run(physical, "groupcommit", scratch, "1600", "5", "12").split()
         # It removes its file (96 MB): sync as after a topic's deletion (see delete).
         os.sync()
         return latencies
@@ -111,7 +113,6 @@ def main(rounds: int) -> None:
             # record at once with linger.ms 0, or gathers them for up to 1 ms. First in the round:
             # after the gigabytes written by the rows below, this virtual disk has fsyncs of
             # 0.2-0.4 s for a while, which would be measured here instead of the broker.
-            scratch = os.path.join(work, "scratch")
             # The disk's own share of that latency: appends of 12 KiB (what librdkafka sends per
             # request at that rate with linger.ms 0) 1,600 times a second, group-committed by one
             # fdatasync thread, with no broker and no network.

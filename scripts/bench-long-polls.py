@@ -80,8 +80,8 @@ def main(count: int, wait_ms: int, seconds: float) -> None:
                     if not chunk:
                         raise SystemExit("the broker closed a connection")
                     buffer += chunk
-                    while len(buffer) >= 4 and len(buffer) >= 4 + struct.unpack(">i", buffer[:4])[0]:
-                        del buffer[:4 + struct.unpack(">i", buffer[:4])[0]]
+                    while len(buffer) >= 4 and len(buffer) >= (end := 4 + struct.unpack(">i", buffer[:4])[0]):
+                        del buffer[:end]
                         answered += 1
                         s.sendall(request)
             elapsed = time.monotonic() - began
